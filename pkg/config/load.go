@@ -1,0 +1,95 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Validator is implemented by configuration structs (or embedded parts of
+// them) that check values envconfig cannot: ranges, combinations, files.
+// Validate returns every problem it finds, joined with errors.Join, each
+// naming the variable, the value and the fix.
+type Validator interface {
+	Validate() error
+}
+
+// Load fills spec, a pointer to a struct whose fields carry `envconfig`
+// tags with the full variable name (no prefix is applied), from the
+// environment. Every variable that fails to parse or is required and unset
+// is reported, then Validate is called on spec and on every embedded or
+// nested struct that implements Validator. The returned error joins all
+// problems, so an operator fixes them in one go.
+func Load(spec any) error {
+	v := reflect.ValueOf(spec)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("loading config: spec must be a pointer to a struct, got %T", spec)
+	}
+	var errs []error
+	loadStruct(v.Elem(), &errs)
+	if len(errs) == 0 {
+		validate(v, &errs)
+	}
+	return errors.Join(errs...)
+}
+
+// loadStruct processes each leaf field on its own, so that one bad value does
+// not hide the others (envconfig.Process stops at the first failure).
+func loadStruct(v reflect.Value, errs *[]error) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		fv := v.Field(i)
+		if _, tagged := f.Tag.Lookup("envconfig"); !tagged && f.Type.Kind() == reflect.Struct {
+			loadStruct(fv, errs)
+			continue
+		}
+		if _, tagged := f.Tag.Lookup("envconfig"); !tagged {
+			continue
+		}
+		// A one-field struct with the same tag lets envconfig parse this
+		// variable exactly as it would inside the full struct.
+		one := reflect.New(reflect.StructOf([]reflect.StructField{{
+			Name: "V",
+			Type: f.Type,
+			Tag:  f.Tag,
+		}}))
+		if err := envconfig.Process("", one.Interface()); err != nil {
+			*errs = append(*errs, describe(err))
+			continue
+		}
+		fv.Set(one.Elem().Field(0))
+	}
+}
+
+func describe(err error) error {
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s=%q: cannot parse as %s", pe.KeyName, pe.Value, pe.TypeName)
+	}
+	return err
+}
+
+var validatorType = reflect.TypeFor[Validator]()
+
+// validate calls Validate on every struct that implements Validator, the
+// nested ones first, so each part reports its own variables.
+func validate(v reflect.Value, errs *[]error) {
+	e := v.Elem()
+	for i := 0; i < e.NumField(); i++ {
+		f := e.Field(i)
+		if f.Kind() == reflect.Struct && f.CanAddr() && e.Type().Field(i).IsExported() {
+			validate(f.Addr(), errs)
+		}
+	}
+	if v.Type().Implements(validatorType) {
+		if err := v.Interface().(Validator).Validate(); err != nil {
+			*errs = append(*errs, err)
+		}
+	}
+}

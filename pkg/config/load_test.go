@@ -1,0 +1,98 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/config"
+)
+
+type Inner struct {
+	Port int `envconfig:"T_PORT" default:"80"`
+}
+
+func (i Inner) Validate() error {
+	if i.Port <= 0 {
+		return fmt.Errorf("T_PORT=%d: must be > 0", i.Port)
+	}
+	return nil
+}
+
+type spec struct {
+	Inner
+	Name    string        `envconfig:"T_NAME" required:"true"`
+	Count   int           `envconfig:"T_COUNT" default:"3"`
+	Timeout time.Duration `envconfig:"T_TIMEOUT" default:"2s"`
+	List    []string      `envconfig:"T_LIST"`
+}
+
+func (s *spec) Validate() error {
+	if s.Count > 10 {
+		return errors.New("T_COUNT: must be at most 10")
+	}
+	return nil
+}
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    spec
+		wantErr []string
+	}{
+		{
+			name: "defaults",
+			env:  map[string]string{"T_NAME": "x"},
+			want: spec{Inner: Inner{Port: 80}, Name: "x", Count: 3, Timeout: 2 * time.Second},
+		},
+		{
+			name: "values",
+			env:  map[string]string{"T_NAME": "y", "T_COUNT": "7", "T_LIST": "a,b", "T_PORT": "9"},
+			want: spec{Inner: Inner{Port: 9}, Name: "y", Count: 7, Timeout: 2 * time.Second, List: []string{"a", "b"}},
+		},
+		{
+			name:    "every parse error at once",
+			env:     map[string]string{"T_COUNT": "many", "T_TIMEOUT": "soon", "T_PORT": "x"},
+			wantErr: []string{`T_COUNT="many"`, `T_TIMEOUT="soon"`, `T_PORT="x"`, "T_NAME"},
+		},
+		{
+			name:    "validation of nested and outer",
+			env:     map[string]string{"T_NAME": "x", "T_COUNT": "11", "T_PORT": "-1"},
+			wantErr: []string{"T_COUNT: must be at most 10", "T_PORT=-1: must be > 0"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"T_NAME", "T_COUNT", "T_TIMEOUT", "T_LIST", "T_PORT"} {
+				t.Setenv(k, "") // restored after the test
+				os.Unsetenv(k)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var got spec
+			err := config.Load(&got)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("Load: want error containing %q, got nil", tt.wantErr)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

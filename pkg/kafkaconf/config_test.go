@@ -1,0 +1,59 @@
+package kafkaconf_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     kafkaconf.Config
+		wantErr string
+	}{
+		{name: "local", cfg: kafkaconf.Config{Brokers: []string{"localhost:9092"}}},
+		{name: "scram", cfg: kafkaconf.Config{Brokers: []string{"b:9096"}, TLSEnabled: true, SASLMechanism: "scram-sha-512", SASLUsername: "u", SASLPassword: "p"}},
+		{name: "no port", cfg: kafkaconf.Config{Brokers: []string{"localhost"}}, wantErr: "KAFKA_BROKERS"},
+		{name: "empty", cfg: kafkaconf.Config{}, wantErr: "KAFKA_BROKERS is empty"},
+		{name: "bad mechanism", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, SASLMechanism: "gssapi"}, wantErr: "KAFKA_SASL_MECHANISM"},
+		{name: "missing password", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, SASLMechanism: "plain", SASLUsername: "u"}, wantErr: "KAFKA_SASL_PASSWORD"},
+		{name: "ca without tls", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, TLSCAFile: "/nonexistent"}, wantErr: "KAFKA_TLS_ENABLED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate = %v, want error mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestNewWriterDefaults(t *testing.T) {
+	w, err := kafkaconf.Config{Brokers: []string{"localhost:9092"}}.NewWriter("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.RequiredAcks != kafka.RequireAll {
+		t.Errorf("RequiredAcks = %v, want RequireAll", w.RequiredAcks)
+	}
+	if _, ok := w.Balancer.(*kafka.Murmur2Balancer); !ok {
+		t.Errorf("Balancer = %T, want *kafka.Murmur2Balancer", w.Balancer)
+	}
+	if w.AllowAutoTopicCreation {
+		t.Error("AllowAutoTopicCreation must be false")
+	}
+	if w.BatchTimeout > 10e6 {
+		t.Errorf("BatchTimeout = %v, want a few ms", w.BatchTimeout)
+	}
+}

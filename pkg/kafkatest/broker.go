@@ -1,0 +1,151 @@
+package kafkatest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds a broker start: a JVM on a busy 2-core machine can
+// take a while.
+const startTimeout = 3 * time.Minute
+
+// Broker is a single-node KRaft broker owned by its creator. Its data
+// survives Kill and Start, as a real broker's disk would.
+type Broker struct {
+	dir   string
+	port  int
+	cport int
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has been waited for
+}
+
+// StartBroker starts a broker that belongs to the test and is stopped when
+// the test ends.
+func StartBroker(tb testing.TB) *Broker {
+	tb.Helper()
+	b, err := newBroker(tb.TempDir())
+	if err != nil {
+		tb.Fatalf("starting Kafka: %v", err)
+	}
+	tb.Cleanup(func() { b.Stop() })
+	if err := b.Start(); err != nil {
+		tb.Fatalf("starting Kafka: %v", err)
+	}
+	return b
+}
+
+func newBroker(dir string) (*Broker, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cport, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	return &Broker{dir: dir, port: port, cport: cport}, nil
+}
+
+// Addr is the broker's bootstrap address.
+func (b *Broker) Addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
+
+// Start (re)starts the broker process and waits until it serves requests.
+func (b *Broker) Start() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd != nil {
+		return errors.New("broker already running")
+	}
+	script, err := scriptPath()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(b.dir, "kafka.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening broker log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(script, "run", b.dir, fmt.Sprint(b.port), fmt.Sprint(b.cport))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// The broker dies with the test binary, even on a crash or timeout.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("running %s: %w", script, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	b.cmd, b.exited = cmd, exited
+
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := waitReady(ctx, b.Addr(), exited); err != nil {
+		tail, _ := os.ReadFile(filepath.Join(b.dir, "kafka.log"))
+		if len(tail) > 4000 {
+			tail = tail[len(tail)-4000:]
+		}
+		return fmt.Errorf("%w\nbroker log:\n%s", err, tail)
+	}
+	return nil
+}
+
+// Kill ends the broker with SIGKILL: no flush, no controlled shutdown.
+func (b *Broker) Kill() { b.signal(syscall.SIGKILL) }
+
+// Stop ends the broker with SIGTERM (controlled shutdown), escalating to
+// SIGKILL after 30 s. Safe to call when it is not running.
+func (b *Broker) Stop() { b.signal(syscall.SIGTERM) }
+
+func (b *Broker) signal(sig syscall.Signal) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return
+	}
+	_ = b.cmd.Process.Signal(sig)
+	select {
+	case <-b.exited:
+	case <-time.After(30 * time.Second):
+		_ = b.cmd.Process.Kill()
+		<-b.exited
+	}
+	b.cmd, b.exited = nil, nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// scriptPath finds tools/kafka/kafka.sh from this source file's location,
+// or from SNOTIBRIDGE_ROOT.
+func scriptPath() (string, error) {
+	root := os.Getenv("SNOTIBRIDGE_ROOT")
+	if root == "" {
+		_, file, _, ok := runtime.Caller(0)
+		if !ok {
+			return "", errors.New("locating the repository: set SNOTIBRIDGE_ROOT")
+		}
+		root = filepath.Join(filepath.Dir(file), "..", "..")
+	}
+	p := filepath.Join(root, "tools", "kafka", "kafka.sh")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("locating kafka.sh (set SNOTIBRIDGE_ROOT to the repository root): %w", err)
+	}
+	return p, nil
+}

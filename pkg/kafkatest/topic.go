@@ -1,0 +1,80 @@
+package kafkatest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+// Topic creates a topic with a unique name derived from the test's name and
+// the given number of partitions on brokers, waits until every partition
+// has a leader, and deletes it when the test ends.
+func Topic(tb testing.TB, brokers []string, partitions int) string {
+	tb.Helper()
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	name := unsafeChars.ReplaceAllString(tb.Name(), "_")
+	if len(name) > 150 {
+		name = name[:150]
+	}
+	name = strings.ToLower(name) + "-" + hex.EncodeToString(suffix[:])
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := CreateTopic(ctx, brokers, name, partitions); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+		// Best effort: a test may have killed its broker.
+		_, _ = client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{name}})
+	})
+	return name
+}
+
+// CreateTopic creates name explicitly (replication 1) and waits until every
+// partition has a leader, so that writes succeed right away.
+func CreateTopic(ctx context.Context, brokers []string, name string, partitions int) error {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
+	}}})
+	if err != nil {
+		return fmt.Errorf("creating topic %s: %w", name, err)
+	}
+	if err := resp.Errors[name]; err != nil && err != kafka.TopicAlreadyExists {
+		return fmt.Errorf("creating topic %s: %w", name, err)
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
+		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) == partitions {
+			ready := true
+			for _, p := range md.Topics[0].Partitions {
+				if p.Leader.ID < 0 || p.Error != nil {
+					ready = false
+				}
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for topic %s leaders: %w (last error: %v)", name, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
+}

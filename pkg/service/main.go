@@ -1,0 +1,38 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/logging"
+)
+
+// Main is the body of a service's main function. It loads cfg from the
+// environment (exiting 2 with every problem listed when it is invalid),
+// builds the logger, and calls run with a context that is cancelled on
+// SIGINT or SIGTERM. It exits 1 when run fails and 0 otherwise.
+func Main(name string, cfg Baser, run func(ctx context.Context, log zerolog.Logger) error) {
+	if err := config.Load(cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: invalid configuration:\n%v\n", name, err)
+		os.Exit(2)
+	}
+	log, err := logging.New(cfg.BaseConfig().Log, name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log); err != nil {
+		log.Error().Err(err).Msg("exiting")
+		stop()
+		os.Exit(1)
+	}
+	log.Info().Msg("stopped")
+}

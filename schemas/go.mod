@@ -1,0 +1,3 @@
+module github.com/snotibridge/snotibridge/schemas
+
+go 1.26
