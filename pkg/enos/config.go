@@ -1,0 +1,111 @@
+package enos
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Defaults applied by New.
+const (
+	// DefaultRefreshAhead is how long before expiry a token is refreshed.
+	DefaultRefreshAhead = 10 * time.Minute
+	// DefaultMaxMessageBytes is the size limit of one enos-message part.
+	DefaultMaxMessageBytes = 512 * 1024
+	// DefaultRequestTimeout bounds one HTTP request.
+	DefaultRequestTimeout = 30 * time.Second
+)
+
+// Config configures a Client. The string fields map onto the ENOS_* variables
+// of the EnOS forwarder.
+type Config struct {
+	// APIMURL is the token service base URL (ENOS_APIM_URL), for example
+	// https://apim-gateway; "/apim-token-service/v2.0/token/get" is appended.
+	APIMURL string
+	// APIURL is the integration base URL (ENOS_API_URL), for example
+	// https://iot-http-integration-env; "/connect-service/v2.1/integration"
+	// is appended.
+	APIURL string
+	// AccessKey and SecretKey are the service account credentials
+	// (ENOS_ACCESS_KEY, ENOS_SECRET_KEY).
+	AccessKey string
+	SecretKey string
+	// OrgID is the EnOS organisation id (ENOS_ORG_ID).
+	OrgID string
+
+	// RefreshAhead is how long before its expiry a token is refreshed
+	// (default 10 minutes). A value at least as long as the token lifetime
+	// refreshes before every request.
+	RefreshAhead time.Duration
+	// MaxMessageBytes is the largest enos-message JSON sent in one request
+	// (default and maximum 512 KB).
+	MaxMessageBytes int
+	// RequestTimeout bounds each HTTP request (default 30 s); a request that
+	// times out is retryable.
+	RequestTimeout time.Duration
+	// HTTPClient sends the requests (default: a new http.Client). Its own
+	// Timeout, if any, also applies.
+	HTTPClient *http.Client
+}
+
+func (c *Config) applyDefaults() {
+	if c.RefreshAhead == 0 {
+		c.RefreshAhead = DefaultRefreshAhead
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	for _, u := range []struct{ name, value string }{
+		{"ENOS_APIM_URL", c.APIMURL},
+		{"ENOS_API_URL", c.APIURL},
+	} {
+		if err := validateBaseURL(u.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", u.name, u.value, err))
+		}
+	}
+	if c.AccessKey == "" {
+		errs = append(errs, errors.New("ENOS_ACCESS_KEY is empty: set the service account access key"))
+	}
+	if c.SecretKey == "" {
+		errs = append(errs, errors.New("ENOS_SECRET_KEY is empty: set the service account secret key"))
+	}
+	if c.OrgID == "" {
+		errs = append(errs, errors.New("ENOS_ORG_ID is empty: set the EnOS organisation id"))
+	}
+	if c.RefreshAhead < 0 {
+		errs = append(errs, fmt.Errorf("RefreshAhead=%s: must not be negative", c.RefreshAhead))
+	}
+	if c.MaxMessageBytes < 1024 || c.MaxMessageBytes > DefaultMaxMessageBytes {
+		errs = append(errs, fmt.Errorf("MaxMessageBytes=%d: must be 1024..%d", c.MaxMessageBytes, DefaultMaxMessageBytes))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("RequestTimeout=%s: must not be negative", c.RequestTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+func validateBaseURL(s string) error {
+	if s == "" {
+		return errors.New("must be set to an http(s) base URL")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("parsing URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an absolute http:// or https:// URL")
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+package sinksim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// EnOS emulator defaults.
+const (
+	DefaultEnOSTokenTTL       = 2 * time.Hour
+	DefaultEnOSTimestampSkew  = 5 * time.Minute
+	DefaultEnOSMaxMessageSize = 512 * 1024
+)
+
+// EnOSConfig configures the EnOS emulator.
+type EnOSConfig struct {
+	// Credentials maps each accepted access key (appKey) to its secret.
+	Credentials map[string]string
+	// OrgID, when set, is the only orgId the integration endpoints accept.
+	OrgID string
+	// TokenTTL is the lifetime of issued tokens (default 2 h).
+	TokenTTL time.Duration
+	// TimestampSkew is how far a token request timestamp may be from the
+	// emulator's clock (default 5 min).
+	TimestampSkew time.Duration
+	// MaxMessageBytes is the enos-message size limit (default 512 KB).
+	MaxMessageBytes int
+	// KnownDevices, when not nil, is the set of devices the integration
+	// endpoints accept; a message naming another device is rejected whole
+	// (HTTP 200, code CodeUnknownDevice).
+	KnownDevices []EnOSDevice
+}
+
+// Codes the EnOS emulator answers with, beside the token service statuses.
+const (
+	CodeInvalidParameter = 1004
+	CodeTokenExpired     = 1203
+	CodeUnknownDevice    = 1100
+	CodeMessageTooLarge  = 1413
+	CodeUnauthorized     = 401
+)
+
+// EnOS emulates the APIM token service and the EnOS integration API.
+// It is an http.Handler serving:
+//
+//	POST /apim-token-service/v2.0/token/get and …/token/refresh
+//	POST /connect-service/v2.1/integration?action=…&orgId=…
+//	GET  /sim/enos/points|events|attributes|requests|stats
+//	POST /sim/enos/reset, /sim/enos/tokens/expire, /sim/enos/tokens/revoke
+//	GET|POST|DELETE /sim/enos/faults (FaultConfig)
+//
+// All methods are safe for concurrent use.
+type EnOS struct {
+	cfg    EnOSConfig
+	log    zerolog.Logger
+	mux    *http.ServeMux
+	known  map[string]bool
+	faults Faults
+	notify notifier
+
+	mu         sync.Mutex
+	tokens     map[string]*enosToken // by token
+	current    map[string]string     // appKey → its current token
+	seen       map[string]time.Time  // encryption → request timestamp
+	points     []EnOSPoint
+	events     []EnOSEvent
+	attributes []EnOSAttribute
+	requests   []EnOSRequest
+	stats      EnOSStats
+}
+
+type enosToken struct {
+	appKey  string
+	expires time.Time
+}
+
+// NewEnOS validates cfg, applies defaults and returns the emulator.
+func NewEnOS(cfg EnOSConfig, log zerolog.Logger) (*EnOS, error) {
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = DefaultEnOSTokenTTL
+	}
+	if cfg.TimestampSkew == 0 {
+		cfg.TimestampSkew = DefaultEnOSTimestampSkew
+	}
+	if cfg.MaxMessageBytes == 0 {
+		cfg.MaxMessageBytes = DefaultEnOSMaxMessageSize
+	}
+	var errs []error
+	if len(cfg.Credentials) == 0 {
+		errs = append(errs, errors.New("EnOS emulator: Credentials is empty: add at least one appKey → secret"))
+	}
+	if cfg.TokenTTL < time.Second {
+		errs = append(errs, fmt.Errorf("EnOS emulator: TokenTTL=%s: must be at least 1s", cfg.TokenTTL))
+	}
+	if cfg.TimestampSkew < 0 || cfg.MaxMessageBytes < 0 {
+		errs = append(errs, errors.New("EnOS emulator: TimestampSkew and MaxMessageBytes must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	e := &EnOS{
+		cfg:     cfg,
+		log:     log.With().Str("component", "enos-sim").Logger(),
+		tokens:  map[string]*enosToken{},
+		current: map[string]string{},
+		seen:    map[string]time.Time{},
+	}
+	if cfg.KnownDevices != nil {
+		e.known = map[string]bool{}
+		for _, d := range cfg.KnownDevices {
+			e.known[d.key()] = true
+		}
+	}
+	e.mux = http.NewServeMux()
+	e.Register(e.mux)
+	return e, nil
+}
+
+// Register adds the emulator's routes to mux, to share one server with the
+// Energisme emulator.
+func (e *EnOS) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /apim-token-service/v2.0/token/get", e.serveTokenGet)
+	mux.HandleFunc("POST /apim-token-service/v2.0/token/refresh", e.serveTokenRefresh)
+	mux.HandleFunc("/connect-service/v2.1/integration", e.serveIntegration)
+	mux.HandleFunc("GET /sim/enos/points", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Points()) })
+	mux.HandleFunc("GET /sim/enos/events", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Events()) })
+	mux.HandleFunc("GET /sim/enos/attributes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Attributes()) })
+	mux.HandleFunc("GET /sim/enos/requests", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Requests()) })
+	mux.HandleFunc("GET /sim/enos/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Stats()) })
+	mux.HandleFunc("POST /sim/enos/reset", func(w http.ResponseWriter, r *http.Request) { e.Reset(); w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("POST /sim/enos/tokens/expire", func(w http.ResponseWriter, r *http.Request) { e.ExpireTokens(); w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("POST /sim/enos/tokens/revoke", func(w http.ResponseWriter, r *http.Request) { e.RevokeTokens(); w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/sim/enos/faults", e.faults.serveControl)
+}
+
+// ServeHTTP serves the emulator's routes.
+func (e *EnOS) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHTTP(w, r) }
+
+// Faults returns the emulator's fault injection, applied to the integration
+// endpoints.
+func (e *EnOS) Faults() *Faults { return &e.faults }
+
+// Points returns a copy of every accepted measurement point, in arrival order.
+func (e *EnOS) Points() []EnOSPoint {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]EnOSPoint{}, e.points...)
+}
+
+// Events returns a copy of every accepted event, in arrival order.
+func (e *EnOS) Events() []EnOSEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]EnOSEvent{}, e.events...)
+}
+
+// Attributes returns a copy of every accepted attribute, in arrival order.
+func (e *EnOS) Attributes() []EnOSAttribute {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]EnOSAttribute{}, e.attributes...)
+}
+
+// Requests returns a copy of the log of integration requests.
+func (e *EnOS) Requests() []EnOSRequest {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]EnOSRequest{}, e.requests...)
+}
+
+// Stats returns the counters.
+func (e *EnOS) Stats() EnOSStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats
+	s.Faults = e.faults.Injected()
+	return s
+}
+
+// Reset forgets every stored item, request and counter (tokens stay valid).
+func (e *EnOS) Reset() {
+	e.mu.Lock()
+	e.points, e.events, e.attributes, e.requests = nil, nil, nil, nil
+	e.stats = EnOSStats{}
+	e.mu.Unlock()
+	e.notify.changed()
+}
+
+// ExpireTokens makes every issued token expired: the integration endpoints
+// answer code 1203 until the client gets a new one.
+func (e *EnOS) ExpireTokens() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	past := time.Now().Add(-time.Second)
+	for _, t := range e.tokens {
+		t.expires = past
+	}
+}
+
+// RevokeTokens forgets every issued token: the integration endpoints answer
+// HTTP 401 to them.
+func (e *EnOS) RevokeTokens() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.tokens = map[string]*enosToken{}
+	e.current = map[string]string{}
+}
+
+// WaitFor blocks until cond returns true or ctx ends. cond is called once
+// at first and again after each change of the stored data; it reads the
+// emulator through its accessor methods.
+func (e *EnOS) WaitFor(ctx context.Context, cond func(e *EnOS) bool) error {
+	return e.notify.wait(ctx, func() bool { return cond(e) })
+}
+
+// WaitPoints blocks until at least n points were accepted or ctx ends.
+func (e *EnOS) WaitPoints(ctx context.Context, n int) error {
+	return e.WaitFor(ctx, func(e *EnOS) bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return len(e.points) >= n
+	})
+}
+
+// WaitRequests blocks until at least n integration requests were served or
+// ctx ends.
+func (e *EnOS) WaitRequests(ctx context.Context, n int) error {
+	return e.WaitFor(ctx, func(e *EnOS) bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return len(e.requests) >= n
+	})
+}
