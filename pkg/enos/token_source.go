@@ -27,16 +27,16 @@ const (
 
 // APIM token service status codes.
 const (
-	StatusOK                  = 0
-	StatusRepeatedRequest     = 1001
-	StatusUnknownAppKey       = 1002
-	StatusInvalidEncryption   = 1003
-	StatusInvalidParameter    = 1004
-	StatusInternalError       = 1005
-	StatusParameterEmpty      = 1202
-	StatusAccessTokenExpired  = 1203
-	StatusRefreshFailed       = 1204
-	maxResponseBytes          = 1 << 20
+	StatusOK                 = 0
+	StatusRepeatedRequest    = 1001
+	StatusUnknownAppKey      = 1002
+	StatusInvalidEncryption  = 1003
+	StatusInvalidParameter   = 1004
+	StatusInternalError      = 1005
+	StatusParameterEmpty     = 1202
+	StatusAccessTokenExpired = 1203
+	StatusRefreshFailed      = 1204
+	maxResponseBytes         = 1 << 20
 )
 
 // ErrAuth marks a failure to obtain a token because the token service
