@@ -1,0 +1,98 @@
+package energisme
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+)
+
+const maxErrorBody = 4 << 10
+
+// ErrUnauthorized marks a push rejected with 401 or 403. It is wrapped in a
+// retryable error: a wrong token fails every uplink, not one bad record.
+var ErrUnauthorized = errors.New("Energisme rejected the token")
+
+// Client pushes uplinks to Energisme. It is safe for concurrent use;
+// ordering between concurrent Push calls is the caller's business (send one
+// device's uplinks one at a time to keep them in order).
+type Client struct {
+	cfg  Config
+	log  zerolog.Logger
+	auth string
+}
+
+// New validates cfg, applies defaults and returns a Client.
+func New(cfg Config, log zerolog.Logger) (*Client, error) {
+	cfg.applyDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("validating Energisme config: %w", err)
+	}
+	return &Client{cfg: cfg, log: log.With().Str("component", "energisme").Logger(), auth: "Basic " + cfg.Token}, nil
+}
+
+// Push sends one uplink and blocks until Energisme answered, the request
+// timed out or ctx ended. It returns nil on 2xx; otherwise an error
+// classified with sinkerr (see the package doc), or a ctx error when ctx
+// ended. A retried Push may deliver a duplicate: (deviceid, timestamp) is
+// the natural duplicate key on Energisme's side.
+func (c *Client) Push(ctx context.Context, u Uplink) error {
+	body, err := u.MarshalJSON()
+	if err != nil {
+		return sinkerr.NewPermanent(fmt.Errorf("encoding uplink of device %q: %w", u.DeviceID, err))
+	}
+	log := c.log.With().Str("deviceid", u.DeviceID).Str("devicetype", u.DeviceType).Logger()
+	reqCtx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return sinkerr.NewPermanent(fmt.Errorf("building push request: %w", err))
+	}
+	req.Header.Set("source", c.cfg.Source)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", c.auth)
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("pushing uplink of device %q: %w", u.DeviceID, ctx.Err())
+		}
+		log.Warn().Err(err).Msg("pushing to Energisme failed")
+		return sinkerr.NewRetryable(fmt.Errorf("pushing uplink of device %q: %w", u.DeviceID, err), 0)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	// Drain a little more so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+
+	status := resp.StatusCode
+	if status/100 == 2 {
+		return nil
+	}
+	herr := &HTTPError{StatusCode: status, Body: string(raw)}
+	perr := fmt.Errorf("pushing uplink of device %q: %w", u.DeviceID, herr)
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		// A rejected token fails every uplink alike: it is the
+		// configuration's fault, not the record's, so it must not flood
+		// the DLQ.
+		log.Warn().Int("status", status).Msg("Energisme rejected the token")
+		return sinkerr.NewRetryable(fmt.Errorf("%w: %w", ErrUnauthorized, perr), 0)
+	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
+		retryAfter := sinkerr.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		log.Warn().Int("status", status).Dur("retry_after", retryAfter).Msg("Energisme is unavailable")
+		return sinkerr.NewRetryable(perr, retryAfter)
+	case status >= 400:
+		log.Warn().Int("status", status).Str("body", herr.Body).Msg("Energisme rejected the uplink")
+		return sinkerr.NewPermanent(perr)
+	default:
+		log.Warn().Int("status", status).Msg("unexpected Energisme HTTP status")
+		return sinkerr.NewRetryable(perr, 0)
+	}
+}

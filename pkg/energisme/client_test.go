@@ -1,0 +1,276 @@
+package energisme_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/energisme"
+	"github.com/snotibridge/snotibridge/pkg/energisme/energismetest"
+	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+	"github.com/snotibridge/snotibridge/pkg/sinksim"
+)
+
+const token = "dG9rZW4tZ2l2ZW4tYnktZW5lcmdpc21l"
+
+func startEmulator(t *testing.T) (*sinksim.Energisme, energisme.Config) {
+	t.Helper()
+	emu, err := sinksim.NewEnergisme(sinksim.EnergismeConfig{Token: token}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	return emu, energisme.Config{URL: srv.URL + sinksim.DefaultEnergismePath, Token: token, HTTPClient: srv.Client()}
+}
+
+func TestContractAgainstEmulator(t *testing.T) {
+	energismetest.Run(t, func(t *testing.T) energismetest.Target {
+		emu, cfg := startEmulator(t)
+		return energismetest.Target{
+			Config:     cfg,
+			DeviceType: "gizwits-p0",
+			WaitUplinks: func(ctx context.Context, n int) ([]energismetest.ReceivedUplink, error) {
+				if err := emu.WaitUplinks(ctx, n); err != nil {
+					return nil, err
+				}
+				var out []energismetest.ReceivedUplink
+				for _, u := range emu.Uplinks() {
+					out = append(out, energismetest.ReceivedUplink{Timestamp: u.Timestamp, DeviceID: u.DeviceID, Payload: u.Payload, DeviceType: u.DeviceType, Source: u.Source})
+				}
+				return out, nil
+			},
+		}
+	})
+}
+
+func newClient(t *testing.T, cfg energisme.Config) *energisme.Client {
+	t.Helper()
+	c, err := energisme.New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("energisme.New: %v", err)
+	}
+	return c
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var sample = energisme.Uplink{
+	Time:       time.Date(2019, 4, 28, 12, 59, 36, 599_000_000, time.UTC),
+	DeviceID:   "123124",
+	Payload:    []byte{0x23, 0x67, 0xA3, 0xB3, 0xC1, 0xDE, 0xFE},
+	DeviceType: "dt-1",
+}
+
+func TestPushRequestIsExact(t *testing.T) {
+	type captured struct {
+		method, path string
+		header       http.Header
+		body         string
+	}
+	var (
+		mu  sync.Mutex
+		got []captured
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, captured{r.Method, r.URL.Path, r.Header.Clone(), string(b)})
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name       string
+		source     string
+		wantSource string
+	}{
+		{name: "default source", wantSource: "generic-sensors"},
+		{name: "configured source", source: "snotibridge", wantSource: "snotibridge"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			got = nil
+			mu.Unlock()
+			c := newClient(t, energisme.Config{URL: srv.URL + "/ingest", Token: token, Source: tt.source})
+			if err := c.Push(ctxFor(t), sample); err != nil {
+				t.Fatalf("Push: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 1 {
+				t.Fatalf("%d requests, want 1", len(got))
+			}
+			r := got[0]
+			const wantBody = `{"timestamp":"2019-04-28T12:59:36.599Z","deviceid":"123124","payload":"2367A3B3C1DEFE","devicetype":"dt-1"}`
+			if r.method != http.MethodPost || r.path != "/ingest" || r.body != wantBody {
+				t.Fatalf("request %s %s %s, want POST /ingest %s", r.method, r.path, r.body, wantBody)
+			}
+			for name, want := range map[string]string{
+				"source":        tt.wantSource,
+				"Content-Type":  "application/json",
+				"Authorization": "Basic " + token,
+			} {
+				if v := r.header.Values(name); len(v) != 1 || v[0] != want {
+					t.Fatalf("header %s = %q, want %q", name, v, want)
+				}
+			}
+		})
+	}
+}
+
+func TestPushClassification(t *testing.T) {
+	tests := []struct {
+		name           string
+		status         int
+		retryAfter     string
+		body           string
+		wantClass      sinkerr.Class
+		wantRetryAfter time.Duration
+	}{
+		{name: "200", status: 200, wantClass: sinkerr.ClassSuccess},
+		{name: "201", status: 201, wantClass: sinkerr.ClassSuccess},
+		{name: "400", status: 400, body: "bad payload", wantClass: sinkerr.ClassPermanent},
+		{name: "404", status: 404, body: "no such devicetype", wantClass: sinkerr.ClassPermanent},
+		{name: "422", status: 422, body: "nope", wantClass: sinkerr.ClassPermanent},
+		{name: "401", status: 401, wantClass: sinkerr.ClassRetryable},
+		{name: "408", status: 408, wantClass: sinkerr.ClassRetryable},
+		{name: "429 with Retry-After", status: 429, retryAfter: "5", wantClass: sinkerr.ClassRetryable, wantRetryAfter: 5 * time.Second},
+		{name: "500", status: 500, wantClass: sinkerr.ClassRetryable},
+		{name: "503 with Retry-After", status: 503, retryAfter: "2", wantClass: sinkerr.ClassRetryable, wantRetryAfter: 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			err := newClient(t, energisme.Config{URL: srv.URL, Token: token}).Push(ctxFor(t), sample)
+			if got := sinkerr.Classify(err); got != tt.wantClass {
+				t.Fatalf("class = %v (%v), want %v", got, err, tt.wantClass)
+			}
+			if ra, _ := sinkerr.Retryable(err); ra != tt.wantRetryAfter {
+				t.Fatalf("retry after = %v, want %v", ra, tt.wantRetryAfter)
+			}
+			if tt.wantClass == sinkerr.ClassPermanent {
+				var herr *energisme.HTTPError
+				if !errors.As(err, &herr) || herr.StatusCode != tt.status || herr.Body != tt.body {
+					t.Fatalf("err = %v, want *HTTPError with status %d and body %q", err, tt.status, tt.body)
+				}
+			}
+		})
+	}
+}
+
+func TestPushAgainstEmulatorFaults(t *testing.T) {
+	emu, cfg := startEmulator(t)
+	c := newClient(t, cfg)
+	if err := emu.Faults().Set(sinksim.FaultConfig{Status: 429, Next: 2, RetryAfter: 3 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		err := c.Push(ctxFor(t), sample)
+		if ra, ok := sinkerr.Retryable(err); !ok || ra != 3*time.Second {
+			t.Fatalf("Retryable(%v) = %v, %v; want 3s, true", err, ra, ok)
+		}
+	}
+	if err := c.Push(ctxFor(t), sample); err != nil {
+		t.Fatalf("Push after the window: %v", err)
+	}
+	if n := len(emu.Uplinks()); n != 1 {
+		t.Fatalf("%d uplinks stored, want 1", n)
+	}
+}
+
+func TestPushTimeoutAndNetworkErrorAreRetryable(t *testing.T) {
+	t.Run("timeout", func(t *testing.T) {
+		emu, cfg := startEmulator(t)
+		cfg.RequestTimeout = 50 * time.Millisecond
+		if err := emu.Faults().Set(sinksim.FaultConfig{Latency: 10 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		err := newClient(t, cfg).Push(ctxFor(t), sample)
+		if _, ok := sinkerr.Retryable(err); !ok {
+			t.Fatalf("err = %v, want retryable", err)
+		}
+	})
+	t.Run("connection refused", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close()
+		err := newClient(t, energisme.Config{URL: url, Token: token}).Push(ctxFor(t), sample)
+		if _, ok := sinkerr.Retryable(err); !ok {
+			t.Fatalf("err = %v, want retryable", err)
+		}
+	})
+	t.Run("cancelled context is not classified", func(t *testing.T) {
+		_, cfg := startEmulator(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		err := newClient(t, cfg).Push(ctx, sample)
+		if !errors.Is(err, context.Canceled) || sinkerr.Classify(err) != sinkerr.ClassUnknown {
+			t.Fatalf("err = %v, want unclassified context.Canceled", err)
+		}
+	})
+}
+
+func TestInvalidUplinkIsPermanent(t *testing.T) {
+	emu, cfg := startEmulator(t)
+	c := newClient(t, cfg)
+	tests := []struct {
+		name string
+		up   energisme.Uplink
+	}{
+		{name: "no device id", up: energisme.Uplink{Time: time.Now(), Payload: []byte{1}, DeviceType: "dt"}},
+		{name: "no device type", up: energisme.Uplink{Time: time.Now(), DeviceID: "d", Payload: []byte{1}}},
+		{name: "empty payload", up: energisme.Uplink{Time: time.Now(), DeviceID: "d", DeviceType: "dt"}},
+		{name: "zero time", up: energisme.Uplink{DeviceID: "d", Payload: []byte{1}, DeviceType: "dt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := c.Push(ctxFor(t), tt.up); !sinkerr.IsPermanent(err) {
+				t.Fatalf("err = %v, want permanent", err)
+			}
+		})
+	}
+	if n := emu.Stats().Requests; n != 0 {
+		t.Fatalf("%d requests reached the sink, want 0", n)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     energisme.Config
+		wantErr string
+	}{
+		{name: "empty", cfg: energisme.Config{}, wantErr: "ENERGISME_URL"},
+		{name: "no token", cfg: energisme.Config{URL: "https://x/push"}, wantErr: "ENERGISME_TOKEN"},
+		{name: "ok", cfg: energisme.Config{URL: "https://x/push", Token: "t"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := energisme.New(tt.cfg, zerolog.Nop())
+			if (err != nil) != (tt.wantErr != "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("New() err = %v, want containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,240 @@
+package sinksim
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Energisme emulator defaults.
+const (
+	DefaultEnergismeSource = "generic-sensors"
+	DefaultEnergismePath   = "/push"
+	energismeTimestamp     = "2006-01-02T15:04:05.000Z"
+	maxPushBytes           = 1 << 20
+)
+
+// EnergismeConfig configures the Energisme emulator.
+type EnergismeConfig struct {
+	// Token is the expected "Authorization: Basic <Token>" value.
+	Token string
+	// Source is the expected "source" header (default generic-sensors).
+	Source string
+	// Path is the push endpoint path (default /push).
+	Path string
+}
+
+// Energisme emulates the Energisme HTTP push endpoint. It is an
+// http.Handler serving:
+//
+//	POST <Path>                    the push endpoint
+//	GET  /sim/energisme/uplinks|requests|stats
+//	POST /sim/energisme/reset
+//	GET|POST|DELETE /sim/energisme/faults (FaultConfig)
+//
+// A push is accepted (200) only with the right Authorization, source and
+// Content-Type headers and a body {timestamp, deviceid, payload, devicetype}
+// with an RFC 3339 UTC millisecond timestamp and a non-empty hex payload;
+// 401 for a bad token, 415 for a wrong Content-Type, 400 for anything else.
+// All methods are safe for concurrent use.
+type Energisme struct {
+	cfg    EnergismeConfig
+	log    zerolog.Logger
+	mux    *http.ServeMux
+	faults Faults
+	notify notifier
+
+	mu       sync.Mutex
+	uplinks  []EnergismeUplink
+	requests []EnergismeRequest
+	stats    EnergismeStats
+}
+
+// NewEnergisme validates cfg, applies defaults and returns the emulator.
+func NewEnergisme(cfg EnergismeConfig, log zerolog.Logger) (*Energisme, error) {
+	if cfg.Source == "" {
+		cfg.Source = DefaultEnergismeSource
+	}
+	if cfg.Path == "" {
+		cfg.Path = DefaultEnergismePath
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("Energisme emulator: Token is empty: set the expected token")
+	}
+	if cfg.Path[0] != '/' {
+		return nil, fmt.Errorf("Energisme emulator: Path=%q: must start with /", cfg.Path)
+	}
+	e := &Energisme{cfg: cfg, log: log.With().Str("component", "energisme-sim").Logger()}
+	e.mux = http.NewServeMux()
+	e.Register(e.mux)
+	return e, nil
+}
+
+// Register adds the emulator's routes to mux.
+func (e *Energisme) Register(mux *http.ServeMux) {
+	mux.HandleFunc(e.cfg.Path, e.servePush)
+	mux.HandleFunc("GET /sim/energisme/uplinks", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Uplinks()) })
+	mux.HandleFunc("GET /sim/energisme/requests", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Requests()) })
+	mux.HandleFunc("GET /sim/energisme/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Stats()) })
+	mux.HandleFunc("POST /sim/energisme/reset", func(w http.ResponseWriter, r *http.Request) { e.Reset(); w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/sim/energisme/faults", e.faults.serveControl)
+}
+
+// ServeHTTP serves the emulator's routes.
+func (e *Energisme) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHTTP(w, r) }
+
+// Faults returns the emulator's fault injection, applied to the push
+// endpoint.
+func (e *Energisme) Faults() *Faults { return &e.faults }
+
+// Uplinks returns a copy of every accepted uplink, in arrival order.
+func (e *Energisme) Uplinks() []EnergismeUplink {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]EnergismeUplink{}, e.uplinks...)
+}
+
+// Requests returns a copy of the log of push requests (faults excluded).
+func (e *Energisme) Requests() []EnergismeRequest {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]EnergismeRequest{}, e.requests...)
+}
+
+// Stats returns the counters.
+func (e *Energisme) Stats() EnergismeStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats
+	s.Faults = e.faults.Injected()
+	return s
+}
+
+// Reset forgets every stored uplink, request and counter.
+func (e *Energisme) Reset() {
+	e.mu.Lock()
+	e.uplinks, e.requests, e.stats = nil, nil, EnergismeStats{}
+	e.mu.Unlock()
+	e.notify.changed()
+}
+
+// WaitFor blocks until cond returns true or ctx ends. cond is called once
+// at first and again after each request.
+func (e *Energisme) WaitFor(ctx context.Context, cond func(e *Energisme) bool) error {
+	return e.notify.wait(ctx, func() bool { return cond(e) })
+}
+
+// WaitUplinks blocks until at least n uplinks were accepted or ctx ends.
+func (e *Energisme) WaitUplinks(ctx context.Context, n int) error {
+	return e.WaitFor(ctx, func(e *Energisme) bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return len(e.uplinks) >= n
+	})
+}
+
+type pushBody struct {
+	Timestamp  string `json:"timestamp"`
+	DeviceID   string `json:"deviceid"`
+	Payload    string `json:"payload"`
+	DeviceType string `json:"devicetype"`
+}
+
+func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
+	rec := EnergismeRequest{ReceivedAt: time.Now()}
+	reply := func(status int, reason string) {
+		rec.Status, rec.Reason = status, reason
+		e.mu.Lock()
+		e.requests = append(e.requests, rec)
+		e.stats.Requests++
+		if status == http.StatusOK {
+			e.stats.Accepted++
+		} else {
+			e.stats.Rejected++
+		}
+		e.mu.Unlock()
+		e.notify.changed()
+		if status != http.StatusOK {
+			e.log.Info().Int("status", status).Str("reason", reason).Str("deviceid", rec.DeviceID).Msg("rejected push")
+			http.Error(w, reason, status)
+			return
+		}
+		writeJSON(w, status, map[string]string{"status": "ok"})
+	}
+	if r.Method != http.MethodPost {
+		reply(http.StatusMethodNotAllowed, "method must be POST")
+		return
+	}
+	// Read the whole body first: the server notices a client that gave up
+	// (and cancels r.Context, ending injected latency) only after EOF.
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBytes))
+	if err != nil {
+		reply(http.StatusRequestEntityTooLarge, "reading body: "+err.Error())
+		return
+	}
+	if e.faults.apply(r.Context(), w, func(status int) any {
+		return map[string]string{"error": "injected fault"}
+	}) {
+		e.notify.changed()
+		return
+	}
+	if r.Header.Get("Authorization") != "Basic "+e.cfg.Token {
+		reply(http.StatusUnauthorized, "missing or wrong Authorization")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		reply(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return
+	}
+	if got := r.Header.Get("source"); got != e.cfg.Source {
+		reply(http.StatusBadRequest, fmt.Sprintf("source header %q, want %q", got, e.cfg.Source))
+		return
+	}
+	var b pushBody
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		reply(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return
+	}
+	if dec.More() {
+		reply(http.StatusBadRequest, "invalid JSON body: trailing data")
+		return
+	}
+	rec.DeviceID = b.DeviceID
+	up, reason := validatePush(b)
+	if reason != "" {
+		reply(http.StatusBadRequest, reason)
+		return
+	}
+	up.Source, up.ReceivedAt = r.Header.Get("source"), time.Now()
+	e.mu.Lock()
+	e.uplinks = append(e.uplinks, up)
+	e.mu.Unlock()
+	reply(http.StatusOK, "")
+}
+
+func validatePush(b pushBody) (EnergismeUplink, string) {
+	if b.DeviceID == "" || b.DeviceType == "" || b.Payload == "" || b.Timestamp == "" {
+		return EnergismeUplink{}, "timestamp, deviceid, payload and devicetype are required"
+	}
+	t, err := time.Parse(energismeTimestamp, b.Timestamp)
+	if err != nil {
+		return EnergismeUplink{}, fmt.Sprintf("timestamp %q: want RFC 3339 UTC with milliseconds (%s)", b.Timestamp, energismeTimestamp)
+	}
+	payload, err := hex.DecodeString(b.Payload)
+	if err != nil {
+		return EnergismeUplink{}, fmt.Sprintf("payload is not hex: %v", err)
+	}
+	return EnergismeUplink{Timestamp: b.Timestamp, Time: t, DeviceID: b.DeviceID, PayloadHex: b.Payload, Payload: payload, DeviceType: b.DeviceType}, ""
+}
