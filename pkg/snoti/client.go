@@ -1,0 +1,300 @@
+package snoti
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Client is one SNoti connection that reconnects forever. Build it with
+// New, run it with Run; Ready, Stats, Subscribe, Unsubscribe and
+// RemoteControl are safe to call from any goroutine while it runs.
+type Client struct {
+	cfg      Config
+	log      zerolog.Logger
+	tls      *tls.Config
+	counters *counters
+
+	running atomic.Bool
+	cur     atomic.Pointer[conn] // the logged-in connection, nil when none
+
+	ctrlMu   sync.Mutex // serialises subscribe/unsubscribe: replies carry no id
+	prodMu   sync.Mutex
+	products []Product // v2 subscriptions used at the next login
+	msgID    atomic.Uint64
+}
+
+// Option customises a Client.
+type Option func(*Client)
+
+// WithMetrics makes the client count into m (see NewMetrics). Without it
+// the client counts only into Stats.
+func WithMetrics(m *Metrics) Option {
+	return func(c *Client) { c.counters.m = m }
+}
+
+// New validates cfg, applies defaults, loads the v2 products file when
+// cfg.Products is empty and the CA file when set. It does not connect.
+func New(cfg Config, log zerolog.Logger, opts ...Option) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid snoti configuration: %w", err)
+	}
+	if cfg.Protocol == ProtocolV2 && len(cfg.Products) == 0 {
+		ps, err := LoadProducts(cfg.ProductsFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Products = ps
+	}
+	tlsCfg, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := NewMetrics(nil)
+	c := &Client{
+		cfg:      cfg,
+		log:      log.With().Str("component", "snoti").Str("addr", cfg.Addr).Str("protocol", cfg.Protocol).Logger(),
+		tls:      tlsCfg,
+		counters: &counters{m: m},
+		products: slices.Clone(cfg.Products),
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	host, _, _ := net.SplitHostPort(cfg.Addr)
+	t := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         host,
+		InsecureSkipVerify: cfg.InsecureSkipVerify, //nolint:gosec // explicit opt-in, warned at every connect
+	}
+	if cfg.ServerName != "" {
+		t.ServerName = cfg.ServerName
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("SNOTI_CA_FILE=%q: reading: %w", cfg.CAFile, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("SNOTI_CA_FILE=%q: no PEM certificate found: give a PEM bundle", cfg.CAFile)
+		}
+		t.RootCAs = pool
+	}
+	return t, nil
+}
+
+// Ready reports whether the client is logged in right now.
+func (c *Client) Ready() bool { return c.cur.Load() != nil }
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats { return c.counters.snapshot() }
+
+// Run connects, logs in and reads until ctx is cancelled, reconnecting after
+// every failure with capped exponential backoff and jitter. Each failed
+// attempt is one log line (error for a refused login or a failed connect,
+// warning for a lost connection) naming the next delay. Pushes and invalid
+// lines go to h (see Handler). Run returns nil once ctx is cancelled, after
+// the connection is closed; pending ACKs are then dropped. It may be called
+// only once at a time.
+func (c *Client) Run(ctx context.Context, h Handler) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("snoti: Run is already running")
+	}
+	defer c.running.Store(false)
+	bo := backoff{min: c.cfg.BackoffMin, max: c.cfg.BackoffMax}
+	for attempt := 1; ; attempt++ {
+		loggedIn, err := c.session(ctx, h)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if loggedIn {
+			bo.reset()
+			attempt = 1
+		}
+		delay := bo.next()
+		var le *LoginError
+		switch {
+		case errors.As(err, &le):
+			c.counters.loginFailure()
+			c.log.Error().Str("server_msg", le.Msg).Int("attempt", attempt).Dur("retry_in", delay).
+				Msg("snoti login refused: check the credentials and that this host's egress IP is on the whitelist in the Gizwits console")
+		case loggedIn:
+			c.log.Warn().Err(err).Dur("retry_in", delay).Msg("snoti connection lost")
+		default:
+			c.log.Error().Err(err).Int("attempt", attempt).Dur("retry_in", delay).Msg("snoti connect failed")
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		c.counters.reconnect()
+	}
+}
+
+// session runs one connection: dial, login, then read until it breaks.
+// loggedIn reports whether the login succeeded.
+func (c *Client) session(ctx context.Context, h Handler) (loggedIn bool, err error) {
+	nc, lr, err := c.dialAndLogin(ctx)
+	if err != nil {
+		return false, err
+	}
+	cn := newConn(nc, &c.cfg, c.log, c.counters)
+	c.cur.Store(cn)
+	c.counters.login()
+	c.counters.m.connected.Inc()
+	c.log.Info().Msg("snoti logged in")
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); cn.writeLoop() }()
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+			cn.close(ctx.Err())
+		case <-cn.done:
+		}
+	}()
+	readErr := c.readLoop(cn, lr, h)
+	cn.close(readErr)
+	c.cur.CompareAndSwap(cn, nil)
+	c.counters.m.connected.Dec()
+	wg.Wait()
+	return true, cn.err()
+}
+
+// readLoop reads lines until the connection fails.
+func (c *Client) readLoop(cn *conn, lr *lineReader, h Handler) error {
+	for {
+		line, err := lr.next()
+		var tooLong *errLineTooLong
+		if errors.As(err, &tooLong) {
+			c.counters.invalidLine(InvalidTooLong)
+			h.HandleInvalid(Invalid{Line: tooLong.prefix, Kind: InvalidTooLong, Reason: tooLong.Error()})
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading from server: %w", err)
+		}
+		w, p, inv := decodeLine(line)
+		switch {
+		case p != nil:
+			p.conn = cn
+			c.counters.push(p.EventType)
+			h.HandlePush(p)
+		case inv != nil:
+			c.counters.invalidLine(inv.Kind)
+			c.log.Warn().Str("kind", inv.Kind).Str("reason", inv.Reason).Int("bytes", len(inv.Line)).Msg("snoti invalid line")
+			h.HandleInvalid(*inv)
+		default:
+			cn.dispatch(w)
+		}
+	}
+}
+
+// dialAndLogin opens the TLS connection and logs in, all within
+// cfg.LoginTimeout.
+func (c *Client) dialAndLogin(ctx context.Context) (net.Conn, *lineReader, error) {
+	if c.cfg.InsecureSkipVerify {
+		c.log.Warn().Msg("SNOTI_INSECURE_SKIP_VERIFY=true: the server certificate is NOT verified, anyone on the path can read and forge events")
+	}
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.LoginTimeout)
+	defer cancel()
+	d := tls.Dialer{Config: c.tls}
+	nc, err := d.DialContext(dctx, "tcp", c.cfg.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dialing %s: %w", c.cfg.Addr, err)
+	}
+	deadline, _ := dctx.Deadline()
+	lr := newLineReader(nc, c.cfg.MaxLineBytes)
+	if err := c.login(nc, lr, deadline); err != nil {
+		_ = nc.Close()
+		return nil, nil, err
+	}
+	return nc, lr, nil
+}
+
+func (c *Client) login(nc net.Conn, lr *lineReader, deadline time.Time) error {
+	line, err := c.loginLine()
+	if err != nil {
+		return err
+	}
+	if err := nc.SetDeadline(deadline); err != nil {
+		return fmt.Errorf("setting login deadline: %w", err)
+	}
+	if _, err := nc.Write(line); err != nil {
+		return fmt.Errorf("writing login: %w", err)
+	}
+	reply, err := lr.next()
+	if err != nil {
+		return fmt.Errorf("reading login reply: %w", err)
+	}
+	var res struct {
+		Cmd  string `json:"cmd"`
+		Data struct {
+			Result bool   `json:"result"`
+			Msg    string `json:"msg"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(reply, &res); err != nil {
+		return fmt.Errorf("decoding login reply %.200q: %w", reply, err)
+	}
+	if res.Cmd != cmdLoginResV1 && res.Cmd != cmdLoginResV2 {
+		return fmt.Errorf("expected a login reply, got %.200q", reply)
+	}
+	if !res.Data.Result {
+		return &LoginError{Msg: res.Data.Msg}
+	}
+	if err := nc.SetDeadline(time.Time{}); err != nil {
+		return fmt.Errorf("clearing login deadline: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) loginLine() ([]byte, error) {
+	var msg any
+	if c.cfg.Protocol == ProtocolV1 {
+		msg = struct {
+			Cmd  string `json:"cmd"`
+			Data any    `json:"data"`
+		}{"enterprise_login_req", struct {
+			ID       string `json:"enterprise_id"`
+			Secret   string `json:"enterprise_secret"`
+			Prefetch int    `json:"prefetch_count"`
+		}{c.cfg.EnterpriseID, c.cfg.EnterpriseSecret, c.cfg.Prefetch}}
+	} else {
+		c.prodMu.Lock()
+		products := slices.Clone(c.products)
+		c.prodMu.Unlock()
+		msg = struct {
+			Cmd      string    `json:"cmd"`
+			Prefetch int       `json:"prefetch_count"`
+			Data     []Product `json:"data"`
+		}{"login_req", c.cfg.Prefetch, products}
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("encoding login: %w", err)
+	}
+	return append(b, '\n'), nil
+}

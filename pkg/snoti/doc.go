@@ -1,0 +1,24 @@
+// Package snoti is a production client for the Gizwits SNoti push service
+// (protocol v1 enterprise login and v2 product login, see
+// shared/reference/snoti.md).
+//
+// A Client keeps one TLS connection alive forever: it dials, logs in, reads
+// newline-framed JSON messages of any length up to Config.MaxLineBytes, hands
+// every push to a Handler together with an Ack method, writes ACKs in the
+// order the caller completes them, pings when it has been idle, and
+// reconnects with capped exponential backoff and jitter.
+//
+// The delivery contract the ingest service relies on:
+//
+//   - Every push is delivered to Handler.HandlePush with its exact original
+//     line (Push.Raw) and its delivery_id and msg_id kept as raw JSON, echoed
+//     byte-for-byte in the ACK whatever their JSON type.
+//   - Push.Ack may be called once, from any goroutine, after the caller's own
+//     work is durable. ACKs never block the reading goroutine.
+//   - delivery ids are scoped to one connection. When a connection is lost,
+//     its pending ACKs are dropped (counted in Stats.AcksDropped) and never
+//     written to the next connection; the server redelivers those pushes.
+//   - Lines that are not valid JSON, pushes without a delivery_id and lines
+//     longer than Config.MaxLineBytes go to Handler.HandleInvalid with a
+//     reason; they never stop the connection.
+package snoti

@@ -1,0 +1,208 @@
+package snoti
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// EventData is the typed part of a push. Its concrete type depends on the
+// event type: *DeviceOnline, *AttrEvent, *StatusRaw, *StatusKV,
+// *SubDevice, *Binding, *FileDownload, *App2Dev, or *Empty for the event
+// types that carry only the common fields. Unknown event types have nil
+// EventData; their whole line is still in Push.Raw.
+type EventData interface{ eventData() }
+
+// DeviceOnline is the data of device_online. NB-IoT devices also report
+// position and SIM identity.
+type DeviceOnline struct {
+	IP        string
+	Country   string
+	Region    string
+	City      string
+	Latitude  string // as sent: a number's literal or a string
+	Longitude string
+	ICCID     string
+	IMSI      string
+}
+
+// AttrEvent is the data of attr_fault and attr_alert. Occurrence and
+// recovery of one condition share EventID.
+type AttrEvent struct {
+	EventID         string
+	AttrName        string
+	AttrDisplayName string
+	Value           int // 1: the condition occurs, 0: it clears
+}
+
+// Occurs reports whether the event is an occurrence rather than a recovery.
+func (a *AttrEvent) Occurs() bool { return a.Value == 1 }
+
+// StatusRaw is the data of device_status_raw and app2dev_raw: the device's
+// raw bytes, usually a whole Gizwits transport frame.
+type StatusRaw struct {
+	Raw []byte
+}
+
+// StatusKV is the data of device_status_kv, app2dev_kv, device_gps_kv and
+// device_lbs_kv: data point values by name, each kept as raw JSON (bools
+// arrive as 0/1, enums as label strings).
+type StatusKV struct {
+	Values map[string]json.RawMessage
+}
+
+// SubDevice is the data of sub_device_added and sub_device_deleted.
+type SubDevice struct {
+	ChildProductKey string
+	ChildDID        string
+	ChildMAC        string
+	ChildPasscode   string
+}
+
+// Binding is the data of device_bind and device_unbind.
+type Binding struct {
+	AppID string
+	UID   string
+}
+
+// FileDownload is the data of device_file_download.
+type FileDownload struct {
+	DownloadURL string
+}
+
+// App2Dev is the data of app2dev_raw and app2dev_kv: what an app sent to a
+// device. Raw is set for app2dev_raw, Values for app2dev_kv.
+type App2Dev struct {
+	Source       string
+	AppID        string
+	UID          string
+	EnterpriseID string
+	Raw          []byte
+	Values       map[string]json.RawMessage
+}
+
+// Empty is the data of event types that carry only the common fields:
+// device_offline, datapoints_changed, device_reset.
+type Empty struct{}
+
+func (*DeviceOnline) eventData() {}
+func (*AttrEvent) eventData()    {}
+func (*StatusRaw) eventData()    {}
+func (*StatusKV) eventData()     {}
+func (*SubDevice) eventData()    {}
+func (*Binding) eventData()      {}
+func (*FileDownload) eventData() {}
+func (*App2Dev) eventData()      {}
+func (*Empty) eventData()        {}
+
+// decodeEventData builds the typed data of a push from its wire form.
+func decodeEventData(w *wireMessage) (EventData, error) {
+	switch w.EventType {
+	case EventDeviceOnline:
+		return &DeviceOnline{
+			IP: w.IP, Country: w.Country, Region: w.Region, City: w.City,
+			Latitude: w.Latitude.String(), Longitude: w.Longitude.String(),
+			ICCID: w.ICCID, IMSI: w.IMSI,
+		}, nil
+	case EventDeviceOffline, EventDatapointsChanged, EventDeviceReset:
+		return &Empty{}, nil
+	case EventAttrFault, EventAttrAlert:
+		var d struct {
+			AttrName        string     `json:"attr_name"`
+			AttrDisplayName string     `json:"attr_displayname"`
+			Value           flexString `json:"value"`
+		}
+		if err := unmarshalData(w.Data, &d); err != nil {
+			return nil, err
+		}
+		v := 0
+		switch d.Value.String() {
+		case "1", "true":
+			v = 1
+		case "0", "false", "":
+		default:
+			return nil, fmt.Errorf("data.value=%s: want 0 or 1", d.Value.String())
+		}
+		return &AttrEvent{EventID: w.EventID.String(), AttrName: d.AttrName, AttrDisplayName: d.AttrDisplayName, Value: v}, nil
+	case EventDeviceStatusRaw:
+		raw, err := decodeRawData(w.Data)
+		if err != nil {
+			return nil, err
+		}
+		return &StatusRaw{Raw: raw}, nil
+	case EventDeviceStatusKV, EventDeviceGPSKV, EventDeviceLBSKV:
+		var vals map[string]json.RawMessage
+		if err := unmarshalData(w.Data, &vals); err != nil {
+			return nil, err
+		}
+		return &StatusKV{Values: vals}, nil
+	case EventSubDeviceAdded, EventSubDeviceDeleted:
+		return &SubDevice{ChildProductKey: w.ChildProductKey, ChildDID: w.ChildDID, ChildMAC: w.ChildMAC, ChildPasscode: w.ChildPasscode}, nil
+	case EventDeviceBind, EventDeviceUnbind:
+		return &Binding{AppID: w.AppID.String(), UID: w.UID.String()}, nil
+	case EventDeviceFileDownload:
+		return &FileDownload{DownloadURL: w.DownloadURL}, nil
+	case EventApp2DevRaw, EventApp2DevKV:
+		a := &App2Dev{Source: w.Source, AppID: w.AppIDShort.String(), UID: w.UID.String(), EnterpriseID: w.EnterpriseID.String()}
+		if a.AppID == "" {
+			a.AppID = w.AppID.String()
+		}
+		var err error
+		if w.EventType == EventApp2DevRaw {
+			a.Raw, err = decodeRawData(w.Data)
+		} else {
+			err = unmarshalData(w.Data, &a.Values)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
+	default:
+		return nil, nil
+	}
+}
+
+func unmarshalData(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decoding data: %w", err)
+	}
+	return nil
+}
+
+// decodeRawData accepts raw bytes as a bare base64 string or as
+// {"raw": "<base64>"}; both forms are seen in the field.
+func decodeRawData(raw json.RawMessage) ([]byte, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var s string
+	if raw[0] == '{' {
+		var obj struct {
+			Raw string `json:"raw"`
+		}
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return nil, fmt.Errorf("decoding data: %w", err)
+		}
+		s = obj.Raw
+	} else if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("decoding data: want a base64 string or {\"raw\": base64}: %w", err)
+	}
+	b, err := decodeBase64(s)
+	if err != nil {
+		return nil, fmt.Errorf("decoding data base64: %w", err)
+	}
+	return b, nil
+}
+
+// decodeBase64 accepts padded and unpadded, standard and URL alphabets.
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimRight(s, "=")
+	if strings.ContainsAny(s, "-_") {
+		return base64.RawURLEncoding.DecodeString(s)
+	}
+	return base64.RawStdEncoding.DecodeString(s)
+}

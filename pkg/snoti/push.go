@@ -1,0 +1,74 @@
+package snoti
+
+import (
+	"encoding/json"
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// Push is one event pushed by SNoti. The fields are read-only; Raw and the
+// raw ids alias no buffer of the client and may be kept.
+type Push struct {
+	// Raw is the exact original line, without its "\n" terminator.
+	Raw []byte
+	// EventType is the event_type as sent; unknown types are delivered too.
+	EventType  string
+	ProductKey string
+	DID        string
+	MAC        string
+	GroupID    string
+	// CreatedAt is created_at (seconds as a float) as a time; zero when
+	// absent. CreatedAtRaw keeps its exact JSON text.
+	CreatedAt    time.Time
+	CreatedAtRaw json.RawMessage
+	// DeliveryID and MsgID are the raw JSON values, echoed byte-for-byte in
+	// the ACK. MsgID is empty when the push has none (always in v1).
+	DeliveryID json.RawMessage
+	MsgID      json.RawMessage
+	// Data is the typed event data (see EventData); nil for unknown event
+	// types, or when the event's fields did not decode, in which case
+	// DataErr says why. Either way the push is valid and must be ACKed.
+	Data    EventData
+	DataErr error
+
+	conn  *conn
+	acked atomic.Bool
+}
+
+// Ack tells SNoti the push is handled. Call it once the caller's own work
+// is durable; it is safe from any goroutine and never blocks on the network:
+// the ACK is queued and written by the connection's writer, in the order
+// Ack calls happen. Extra calls are ignored. If the connection that
+// delivered the push is gone, Ack does nothing but count the ACK as dropped
+// (Stats.AcksDropped): SNoti redelivers the push on a new connection, under
+// a new delivery id, as a new Push.
+func (p *Push) Ack() {
+	if p.conn == nil || !p.acked.CompareAndSwap(false, true) {
+		return
+	}
+	p.conn.enqueueAck(p)
+}
+
+// appendAck appends the ACK line for p in protocol proto.
+func (p *Push) appendAck(b []byte, proto string) []byte {
+	if proto == ProtocolV1 {
+		b = append(b, `{"cmd":"enterprise_event_ack","delivery_id":`...)
+		b = append(b, p.DeliveryID...)
+		return append(b, "}\n"...)
+	}
+	b = append(b, `{"cmd":"event_ack","delivery_id":`...)
+	b = append(b, p.DeliveryID...)
+	if len(p.MsgID) > 0 {
+		b = append(b, `,"msg_id":`...)
+		b = append(b, p.MsgID...)
+	}
+	return append(b, "}\n"...)
+}
+
+// secondsToTime converts created_at seconds to a time with microsecond
+// precision, which is all a float64 of epoch seconds holds.
+func secondsToTime(s float64) time.Time {
+	sec, frac := math.Modf(s)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC()
+}

@@ -1,0 +1,69 @@
+package snoti
+
+import "sync/atomic"
+
+// Stats are a client's counters since New, for logs and tests.
+type Stats struct {
+	Pushes        uint64 // pushes delivered to the handler
+	Invalid       uint64 // lines delivered to HandleInvalid
+	AcksSent      uint64 // ACKs written to a socket
+	AcksDropped   uint64 // ACKs dropped with their lost connection
+	Logins        uint64 // successful logins
+	Reconnects    uint64 // attempts after a failure or a lost connection
+	LoginFailures uint64 // logins refused by the server
+}
+
+// counters is the atomic form of Stats, mirrored into Metrics.
+type counters struct {
+	pushes, invalid, acksSent, acksDropped, logins, reconnects, loginFailures atomic.Uint64
+	m                                                                         *Metrics
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		Pushes: c.pushes.Load(), Invalid: c.invalid.Load(), AcksSent: c.acksSent.Load(),
+		AcksDropped: c.acksDropped.Load(), Logins: c.logins.Load(), Reconnects: c.reconnects.Load(),
+		LoginFailures: c.loginFailures.Load(),
+	}
+}
+
+func (c *counters) push(eventType string) {
+	c.pushes.Add(1)
+	if !knownEventType(eventType) {
+		eventType = "other"
+	}
+	c.m.pushes.WithLabelValues(eventType).Inc()
+}
+
+func (c *counters) invalidLine(kind string) {
+	c.invalid.Add(1)
+	c.m.invalid.WithLabelValues(kind).Inc()
+}
+
+func (c *counters) acked(n int) {
+	c.acksSent.Add(uint64(n))
+	c.m.acksSent.Add(float64(n))
+}
+
+func (c *counters) dropped(n int) {
+	if n == 0 {
+		return
+	}
+	c.acksDropped.Add(uint64(n))
+	c.m.acksDropped.Add(float64(n))
+}
+
+func (c *counters) login() {
+	c.logins.Add(1)
+	c.m.logins.Inc()
+}
+
+func (c *counters) reconnect() {
+	c.reconnects.Add(1)
+	c.m.reconnects.Inc()
+}
+
+func (c *counters) loginFailure() {
+	c.loginFailures.Add(1)
+	c.m.loginFailures.Inc()
+}

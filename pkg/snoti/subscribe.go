@@ -1,0 +1,135 @@
+package snoti
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Subscribe adds v2 subscriptions on the live connection (subscribe_req)
+// and waits for the server's reply. On success they are also used for
+// every later login, so they survive reconnects. It returns
+// ErrNotConnected when no connection is logged in or the connection is
+// lost before the reply, a *ReplyError when the server refuses, and
+// ctx.Err() when ctx ends first (the request may then still take effect).
+// Calls are serialised: replies carry no id to match them by.
+func (c *Client) Subscribe(ctx context.Context, products []Product) error {
+	if c.cfg.Protocol != ProtocolV2 {
+		return errors.New("snoti: Subscribe needs SNOTI_PROTOCOL=v2")
+	}
+	if err := ValidateProducts(products); err != nil {
+		return fmt.Errorf("invalid subscription: %w", err)
+	}
+	if err := c.request(ctx, "subscribe_req", cmdSubscribeRes, products); err != nil {
+		return err
+	}
+	c.prodMu.Lock()
+	defer c.prodMu.Unlock()
+	for _, p := range products {
+		i := slices.IndexFunc(c.products, func(q Product) bool { return q.ProductKey == p.ProductKey && q.Subkey == p.Subkey })
+		if i < 0 {
+			c.products = append(c.products, p)
+			continue
+		}
+		for _, e := range p.Events {
+			if !slices.Contains(c.products[i].Events, e) {
+				c.products[i].Events = append(slices.Clip(c.products[i].Events), e)
+			}
+		}
+	}
+	return nil
+}
+
+// Unsubscribe removes events of product_key+subkey on the live connection
+// (unsubscribe_req; only ProductKey, Subkey and Events are sent) and from
+// later logins. A subscription left with no event is not sent at login.
+// Errors and concurrency as Subscribe.
+func (c *Client) Unsubscribe(ctx context.Context, subs []Product) error {
+	if c.cfg.Protocol != ProtocolV2 {
+		return errors.New("snoti: Unsubscribe needs SNOTI_PROTOCOL=v2")
+	}
+	wire := make([]Product, len(subs))
+	for i, s := range subs {
+		wire[i] = Product{ProductKey: s.ProductKey, Subkey: s.Subkey, Events: s.Events}
+	}
+	if err := c.request(ctx, "unsubscribe_req", cmdUnsubscribeRes, wire); err != nil {
+		return err
+	}
+	c.prodMu.Lock()
+	defer c.prodMu.Unlock()
+	for _, s := range subs {
+		for i := range c.products {
+			p := &c.products[i]
+			if p.ProductKey == s.ProductKey && p.Subkey == s.Subkey {
+				p.Events = slices.DeleteFunc(slices.Clone(p.Events), func(e string) bool { return slices.Contains(s.Events, e) })
+			}
+		}
+	}
+	c.products = slices.DeleteFunc(c.products, func(p Product) bool { return len(p.Events) == 0 })
+	return nil
+}
+
+// request sends cmd with data and waits for the reply named replyCmd.
+func (c *Client) request(ctx context.Context, cmd, replyCmd string, data any) error {
+	c.ctrlMu.Lock()
+	defer c.ctrlMu.Unlock()
+	cn := c.cur.Load()
+	if cn == nil {
+		return ErrNotConnected
+	}
+	line, err := json.Marshal(struct {
+		Cmd  string `json:"cmd"`
+		Data any    `json:"data"`
+	}{cmd, data})
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", cmd, err)
+	}
+	reply, cancel := cn.register(replyCmd)
+	defer cancel()
+	if err := cn.send(append(line, '\n')); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-cn.done:
+		return ErrNotConnected
+	case w := <-reply:
+		if ok, msg := replyResult(w); !ok {
+			return &ReplyError{Cmd: cmd, Msg: msg}
+		}
+		return nil
+	}
+}
+
+// replyResult reads result and msg from a reply whose data is an object,
+// an array of per-product objects (all must succeed) or absent (result at
+// the top level, or no result at all, which counts as success).
+func replyResult(w *wireMessage) (bool, string) {
+	type res struct {
+		Result *bool  `json:"result"`
+		Msg    string `json:"msg"`
+	}
+	var items []res
+	switch {
+	case len(w.Data) > 0 && w.Data[0] == '[':
+		_ = json.Unmarshal(w.Data, &items)
+	case len(w.Data) > 0 && w.Data[0] == '{':
+		var r res
+		_ = json.Unmarshal(w.Data, &r)
+		items = append(items, r)
+	case len(w.Result) > 0:
+		var b bool
+		if json.Unmarshal(w.Result, &b) == nil {
+			items = append(items, res{Result: &b, Msg: w.Msg})
+		}
+	}
+	for _, r := range items {
+		if r.Result != nil && !*r.Result {
+			return false, r.Msg
+		}
+	}
+	return true, ""
+}

@@ -1,0 +1,183 @@
+package snotisim
+
+import (
+	"sync"
+	"time"
+)
+
+// broker holds every queue, the ledger and the delivery state of every
+// connection under one mutex: each operation is short, and one lock keeps
+// the prefetch, round-robin and redelivery rules easy to see right.
+type broker struct {
+	mu      sync.Mutex
+	queues  map[string]*queue
+	order   []*queue // queues in creation order, for routing
+	ledger  ledger
+	nextMsg uint64
+	backlog int
+	online  map[string]bool // did → online, from published online/offline events
+}
+
+func newBroker(ledgerSize int) *broker {
+	return &broker{queues: map[string]*queue{}, ledger: ledger{size: ledgerSize}, online: map[string]bool{}}
+}
+
+// declare returns the queue named name, creating it with the given filters.
+// Must hold mu.
+func (b *broker) declare(name string, products map[string]bool, events map[string]bool) *queue {
+	if q, ok := b.queues[name]; ok {
+		return q
+	}
+	q := &queue{name: name, products: products, events: events}
+	b.queues[name] = q
+	b.order = append(b.order, q)
+	return q
+}
+
+// publish routes events to every queue that takes them and pushes what
+// the connections' prefetch allows.
+func (b *broker) publish(evs []*event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	touched := map[*queue]bool{}
+	for _, ev := range evs {
+		b.ledger.sum.Events++
+		switch ev.eventType {
+		case "device_online":
+			b.online[ev.did] = true
+		case "device_offline":
+			b.online[ev.did] = false
+		}
+		routed := false
+		for _, q := range b.order {
+			if !q.takes(ev) {
+				continue
+			}
+			b.nextMsg++
+			m := &message{id: b.nextMsg, ev: ev, q: q}
+			b.ledger.add(entry{message: m.id, seq: ev.seq, queue: q, eventType: ev.eventType, published: ev.published.UnixNano()})
+			b.ledger.sum.Messages++
+			b.ledger.sum.Pending++
+			q.ready = append(q.ready, m)
+			b.backlog++
+			touched[q] = true
+			routed = true
+		}
+		if !routed {
+			b.ledger.sum.Unrouted++
+		}
+	}
+	now := time.Now().UnixNano()
+	for q := range touched {
+		b.pump(q, now)
+	}
+}
+
+// pump hands ready messages to connections with free prefetch slots,
+// round-robin. Must hold mu.
+func (b *broker) pump(q *queue, now int64) {
+	for q.backlog() > 0 {
+		s := q.nextConsumer()
+		if s == nil {
+			return
+		}
+		m := q.pop()
+		b.backlog--
+		s.assign(m)
+		b.ledger.pushed(m.id, now)
+	}
+}
+
+// attach makes s a consumer of q and pushes what it may take.
+func (b *broker) attach(s *session, q *queue) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.closed {
+		return
+	}
+	q.addConsumer(s)
+	s.addQueue(q)
+	b.pump(q, time.Now().UnixNano())
+}
+
+// ack settles the message delivered to s under deliveryID. ok is false
+// for an id s has not outstanding (stale, repeated, or of another JSON
+// type); msgIDOK is false when the echoed msg_id differs from the push's.
+func (b *broker) ack(s *session, deliveryID, msgID []byte) (ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m, found := s.inflight[string(deliveryID)]
+	if !found {
+		b.ledger.sum.UnknownAcks++
+		return false
+	}
+	if s.proto == protoV2 && string(msgID) != string(appendMsgID(nil, m.id)) {
+		b.ledger.sum.MsgIDMismatches++
+	}
+	delete(s.inflight, string(deliveryID))
+	now := time.Now().UnixNano()
+	b.ledger.acked(m.id, now)
+	// The freed slot may serve any queue of s; start with the message's.
+	b.pump(m.q, now)
+	for _, q := range s.queues {
+		if q != m.q {
+			b.pump(q, now)
+		}
+	}
+	return true
+}
+
+// detach ends s's deliveries: its un-ACKed messages go back to their
+// queues, ahead of newer ones, for the remaining or next connections.
+func (b *broker) detach(s *session) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.out = nil
+	if !s.loggedIn {
+		return
+	}
+	b.ledger.sum.Disconnects++
+	b.ledger.sum.Connected--
+	back := map[*queue][]*message{}
+	for _, m := range s.inflight {
+		back[m.q] = append(back[m.q], m)
+	}
+	clear(s.inflight)
+	for _, q := range s.queues {
+		q.removeConsumer(s)
+	}
+	now := time.Now().UnixNano()
+	for q, ms := range back {
+		q.requeue(ms)
+		b.backlog += len(ms)
+	}
+	for q := range back {
+		b.pump(q, now)
+	}
+}
+
+func (b *broker) summary() Summary {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.ledger.sum
+	s.Backlog = uint64(b.backlog)
+	return s
+}
+
+func (b *broker) isOnline(did string) (online, known bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	online, known = b.online[did]
+	return online, known
+}
+
+// note updates ledger counters that are not about messages.
+func (b *broker) note(f func(*Summary)) {
+	b.mu.Lock()
+	f(&b.ledger.sum)
+	b.mu.Unlock()
+}

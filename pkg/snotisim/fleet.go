@@ -1,0 +1,282 @@
+package snotisim
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// Fleet configures the virtual devices.
+type Fleet struct {
+	// Devices is the number of virtual devices, spread round-robin over the
+	// configured products (v2 products first, else one "sim" product for
+	// v1). 0 disables the fleet.
+	Devices int
+	// Rate is the total events per second; 0 means as fast as the clients
+	// take them (the backlog stays under Config.MaxBacklog).
+	Rate float64
+	// MaxEvents stops the fleet after that many events; 0 never stops.
+	MaxEvents uint64
+	// Seed makes the event sequence reproducible; 0 picks one at random.
+	Seed uint64
+}
+
+func (f Fleet) validate() error {
+	if f.Devices < 0 || f.Rate < 0 || math.IsNaN(f.Rate) || math.IsInf(f.Rate, 0) {
+		return errors.New("fleet: devices and rate must be finite and not negative")
+	}
+	return nil
+}
+
+// fleetTick is how often the fleet publishes what is due.
+const fleetTick = 2 * time.Millisecond
+
+// maxFleetBatch bounds one publish batch, so one lock hold stays short.
+const maxFleetBatch = 4096
+
+// fleet emits online/offline, status_raw, status_kv and alert/fault
+// occurrence and recovery events for its devices.
+type fleet struct {
+	cfg     Fleet
+	srv     *Server
+	devices []*device
+	rng     *rand.Rand
+	next    int
+	emitted uint64
+	events  uint64 // event_id counter for fault/alert occurrences
+}
+
+type device struct {
+	did, mac  string
+	prod      *productState
+	online    bool
+	vals      rawValues
+	conds     []int          // indexes of alert and fault attrs
+	condEvent map[int]string // active condition → its event_id
+	bareRaw   bool           // send status_raw data as a bare string
+}
+
+func newFleet(cfg Fleet, srv *Server) (*fleet, error) {
+	var prods []*productState
+	for _, p := range srv.cfg.Products {
+		prods = append(prods, srv.products[p.ProductKey])
+	}
+	if len(prods) == 0 { // v1 only: one product under the enterprise queues
+		def, err := parseDefinition(nil)
+		if err != nil {
+			return nil, err
+		}
+		prods = append(prods, &productState{Product: Product{ProductKey: "sim0000000000000000000000000000a"}, def: def})
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	f := &fleet{cfg: cfg, srv: srv, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	for i := range cfg.Devices {
+		p := prods[i%len(prods)]
+		d := &device{
+			did:       fmt.Sprintf("simdev%016d", i),
+			mac:       fmt.Sprintf("5ca1ab%06x", i),
+			prod:      p,
+			condEvent: map[int]string{},
+			bareRaw:   i%2 == 1,
+			vals:      rawValues{nums: make([]uint64, len(p.def.attrs)), bins: make([][]byte, len(p.def.attrs))},
+		}
+		for j, a := range p.def.attrs {
+			if a.Type == "alert" || a.Type == "fault" {
+				d.conds = append(d.conds, j)
+			}
+			if a.DataType == "binary" {
+				d.vals.bins[j] = make([]byte, a.Position.Len)
+			}
+		}
+		f.devices = append(f.devices, d)
+	}
+	return f, nil
+}
+
+// run publishes what is due every tick until quit or MaxEvents.
+func (f *fleet) run(quit <-chan struct{}) {
+	t := time.NewTicker(fleetTick)
+	defer t.Stop()
+	start := time.Now()
+	batch := make([]Event, 0, maxFleetBatch)
+	for f.cfg.MaxEvents == 0 || f.emitted < f.cfg.MaxEvents {
+		select {
+		case <-quit:
+			return
+		case <-t.C:
+		}
+		room := f.srv.cfg.MaxBacklog - int(f.srv.Summary().Backlog)
+		n := room
+		if f.cfg.Rate > 0 {
+			n = min(n, int(f.cfg.Rate*time.Since(start).Seconds())-int(f.emitted))
+		}
+		if f.cfg.MaxEvents > 0 {
+			n = min(n, int(f.cfg.MaxEvents-f.emitted))
+		}
+		for n > 0 {
+			batch = batch[:0]
+			for range min(n, maxFleetBatch) {
+				batch = append(batch, f.nextEvent())
+			}
+			if _, err := f.srv.PublishBatch(batch); err != nil {
+				f.srv.log.Error().Err(err).Msg("fleet: publishing")
+				return
+			}
+			f.emitted += uint64(len(batch))
+			n -= len(batch)
+		}
+	}
+	f.srv.log.Info().Uint64("events", f.emitted).Msg("fleet: all events emitted")
+}
+
+// nextEvent advances the next device round-robin by one event.
+func (f *fleet) nextEvent() Event {
+	d := f.devices[f.next]
+	f.next = (f.next + 1) % len(f.devices)
+	e := Event{ProductKey: d.prod.ProductKey, DID: d.did, MAC: d.mac}
+	if !d.online {
+		d.online = true
+		e.EventType = "device_online"
+		e.Fields = map[string]any{"ip": "10.0." + fmt.Sprint(f.rng.IntN(256)) + ".7", "country": "France", "region": "Auvergne-Rhone-Alpes", "city": "Lyon"}
+		return e
+	}
+	r := f.rng.Float64()
+	switch {
+	case r < 0.40:
+		return f.statusRaw(d, e)
+	case r < 0.75:
+		return f.statusKV(d, e)
+	case r < 0.95 && len(d.conds) > 0:
+		return f.condition(d, e)
+	case r < 0.97:
+		d.online = false
+		e.EventType = "device_offline"
+		return e
+	default:
+		return f.statusRaw(d, e)
+	}
+}
+
+// drift moves every value a little, within the attr's bounds.
+func (f *fleet) drift(d *device) {
+	for i, a := range d.prod.def.attrs {
+		if a.Type == "alert" || a.Type == "fault" {
+			continue // driven by condition events
+		}
+		switch a.DataType {
+		case "bool":
+			if f.rng.IntN(10) == 0 {
+				d.vals.nums[i] ^= 1
+			}
+		case "enum":
+			if f.rng.IntN(10) == 0 {
+				d.vals.nums[i] = uint64(f.rng.IntN(len(a.Enum)))
+			}
+		case "binary":
+			if f.rng.IntN(10) == 0 {
+				for j := range d.vals.bins[i] {
+					d.vals.bins[i][j] = byte(f.rng.UintN(256))
+				}
+			}
+		default:
+			lo, hi := uintBounds(&a)
+			v := int64(d.vals.nums[i]) + int64(f.rng.IntN(5)) - 2
+			d.vals.nums[i] = uint64(min(max(v, int64(lo)), int64(hi)))
+		}
+	}
+}
+
+func uintBounds(a *attr) (lo, hi uint64) {
+	hi = uint64(1)<<(8*a.byteLen()) - 1
+	if a.UintSpec != nil {
+		lo = uint64(max(a.UintSpec.Min, 0))
+		if a.UintSpec.Max > 0 && uint64(a.UintSpec.Max) < hi {
+			hi = uint64(a.UintSpec.Max)
+		}
+	}
+	return lo, hi
+}
+
+func (f *fleet) statusRaw(d *device, e Event) Event {
+	f.drift(d)
+	frame, err := d.prod.def.statusFrame(d.vals)
+	if err != nil { // the definition cannot hold its own values: send kv
+		return f.statusKV(d, e)
+	}
+	e.EventType = "device_status_raw"
+	raw := base64.StdEncoding.EncodeToString(frame)
+	if d.bareRaw {
+		e.Fields = map[string]any{"data": raw}
+	} else {
+		e.Fields = map[string]any{"data": map[string]any{"raw": raw}}
+	}
+	return e
+}
+
+func (f *fleet) statusKV(d *device, e Event) Event {
+	f.drift(d)
+	kv := make(map[string]any, len(d.prod.def.attrs))
+	for i, a := range d.prod.def.attrs {
+		kv[a.Name] = kvValue(&a, d.vals, i)
+	}
+	e.EventType = "device_status_kv"
+	e.Fields = map[string]any{"data": kv}
+	return e
+}
+
+// kvValue renders a value the way SNoti's kv events do: bools as 0/1,
+// enums as labels, uints scaled, binaries as hex.
+func kvValue(a *attr, v rawValues, i int) any {
+	switch a.DataType {
+	case "bool":
+		return v.nums[i]
+	case "enum":
+		if int(v.nums[i]) < len(a.Enum) {
+			return a.Enum[v.nums[i]]
+		}
+		return v.nums[i]
+	case "binary":
+		return hex.EncodeToString(v.bins[i])
+	default:
+		x := float64(v.nums[i])
+		if a.UintSpec != nil && a.UintSpec.Ratio != 0 {
+			x = x*a.UintSpec.Ratio + a.UintSpec.Addition
+		}
+		return math.Round(x*1e6) / 1e6
+	}
+}
+
+// condition toggles one alert or fault: an occurrence with a new
+// event_id, or the recovery of an active one with the same event_id.
+func (f *fleet) condition(d *device, e Event) Event {
+	i := d.conds[f.rng.IntN(len(d.conds))]
+	a := &d.prod.def.attrs[i]
+	id, active := d.condEvent[i]
+	value := 1
+	if active {
+		value = 0
+		delete(d.condEvent, i)
+		d.vals.nums[i] = 0
+	} else {
+		f.events++
+		id = fmt.Sprintf("%s-%d", d.did, f.events)
+		d.condEvent[i] = id
+		d.vals.nums[i] = 1
+	}
+	e.EventType = "attr_alert"
+	if a.Type == "fault" {
+		e.EventType = "attr_fault"
+	}
+	e.Fields = map[string]any{
+		"event_id": id,
+		"data":     map[string]any{"attr_name": a.Name, "attr_displayname": a.DisplayName, "value": value},
+	}
+	return e
+}
