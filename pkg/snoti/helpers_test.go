@@ -1,6 +1,7 @@
 package snoti_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -90,7 +91,7 @@ func newCollector() *collector {
 	return &collector{pushes: make(chan *snoti.Push, 100000), invalid: make(chan snoti.Invalid, 1000)}
 }
 
-func (c *collector) HandlePush(p *snoti.Push)       { c.pushes <- p }
+func (c *collector) HandlePush(p *snoti.Push)        { c.pushes <- p }
 func (c *collector) HandleInvalid(inv snoti.Invalid) { c.invalid <- inv }
 
 // ackAll is a Handler that ACKs every push at once.
@@ -182,4 +183,22 @@ func publish(t testing.TB, srv *snotisim.Server, n int) []uint64 {
 		t.Fatal(err)
 	}
 	return seqs
+}
+
+// syncBuffer is a log sink safe for the client's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
