@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 
@@ -138,6 +139,35 @@ func (s *SFTPServer) Stop(ctx context.Context) error {
 	}
 }
 
+// Register adds the outage control routes to mux:
+//
+//	POST /sim/sftp/stop, /sim/sftp/start   simulate an outage and recovery
+//	GET  /sim/sftp/ops                     the log of file operations
+func (s *SFTPServer) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /sim/sftp/stop", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Stop(r.Context()); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /sim/sftp/start", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Start(); err != nil {
+			writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /sim/sftp/ops", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Ops()) })
+}
+
+// Running reports whether the server is listening.
+func (s *SFTPServer) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ln != nil
+}
+
 // Addr returns the listen address (resolved after the first Start).
 func (s *SFTPServer) Addr() string {
 	s.mu.Lock()
@@ -148,10 +178,18 @@ func (s *SFTPServer) Addr() string {
 // HostKey returns the server's public host key.
 func (s *SFTPServer) HostKey() ssh.PublicKey { return s.cfg.HostKey.PublicKey() }
 
-// KnownHostsLine returns a known_hosts line for the server's address and
-// key. Call it after Start.
-func (s *SFTPServer) KnownHostsLine() string {
-	return knownhosts.Line([]string{knownhosts.Normalize(s.Addr())}, s.HostKey())
+// KnownHostsLine returns a known_hosts line for the server's key, for the
+// given host:port addresses (default: the listen address, resolved after
+// Start).
+func (s *SFTPServer) KnownHostsLine(addrs ...string) string {
+	if len(addrs) == 0 {
+		addrs = []string{s.Addr()}
+	}
+	hosts := make([]string, len(addrs))
+	for i, a := range addrs {
+		hosts[i] = knownhosts.Normalize(a)
+	}
+	return knownhosts.Line(hosts, s.HostKey())
 }
 
 // Ops returns a copy of the log of file operations.
