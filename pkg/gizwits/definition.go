@@ -22,6 +22,14 @@ const (
 	VarLen   Protocol = "var_len"
 )
 
+// Bounds far above any console export that keep a hostile or mistyped
+// definition from making the layouts allocate without limit.
+const (
+	maxAttrID = 4095
+	maxOffset = 1 << 16
+	maxBinary = 1 << 16
+)
+
 // maxEnumBits bounds an enum's width; wider enums are not something the
 // console produces and would not index a label list anyway.
 const maxEnumBits = 32
@@ -111,7 +119,7 @@ func Parse(data []byte) (*Definition, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("checking data-point definition: %w", errors.New(strings.Join(problems, "; ")))
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	return d, nil
 }
@@ -120,11 +128,11 @@ func Parse(data []byte) (*Definition, error) {
 func compilePoint(a Attr, proto Protocol) (point, []string) {
 	p := point{name: a.Name, id: a.ID, kind: a.DataType, width: a.Position.Len, enum: a.Enum}
 	var problems []string
-	if a.ID < 0 {
-		problems = append(problems, fmt.Sprintf("id %d negative", a.ID))
+	if a.ID < 0 || a.ID > maxAttrID {
+		problems = append(problems, fmt.Sprintf("id %d invalid: want 0..%d", a.ID, maxAttrID))
 	}
-	if proto == Standard && (a.Position.ByteOffset < 0 || a.Position.BitOffset < 0) {
-		problems = append(problems, fmt.Sprintf("position byte_offset %d bit_offset %d: must not be negative", a.Position.ByteOffset, a.Position.BitOffset))
+	if proto == Standard && (a.Position.ByteOffset < 0 || a.Position.BitOffset < 0 || a.Position.ByteOffset > maxOffset || a.Position.BitOffset > maxOffset) {
+		problems = append(problems, fmt.Sprintf("position byte_offset %d bit_offset %d invalid: want 0..%d", a.Position.ByteOffset, a.Position.BitOffset, maxOffset))
 	}
 	switch a.DataType {
 	case Bool:
@@ -158,8 +166,8 @@ func compilePoint(a Attr, proto Protocol) (point, []string) {
 		}
 		p.scale = value.NewScale(a.Ratio, a.Addition)
 	case Binary:
-		if p.width < 1 {
-			problems = append(problems, fmt.Sprintf("len %d invalid for binary: want at least 1 byte", p.width))
+		if p.width < 1 || p.width > maxBinary {
+			problems = append(problems, fmt.Sprintf("len %d invalid for binary: want 1..%d bytes", p.width, maxBinary))
 		}
 	default:
 		problems = append(problems, fmt.Sprintf("data_type %q unknown: want bool, enum, uint8, uint16, uint32 or binary", a.DataType))

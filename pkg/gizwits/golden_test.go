@@ -134,6 +134,10 @@ func frameBytes(t *testing.T, hexStr, b64 string) []byte {
 	return raw
 }
 
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }
+
 func loadDefinition(t testing.TB, path string) *gizwits.Definition {
 	t.Helper()
 	b, err := os.ReadFile(path)

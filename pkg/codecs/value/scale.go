@@ -35,8 +35,9 @@ func NewScale(ratio, addition float64) Scale {
 		ratio = 1
 	}
 	s := Scale{ratio: ratio, addition: addition}
-	d := max(decimals(ratio), decimals(addition))
-	if d < 0 || math.IsNaN(ratio) || math.IsInf(ratio, 0) || math.IsNaN(addition) || math.IsInf(addition, 0) {
+	dr, da := decimals(ratio), decimals(addition)
+	d := max(dr, da)
+	if dr < 0 || da < 0 || math.IsNaN(ratio) || math.IsInf(ratio, 0) || math.IsNaN(addition) || math.IsInf(addition, 0) {
 		return s
 	}
 	mul := math.Round(ratio * pow10[d])
@@ -105,6 +106,9 @@ func (s Scale) ApplySigned(raw int64) Value {
 		if n < maxExact && n > -maxExact {
 			return OfFloat(float64(n) / s.div)
 		}
+	}
+	if s.isInt && s.mul == 1 && (s.add >= 0 || raw >= math.MinInt64-s.add) && (s.add <= 0 || raw <= math.MaxInt64-s.add) {
+		return OfInt(raw + s.add)
 	}
 	return OfFloat(s.round(float64(raw)*s.ratio + s.addition))
 }
