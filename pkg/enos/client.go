@@ -93,20 +93,30 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 // Tokens returns the client's token source.
 func (c *Client) Tokens() *TokenSource { return c.tokens }
 
-// PostMeasurepoints sends measurement points (integration.measurepoint.post).
-// See post for the contract.
+// PostMeasurepoints sends measurement points (integration.measurepoint.post)
+// and returns an outcome per entry, by index.
+//
+// Entries are sent in order, in as few messages under MaxMessageBytes as
+// possible, one request at a time. A message EnOS rejects as bad is bisected
+// until the bad entries are isolated: only they get permanent errors. After
+// a retryable failure (EnOS down or busy, token unobtainable) sending stops
+// and every entry not yet accepted gets that error, so a failing sink is not
+// hammered; entries accepted before it keep a nil error. When ctx ends, the
+// entries not yet accepted get the ctx error (unclassified). It blocks until
+// every entry has an outcome. Safe for concurrent use; concurrent calls
+// share one token.
 func (c *Client) PostMeasurepoints(ctx context.Context, entries []MeasurepointEntry, opts ...SendOption) Result {
 	return c.post(ctx, kindMeasurepoint, marshalAll(entries), opts)
 }
 
-// PostEvents sends device events (integration.event.post). See post for the
-// contract.
+// PostEvents sends device events (integration.event.post), with the same
+// contract as PostMeasurepoints.
 func (c *Client) PostEvents(ctx context.Context, entries []EventEntry, opts ...SendOption) Result {
 	return c.post(ctx, kindEvent, marshalAll(entries), opts)
 }
 
-// PostAttributes sends device attributes (integration.attribute.post). See
-// post for the contract.
+// PostAttributes sends device attributes (integration.attribute.post), with
+// the same contract as PostMeasurepoints.
 func (c *Client) PostAttributes(ctx context.Context, entries []AttributeEntry, opts ...SendOption) Result {
 	return c.post(ctx, kindAttribute, marshalAll(entries), opts)
 }
@@ -130,11 +140,8 @@ func marshalAll[E json.Marshaler](entries []E) []encoded {
 	return out
 }
 
-// post sends the entries in messages under the size limit and returns an
-// outcome per entry. It blocks until every entry has an outcome or ctx ends
-// (unsent entries then carry the ctx error). After a retryable failure it
-// stops and gives every entry not yet accepted that error, so a sink that is
-// down is not hammered. Entries are sent in order, one request at a time.
+// post implements the Post methods: it packs the entries into messages
+// under the size limit and delivers them in order.
 func (c *Client) post(ctx context.Context, k kind, entries []encoded, opts []SendOption) Result {
 	var o sendOptions
 	for _, opt := range opts {
