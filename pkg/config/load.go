@@ -32,7 +32,21 @@ func Load(spec any) error {
 	if len(errs) == 0 {
 		validate(v, &errs)
 	}
-	return errors.Join(errs...)
+	return errors.Join(dedupe(errs)...)
+}
+
+// dedupe drops repeated messages: a Validate promoted from an embedded
+// struct runs both for the part and for the whole.
+func dedupe(errs []error) []error {
+	seen := map[string]bool{}
+	out := errs[:0]
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // loadStruct processes each leaf field on its own, so that one bad value does

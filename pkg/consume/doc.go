@@ -1,0 +1,14 @@
+// Package consume is the forwarding machinery every consuming stage shares:
+// the decoder, the EnOS and Energisme forwarders and bridgectl's redrive.
+//
+// A Runner reads a consumer group with kafka-go (FetchMessage, never
+// ReadMessage), hands batches to a Handler, and commits a partition only up
+// to the last message before which everything is done. Each message's
+// outcome is classified with sinkerr: success; retryable (the sink is down
+// or busy — the runner retries with capped exponential backoff and jitter,
+// honouring Retry-After, and fetches nothing new meanwhile, so lag grows and
+// Kafka holds the data); or permanent (the record itself is bad — it is
+// written to the stage's dead-letter topic with the reason and the original
+// record, and the stream moves on). Duplicates are dropped by event_id within
+// a bounded window.
+package consume

@@ -1,0 +1,53 @@
+package consume
+
+import (
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+func TestContiguousDone(t *testing.T) {
+	msg := func(p int, off int64) kafka.Message { return kafka.Message{Topic: "t", Partition: p, Offset: off} }
+	tests := []struct {
+		name  string
+		batch []kafka.Message
+		done  []bool
+		want  map[int]int64 // partition → committed message offset
+	}{
+		{name: "all done", batch: []kafka.Message{msg(0, 1), msg(1, 5), msg(0, 2)}, done: []bool{true, true, true}, want: map[int]int64{0: 2, 1: 5}},
+		{name: "gap holds the partition", batch: []kafka.Message{msg(0, 1), msg(0, 2), msg(0, 3)}, done: []bool{true, false, true}, want: map[int]int64{0: 1}},
+		{name: "first not done", batch: []kafka.Message{msg(0, 1), msg(0, 2), msg(1, 7)}, done: []bool{false, true, true}, want: map[int]int64{1: 7}},
+		{name: "nothing", batch: []kafka.Message{msg(0, 1)}, done: []bool{false}, want: map[int]int64{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ContiguousDone(tt.batch, tt.done)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d commits %v, want %v", len(got), got, tt.want)
+			}
+			for _, m := range got {
+				if tt.want[m.Partition] != m.Offset {
+					t.Errorf("partition %d: commit %d, want %d", m.Partition, m.Offset, tt.want[m.Partition])
+				}
+			}
+		})
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	p := &Processor{cfg: ProcessorConfig{MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, MaxWait: 10 * time.Second}}
+	for round := 0; round < 30; round++ {
+		d := p.backoff(round, 0)
+		ceil := min(100*time.Millisecond<<min(round, 20), time.Second)
+		if d < ceil/2 || d > ceil {
+			t.Errorf("round %d: backoff %s outside [%s, %s]", round, d, ceil/2, ceil)
+		}
+	}
+	if d := p.backoff(0, 3*time.Second); d != 3*time.Second {
+		t.Errorf("Retry-After 3s: backoff %s, want 3s", d)
+	}
+	if d := p.backoff(0, time.Hour); d != 10*time.Second {
+		t.Errorf("Retry-After 1h: backoff %s, want capped at MaxWait 10s", d)
+	}
+}

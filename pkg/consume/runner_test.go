@@ -1,0 +1,205 @@
+package consume_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
+	"github.com/snotibridge/snotibridge/pkg/kafkatest"
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+)
+
+func TestMain(m *testing.M) { kafkatest.Main(m) }
+
+// fakeSink records what it accepted; it is down for its first outage calls
+// and rejects values ending in 7.
+type fakeSink struct {
+	mu       sync.Mutex
+	outage   int
+	accepted map[string]int
+}
+
+func (s *fakeSink) send(_ context.Context, m kafka.Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.outage > 0 {
+		s.outage--
+		return sinkerr.NewRetryable(errors.New("503 Service Unavailable"), 0)
+	}
+	v := string(m.Value)
+	if v[len(v)-1] == '7' {
+		return consume.Reject("rejected", fmt.Errorf("sink said 400 for %s", v))
+	}
+	s.accepted[v]++
+	return nil
+}
+
+func (s *fakeSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.accepted)
+}
+
+func produce(t *testing.T, kc kafkaconf.Config, topic string, from, to int) {
+	t.Helper()
+	w, err := kc.NewWriter(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var ms []kafka.Message
+	for i := from; i < to; i++ {
+		ms = append(ms, kafka.Message{
+			Key: []byte(fmt.Sprintf("dev%d", i%10)), Value: []byte(fmt.Sprint(i)),
+			Headers: []kafka.Header{{Key: "event_id", Value: []byte(fmt.Sprintf("e%d", i))}},
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := w.WriteMessages(ctx, ms...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func startRunner(t *testing.T, kc kafkaconf.Config, group, in, dlq string, h consume.Handler) (stop func()) {
+	t.Helper()
+	codec, _ := records.NewCodec()
+	r, err := consume.New(consume.Config{
+		ProcessorConfig: consume.ProcessorConfig{Stage: "test", DLQTopic: dlq, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		GroupID:         group, Topics: []string{in}, BatchSize: 50,
+	}, kc, h, codec, zerolog.Nop(), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(time.Minute):
+			t.Error("runner did not stop within a minute")
+		}
+	}
+}
+
+func committed(t *testing.T, kc kafkaconf.Config, group, topic string) (committed, end int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(kc.Addrs()...)}
+	of, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(0), kafka.LastOffsetOf(1), kafka.LastOffsetOf(2)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range of.Topics[topic] {
+		committed += max(p.CommittedOffset, 0)
+	}
+	for _, p := range lo.Topics[topic] {
+		end += p.LastOffset
+	}
+	return committed, end
+}
+
+func TestRunnerOutageAndDeadLetters(t *testing.T) {
+	kc := kafkatest.Config(t)
+	in := kafkatest.Topic(t, kc.Brokers, 3)
+	dlq := kafkatest.Topic(t, kc.Brokers, 1)
+	group := in + "-g"
+	const n = 300
+	produce(t, kc, in, 0, n)
+
+	sink := &fakeSink{outage: 25, accepted: map[string]int{}}
+	stop := startRunner(t, kc, group, in, dlq, consume.PerKey(4, sink.send))
+	want := n - n/10 // values ending in 7 are rejected
+	waitFor(t, 2*time.Minute, "every good record at the sink", func() bool { return sink.count() == want })
+	waitFor(t, time.Minute, "offsets committed to the end", func() bool {
+		c, e := committed(t, kc, group, in)
+		return c == e && e == n
+	})
+	stop()
+
+	// The DLQ holds exactly the rejected records, with their reason.
+	codec, _ := records.NewCodec()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: kc.Brokers, Topic: dlq, MaxBytes: 10 << 20})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bad := map[string]bool{}
+	for len(bad) < n/10 {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("reading DLQ after %d: %v", len(bad), err)
+		}
+		var dl records.DeadLetter
+		if err := codec.Unmarshal(m.Value, &dl); err != nil {
+			t.Fatal(err)
+		}
+		if dl.Reason != "rejected" || dl.Stage != "test" || *dl.SourceTopic != in {
+			t.Errorf("dead letter %+v", dl)
+		}
+		bad[string(dl.Value)] = true
+	}
+	for v := range bad {
+		if v[len(v)-1] != '7' {
+			t.Errorf("good record %s was dead-lettered", v)
+		}
+	}
+}
+
+func TestRunnerRestartLosesNothing(t *testing.T) {
+	kc := kafkatest.Config(t)
+	in := kafkatest.Topic(t, kc.Brokers, 3)
+	dlq := kafkatest.Topic(t, kc.Brokers, 1)
+	group := in + "-g"
+	const n = 400
+	produce(t, kc, in, 0, n)
+
+	var mu sync.Mutex
+	seen := map[string]int{}
+	h := consume.PerKey(2, func(_ context.Context, m kafka.Message) error {
+		mu.Lock()
+		seen[string(m.Value)]++
+		mu.Unlock()
+		return nil
+	})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(seen) }
+
+	stop := startRunner(t, kc, group, in, dlq, h)
+	waitFor(t, 2*time.Minute, "some progress", func() bool { return count() >= n/4 })
+	stop() // mid-stream
+	before := count()
+	stop = startRunner(t, kc, group, in, dlq, h)
+	waitFor(t, 2*time.Minute, "every record after the restart", func() bool { return count() == n })
+	stop()
+	t.Logf("records seen before the restart: %d of %d", before, n)
+}
