@@ -58,14 +58,15 @@ func (lr *lineReader) next() ([]byte, error) {
 
 func (lr *lineReader) readLine() ([]byte, error) {
 	frag, err := lr.br.ReadSlice('\n')
-	if err == nil {
+	if err == nil || (len(frag) > 0 && errors.Is(err, io.EOF)) {
 		// The common case: the whole line is in the buffer.
-		return lr.finish(frag), nil
+		line := lr.finish(frag)
+		if len(line) > lr.limit {
+			return nil, &errLineTooLong{prefix: line[:min(invalidPrefixBytes, len(line))], size: len(frag), limit: lr.limit}
+		}
+		return line, nil
 	}
 	if !errors.Is(err, bufio.ErrBufferFull) {
-		if len(frag) > 0 && errors.Is(err, io.EOF) {
-			return lr.finish(frag), nil
-		}
 		return nil, err
 	}
 	lr.buf = append(lr.buf[:0], frag...)

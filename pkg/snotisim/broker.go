@@ -34,6 +34,13 @@ func (b *broker) declare(name string, products map[string]bool, events map[strin
 	return q
 }
 
+// lookup returns the queue named name, or nil.
+func (b *broker) lookup(name string) *queue {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.queues[name]
+}
+
 // publish routes events to every queue that takes them and pushes what
 // the connections' prefetch allows.
 func (b *broker) publish(evs []*event) {

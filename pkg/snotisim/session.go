@@ -48,8 +48,6 @@ type session struct {
 	out       []outItem
 	nextDeliv uint64
 
-	pendingQueues []*queue // resolved at login, attached once the writer runs
-
 	wake      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once

@@ -49,29 +49,37 @@ func (s *session) serve() {
 	if !sc.Scan() {
 		return
 	}
-	if !s.login(sc.Bytes()) {
+	replyCmd, queues, ok := s.login(sc.Bytes())
+	if !ok {
+		return
+	}
+	// Attach before answering: once the client reads the reply, the server
+	// must already count it as a consumer. The pushes this assigns wait in
+	// s.out until the writer starts, after the reply.
+	s.activate()
+	for _, q := range queues {
+		s.srv.b.attach(s, q)
+	}
+	if !s.writeDirect(loginReply(replyCmd, true, "ok")) {
 		return
 	}
 	_ = s.nc.SetReadDeadline(time.Time{})
 	writerStarted = true
 	go func() { defer close(writerDone); s.writeLoop() }()
-	for _, q := range s.pendingQueues {
-		s.srv.b.attach(s, q)
-	}
-	s.pendingQueues = nil
+	s.signal()
 	for sc.Scan() {
 		s.handle(sc.Bytes())
 	}
 }
 
-// login checks the first line. On failure it answers result false and
-// the connection is closed; on success it answers true and records the
-// queues to attach.
-func (s *session) login(line []byte) bool {
+// login checks the first line. On failure it answers result false (the
+// caller then closes); on success it returns the reply's cmd and the queues
+// to consume, and sets proto and prefetch.
+func (s *session) login(line []byte) (replyCmd string, queues []*queue, ok bool) {
 	var m clientMsg
 	if err := json.Unmarshal(line, &m); err != nil {
 		s.refuse("login_res", fmt.Sprintf("not JSON: %v", err))
-		return false
+		return "", nil, false
 	}
 	switch m.Cmd {
 	case "enterprise_login_req":
@@ -82,43 +90,41 @@ func (s *session) login(line []byte) bool {
 		}
 		if err := json.Unmarshal(m.Data, &d); err != nil {
 			s.refuse("enterprise_login_res", "data must be {enterprise_id, enterprise_secret, prefetch_count}")
-			return false
+			return "", nil, false
 		}
 		e, ok := s.srv.enterprises[d.ID]
 		if !ok || e.Secret != d.Secret {
 			s.refuse("enterprise_login_res", "enterprise_id or enterprise_secret wrong, or IP not in whitelist")
-			return false
+			return "", nil, false
 		}
 		prefetch, err := prefetchOf(d.Prefetch)
 		if err != nil {
 			s.refuse("enterprise_login_res", err.Error())
-			return false
+			return "", nil, false
 		}
 		s.proto, s.prefetch = protoV1, prefetch
-		s.pendingQueues = append(s.pendingQueues, s.srv.b.queues[v1QueueName(d.ID)])
-		return s.accept("enterprise_login_res")
+		return "enterprise_login_res", []*queue{s.srv.b.lookup(v1QueueName(d.ID))}, true
 	case "login_req":
 		var entries []v2Entry
 		if err := json.Unmarshal(m.Data, &entries); err != nil || len(entries) == 0 {
 			s.refuse("login_res", "data must be a non-empty list of {product_key, auth_id, auth_secret, subkey, events}")
-			return false
+			return "", nil, false
 		}
 		prefetch, err := prefetchOf(m.PrefetchCount)
 		if err != nil {
 			s.refuse("login_res", err.Error())
-			return false
+			return "", nil, false
 		}
 		qs, err := s.srv.resolveV2(entries)
 		if err != nil {
 			s.refuse("login_res", err.Error())
-			return false
+			return "", nil, false
 		}
 		s.proto, s.prefetch = protoV2, prefetch
-		s.pendingQueues = qs
-		return s.accept("login_res")
+		return "login_res", qs, true
 	default:
 		s.refuse("login_res", fmt.Sprintf("expected login_req or enterprise_login_req, got %q", m.Cmd))
-		return false
+		return "", nil, false
 	}
 }
 
@@ -138,10 +144,8 @@ func (s *session) refuse(cmd, msg string) {
 	s.writeDirect(loginReply(cmd, false, msg))
 }
 
-func (s *session) accept(cmd string) bool {
-	if !s.writeDirect(loginReply(cmd, true, "ok")) {
-		return false
-	}
+// activate makes the session a logged-in consumer.
+func (s *session) activate() {
 	b := s.srv.b
 	b.mu.Lock()
 	s.loggedIn = true
@@ -149,7 +153,6 @@ func (s *session) accept(cmd string) bool {
 	b.ledger.sum.Connected++
 	b.mu.Unlock()
 	s.log.Debug().Str("protocol", s.proto).Int("prefetch", s.prefetch).Msg("logged in")
-	return true
 }
 
 // writeDirect writes before the writer runs (login replies only).
@@ -313,8 +316,16 @@ func (s *session) remoteControl(m clientMsg) {
 
 func validRaw(raw json.RawMessage, coding string) bool {
 	if len(raw) > 0 && raw[0] == '[' {
-		var arr []byte
-		return json.Unmarshal(raw, &arr) == nil
+		var arr []int // a JSON array of byte values
+		if json.Unmarshal(raw, &arr) != nil {
+			return false
+		}
+		for _, v := range arr {
+			if v < 0 || v > 255 {
+				return false
+			}
+		}
+		return true
 	}
 	var str string
 	if json.Unmarshal(raw, &str) != nil {
