@@ -135,3 +135,19 @@ func TestFileName(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseModuleTemplate(f *testing.F) {
+	for _, s := range []string{"<did>.<point>", "<product_key>/<mac>-<did>:<point>!", "<did", "<>", "a<did>b<point>c>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pattern string) {
+		tmpl, err := sftpexport.ParseModuleTemplate(pattern)
+		if err != nil {
+			return
+		}
+		if got := tmpl.String(); got != pattern {
+			t.Fatalf("String() = %q, want %q", got, pattern)
+		}
+		_ = tmpl.Render(sftpexport.ModuleFields{ProductKey: "p", DID: "d", MAC: "m", Point: "x"})
+	})
+}

@@ -68,6 +68,9 @@ func TestParseRetryAfter(t *testing.T) {
 		{name: "date", value: now.Add(90 * time.Second).Format(http.TimeFormat), want: 90 * time.Second},
 		{name: "past date", value: now.Add(-time.Minute).Format(http.TimeFormat), want: 0},
 		{name: "garbage", value: "soon", want: 0},
+		{name: "capped", value: "7200", want: sinkerr.MaxRetryAfter},
+		{name: "overflow", value: "9227000000", want: sinkerr.MaxRetryAfter},
+		{name: "far date", value: now.AddDate(100, 0, 0).Format(http.TimeFormat), want: sinkerr.MaxRetryAfter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,4 +79,16 @@ func TestParseRetryAfter(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"", "0", "120", "-1", "Fri, 02 Jan 2026 03:05:35 GMT", "99999999999999999999", "1e3"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		if d := sinkerr.ParseRetryAfter(s, now); d < 0 || d > sinkerr.MaxRetryAfter {
+			t.Fatalf("ParseRetryAfter(%q) = %v: out of [0, MaxRetryAfter]", s, d)
+		}
+	})
 }
