@@ -21,23 +21,6 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
 )
 
-// Defaults of the reload loop.
-const (
-	DefaultRescanInterval = 30 * time.Second
-	DefaultDebounce       = 100 * time.Millisecond
-)
-
-// Option tunes a Registry.
-type Option func(*Registry)
-
-// WithRescanInterval sets how often Run rescans the directory even without
-// a file event (default 30s).
-func WithRescanInterval(d time.Duration) Option { return func(r *Registry) { r.rescanEvery = d } }
-
-// WithDebounce sets how long Run waits after a file event for more events
-// before rescanning, so a ConfigMap swap is read once (default 100ms).
-func WithDebounce(d time.Duration) Option { return func(r *Registry) { r.debounce = d } }
-
 // Registry holds the codecs of a directory. Decode, DecodeKV and the
 // accessors are safe for concurrent use and never wait for a reload.
 type Registry struct {
@@ -52,18 +35,9 @@ type Registry struct {
 	files  map[string]*codecFile // by base name
 
 	reloads      atomic.Uint64 // rescans that changed the snapshot
-	reloadErrors atomic.Uint64 // files that failed to load, counted per failed read
+	reloadErrors atomic.Uint64 // failed loads: once per bad content of a file, or per failed read
 	badFiles     atomic.Int64  // files whose current content does not load
 	running      atomic.Bool
-}
-
-// Stats are counters for metrics.
-type Stats struct {
-	Version      uint64 // increases with every new snapshot
-	Products     int
-	Reloads      uint64 // rescans that changed something
-	ReloadErrors uint64 // file loads that failed, since Open
-	BadFiles     int    // files whose current content does not load
 }
 
 // Open loads every codec file of dir. It fails if dir cannot be read or if
@@ -298,15 +272,6 @@ func (r *Registry) Run(ctx context.Context) error {
 			}
 			_ = r.Rescan()
 		}
-	}
-}
-
-// Stats returns the registry's counters.
-func (r *Registry) Stats() Stats {
-	s := r.snap.Load()
-	return Stats{
-		Version: s.version, Products: len(s.products),
-		Reloads: r.reloads.Load(), ReloadErrors: r.reloadErrors.Load(), BadFiles: int(r.badFiles.Load()),
 	}
 }
 

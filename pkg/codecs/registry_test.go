@@ -55,7 +55,7 @@ func writeFile(t *testing.T, path string, b []byte) {
 	}
 }
 
-func open(t *testing.T, dir string) *codecs.Registry {
+func open(t testing.TB, dir string) *codecs.Registry {
 	t.Helper()
 	r, err := codecs.Open(dir, zerolog.New(zerolog.NewTestWriter(t)), codecs.WithDebounce(10*time.Millisecond), codecs.WithRescanInterval(time.Hour))
 	if err != nil {
@@ -64,7 +64,7 @@ func open(t *testing.T, dir string) *codecs.Registry {
 	return r
 }
 
-func mustHex(t *testing.T, s string) []byte {
+func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(s)
 	if err != nil {

@@ -45,6 +45,7 @@ type Definition struct {
 	std           standardLayout
 	varLen        varLenLayout
 	byName        map[string]int // attr name → index in attrs
+	kvPoints      []*point       // the layout's points in export order
 }
 
 type definitionJSON struct {
@@ -120,6 +121,14 @@ func Parse(data []byte) (*Definition, error) {
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	pts = d.std.points
+	if d.protocol == VarLen {
+		pts = d.varLen.points
+	}
+	d.kvPoints = make([]*point, len(d.attrs))
+	for i := range pts {
+		d.kvPoints[d.byName[pts[i].name]] = &pts[i]
 	}
 	return d, nil
 }
@@ -250,26 +259,12 @@ func (d *Definition) DecodeAppend(dst []value.Field, raw []byte) (Message, error
 // typed from their JSON form. A value that does not fit its attr is an error
 // wrapping ErrValueMismatch.
 func (d *Definition) DecodeKV(dst []value.Field, kv map[string]any) ([]value.Field, error) {
-	var pts []point
-	if d.protocol == Standard {
-		pts = d.std.points
-	} else {
-		pts = d.varLen.points
-	}
-	// Export order, whatever the layout's order.
-	for _, a := range d.attrs {
+	for i, a := range d.attrs {
 		x, ok := kv[a.Name]
 		if !ok {
 			continue
 		}
-		var p *point
-		for i := range pts {
-			if pts[i].name == a.Name {
-				p = &pts[i]
-				break
-			}
-		}
-		v, err := p.kvValue(x)
+		v, err := d.kvPoints[i].kvValue(x)
 		if err != nil {
 			return dst, fmt.Errorf("typing key/value status: %w", err)
 		}

@@ -37,7 +37,7 @@ type Value struct {
 	str  string
 }
 
-// Of* build a Value of the named kind.
+// OfBool returns a Bool value.
 func OfBool(b bool) Value {
 	if b {
 		return Value{kind: Bool, bits: 1}
