@@ -32,6 +32,9 @@ type EnergismeConfig struct {
 	Source string
 	// Path is the push endpoint path (default /push).
 	Path string
+	// MaxStored bounds the stored uplinks and request records (default
+	// DefaultMaxStored); the oldest are dropped first.
+	MaxStored int
 }
 
 // Energisme emulates the Energisme HTTP push endpoint. It is an
@@ -57,6 +60,7 @@ type Energisme struct {
 	mu       sync.Mutex
 	uplinks  []EnergismeUplink
 	requests []EnergismeRequest
+	seq      struct{ uplinks, requests int64 }
 	stats    EnergismeStats
 }
 
@@ -67,6 +71,12 @@ func NewEnergisme(cfg EnergismeConfig, log zerolog.Logger) (*Energisme, error) {
 	}
 	if cfg.Path == "" {
 		cfg.Path = DefaultEnergismePath
+	}
+	if cfg.MaxStored == 0 {
+		cfg.MaxStored = DefaultMaxStored
+	}
+	if cfg.MaxStored < 0 {
+		return nil, fmt.Errorf("Energisme emulator: MaxStored=%d: must not be negative", cfg.MaxStored)
 	}
 	if cfg.Token == "" {
 		return nil, errors.New("Energisme emulator: Token is empty: set the expected token")
@@ -83,8 +93,16 @@ func NewEnergisme(cfg EnergismeConfig, log zerolog.Logger) (*Energisme, error) {
 // Register adds the emulator's routes to mux.
 func (e *Energisme) Register(mux *http.ServeMux) {
 	mux.HandleFunc(e.cfg.Path, e.servePush)
-	mux.HandleFunc("GET /sim/energisme/uplinks", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Uplinks()) })
-	mux.HandleFunc("GET /sim/energisme/requests", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Requests()) })
+	// Listings take ?after=<seq>&limit=<n>; uplinks also ?deviceid= and
+	// ?devicetype=.
+	mux.HandleFunc("GET /sim/energisme/uplinks", func(w http.ResponseWriter, r *http.Request) {
+		serveList(w, r, e.Uplinks(), func(u EnergismeUplink) int64 { return u.Seq }, func(r *http.Request, u EnergismeUplink) bool {
+			return matches(r, "deviceid", u.DeviceID) && matches(r, "devicetype", u.DeviceType)
+		})
+	})
+	mux.HandleFunc("GET /sim/energisme/requests", func(w http.ResponseWriter, r *http.Request) {
+		serveList(w, r, e.Requests(), func(q EnergismeRequest) int64 { return q.Seq }, func(*http.Request, EnergismeRequest) bool { return true })
+	})
 	mux.HandleFunc("GET /sim/energisme/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Stats()) })
 	mux.HandleFunc("POST /sim/energisme/reset", func(w http.ResponseWriter, r *http.Request) { e.Reset(); w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("/sim/energisme/faults", e.faults.serveControl)
@@ -97,7 +115,7 @@ func (e *Energisme) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.Se
 // endpoint.
 func (e *Energisme) Faults() *Faults { return &e.faults }
 
-// Uplinks returns a copy of every accepted uplink, in arrival order.
+// Uplinks returns a copy of the retained accepted uplinks, in arrival order.
 func (e *Energisme) Uplinks() []EnergismeUplink {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -124,6 +142,7 @@ func (e *Energisme) Stats() EnergismeStats {
 func (e *Energisme) Reset() {
 	e.mu.Lock()
 	e.uplinks, e.requests, e.stats = nil, nil, EnergismeStats{}
+	e.seq = struct{ uplinks, requests int64 }{}
 	e.mu.Unlock()
 	e.notify.changed()
 }
@@ -134,12 +153,13 @@ func (e *Energisme) WaitFor(ctx context.Context, cond func(e *Energisme) bool) e
 	return e.notify.wait(ctx, func() bool { return cond(e) })
 }
 
-// WaitUplinks blocks until at least n uplinks were accepted or ctx ends.
+// WaitUplinks blocks until at least n uplinks were accepted since the last
+// Reset, or ctx ends.
 func (e *Energisme) WaitUplinks(ctx context.Context, n int) error {
 	return e.WaitFor(ctx, func(e *Energisme) bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		return len(e.uplinks) >= n
+		return e.stats.Accepted >= n
 	})
 }
 
@@ -155,7 +175,9 @@ func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
 	reply := func(status int, reason string) {
 		rec.Status, rec.Reason = status, reason
 		e.mu.Lock()
-		e.requests = append(e.requests, rec)
+		e.seq.requests++
+		rec.Seq = e.seq.requests
+		e.requests = appendCapped(e.requests, e.cfg.MaxStored, rec)
 		e.stats.Requests++
 		if status == http.StatusOK {
 			e.stats.Accepted++
@@ -219,7 +241,9 @@ func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
 	}
 	up.Source, up.ReceivedAt = r.Header.Get("source"), time.Now()
 	e.mu.Lock()
-	e.uplinks = append(e.uplinks, up)
+	e.seq.uplinks++
+	up.Seq = e.seq.uplinks
+	e.uplinks = appendCapped(e.uplinks, e.cfg.MaxStored, up)
 	e.mu.Unlock()
 	reply(http.StatusOK, "")
 }

@@ -4,6 +4,8 @@ import "time"
 
 // EnergismeUplink is one accepted push.
 type EnergismeUplink struct {
+	// Seq numbers accepted uplinks from 1, in arrival order.
+	Seq int64 `json:"seq"`
 	// Timestamp is the body's timestamp as sent; Time is it parsed.
 	Timestamp  string    `json:"timestamp"`
 	Time       time.Time `json:"time"`
@@ -17,13 +19,16 @@ type EnergismeUplink struct {
 
 // EnergismeRequest records one push request, accepted or not.
 type EnergismeRequest struct {
+	Seq        int64     `json:"seq"`
 	Status     int       `json:"status"`
 	Reason     string    `json:"reason,omitempty"`
 	DeviceID   string    `json:"deviceid,omitempty"`
 	ReceivedAt time.Time `json:"receivedAt"`
 }
 
-// EnergismeStats counts what the Energisme emulator served.
+// EnergismeStats counts what the Energisme emulator served since the last
+// Reset, including items no longer retained. Accepted is the number of
+// uplinks.
 type EnergismeStats struct {
 	Requests int `json:"requests"`
 	Accepted int `json:"accepted"`

@@ -31,6 +31,9 @@ type EnOSConfig struct {
 	TimestampSkew time.Duration
 	// MaxMessageBytes is the enos-message size limit (default 512 KB).
 	MaxMessageBytes int
+	// MaxStored bounds each kind of stored item (default
+	// DefaultMaxStored); the oldest are dropped first.
+	MaxStored int
 	// KnownDevices, when not nil, is the set of devices the integration
 	// endpoints accept; a message naming another device is rejected whole
 	// (HTTP 200, code CodeUnknownDevice).
@@ -72,6 +75,7 @@ type EnOS struct {
 	events     []EnOSEvent
 	attributes []EnOSAttribute
 	requests   []EnOSRequest
+	seq        struct{ points, events, attributes, requests int64 }
 	stats      EnOSStats
 }
 
@@ -91,6 +95,9 @@ func NewEnOS(cfg EnOSConfig, log zerolog.Logger) (*EnOS, error) {
 	if cfg.MaxMessageBytes == 0 {
 		cfg.MaxMessageBytes = DefaultEnOSMaxMessageSize
 	}
+	if cfg.MaxStored == 0 {
+		cfg.MaxStored = DefaultMaxStored
+	}
 	var errs []error
 	if len(cfg.Credentials) == 0 {
 		errs = append(errs, errors.New("EnOS emulator: Credentials is empty: add at least one appKey → secret"))
@@ -98,8 +105,8 @@ func NewEnOS(cfg EnOSConfig, log zerolog.Logger) (*EnOS, error) {
 	if cfg.TokenTTL < time.Second {
 		errs = append(errs, fmt.Errorf("EnOS emulator: TokenTTL=%s: must be at least 1s", cfg.TokenTTL))
 	}
-	if cfg.TimestampSkew < 0 || cfg.MaxMessageBytes < 0 {
-		errs = append(errs, errors.New("EnOS emulator: TimestampSkew and MaxMessageBytes must not be negative"))
+	if cfg.TimestampSkew < 0 || cfg.MaxMessageBytes < 0 || cfg.MaxStored < 0 {
+		errs = append(errs, errors.New("EnOS emulator: TimestampSkew, MaxMessageBytes and MaxStored must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -128,10 +135,25 @@ func (e *EnOS) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /apim-token-service/v2.0/token/get", e.serveTokenGet)
 	mux.HandleFunc("POST /apim-token-service/v2.0/token/refresh", e.serveTokenRefresh)
 	mux.HandleFunc("/connect-service/v2.1/integration", e.serveIntegration)
-	mux.HandleFunc("GET /sim/enos/points", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Points()) })
-	mux.HandleFunc("GET /sim/enos/events", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Events()) })
-	mux.HandleFunc("GET /sim/enos/attributes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Attributes()) })
-	mux.HandleFunc("GET /sim/enos/requests", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Requests()) })
+	// Listings take ?after=<seq>&limit=<n> and field filters.
+	mux.HandleFunc("GET /sim/enos/points", func(w http.ResponseWriter, r *http.Request) {
+		serveList(w, r, e.Points(), func(p EnOSPoint) int64 { return p.Seq }, func(r *http.Request, p EnOSPoint) bool {
+			return matchesDevice(r, p.EnOSDevice) && matches(r, "pointId", p.PointID)
+		})
+	})
+	mux.HandleFunc("GET /sim/enos/events", func(w http.ResponseWriter, r *http.Request) {
+		serveList(w, r, e.Events(), func(v EnOSEvent) int64 { return v.Seq }, func(r *http.Request, v EnOSEvent) bool {
+			return matchesDevice(r, v.EnOSDevice) && matches(r, "eventId", v.EventID)
+		})
+	})
+	mux.HandleFunc("GET /sim/enos/attributes", func(w http.ResponseWriter, r *http.Request) {
+		serveList(w, r, e.Attributes(), func(a EnOSAttribute) int64 { return a.Seq }, func(r *http.Request, a EnOSAttribute) bool {
+			return matchesDevice(r, a.EnOSDevice) && matches(r, "name", a.Name)
+		})
+	})
+	mux.HandleFunc("GET /sim/enos/requests", func(w http.ResponseWriter, r *http.Request) {
+		serveList(w, r, e.Requests(), func(q EnOSRequest) int64 { return q.Seq }, func(*http.Request, EnOSRequest) bool { return true })
+	})
 	mux.HandleFunc("GET /sim/enos/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Stats()) })
 	mux.HandleFunc("POST /sim/enos/reset", func(w http.ResponseWriter, r *http.Request) { e.Reset(); w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("POST /sim/enos/tokens/expire", func(w http.ResponseWriter, r *http.Request) { e.ExpireTokens(); w.WriteHeader(http.StatusNoContent) })
@@ -146,7 +168,8 @@ func (e *EnOS) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHT
 // endpoints.
 func (e *EnOS) Faults() *Faults { return &e.faults }
 
-// Points returns a copy of every accepted measurement point, in arrival order.
+// Points returns a copy of the retained accepted measurement points, in
+// arrival order.
 func (e *EnOS) Points() []EnOSPoint {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -187,6 +210,7 @@ func (e *EnOS) Stats() EnOSStats {
 func (e *EnOS) Reset() {
 	e.mu.Lock()
 	e.points, e.events, e.attributes, e.requests = nil, nil, nil, nil
+	e.seq = struct{ points, events, attributes, requests int64 }{}
 	e.stats = EnOSStats{}
 	e.mu.Unlock()
 	e.notify.changed()
@@ -219,12 +243,13 @@ func (e *EnOS) WaitFor(ctx context.Context, cond func(e *EnOS) bool) error {
 	return e.notify.wait(ctx, func() bool { return cond(e) })
 }
 
-// WaitPoints blocks until at least n points were accepted or ctx ends.
+// WaitPoints blocks until at least n points were accepted since the last
+// Reset, or ctx ends.
 func (e *EnOS) WaitPoints(ctx context.Context, n int) error {
 	return e.WaitFor(ctx, func(e *EnOS) bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		return len(e.points) >= n
+		return e.stats.Points >= n
 	})
 }
 
@@ -234,6 +259,11 @@ func (e *EnOS) WaitRequests(ctx context.Context, n int) error {
 	return e.WaitFor(ctx, func(e *EnOS) bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		return len(e.requests) >= n
+		return e.stats.Requests >= n
 	})
+}
+
+// matchesDevice applies the assetId, productKey and deviceKey filters.
+func matchesDevice(r *http.Request, d EnOSDevice) bool {
+	return matches(r, "assetId", d.AssetID) && matches(r, "productKey", d.ProductKey) && matches(r, "deviceKey", d.DeviceKey)
 }

@@ -226,30 +226,39 @@ func (e *EnOS) validateMessage(m integrationMessage, method string) ([]integrati
 func (e *EnOS) store(action string, m integrationMessage, entries []integrationEntry) {
 	now := time.Now()
 	realtime := m.Realtime == nil || *m.Realtime
+	max := e.cfg.MaxStored
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, en := range entries {
 		switch action {
 		case "postMeasurepoint":
 			for id, v := range en.Measurepoints {
-				e.points = append(e.points, EnOSPoint{EnOSDevice: en.EnOSDevice, PointID: id, Value: v, Time: en.Time, Realtime: realtime, MessageID: m.ID, ReceivedAt: now})
+				e.seq.points++
+				e.stats.Points++
+				e.points = appendCapped(e.points, max, EnOSPoint{Seq: e.seq.points, EnOSDevice: en.EnOSDevice, PointID: id, Value: v, Time: en.Time, Realtime: realtime, MessageID: m.ID, ReceivedAt: now})
 			}
 		case "postEvent":
 			for id, params := range en.Events {
-				e.events = append(e.events, EnOSEvent{EnOSDevice: en.EnOSDevice, EventID: id, Params: params, Time: en.Time, Realtime: realtime, MessageID: m.ID, ReceivedAt: now})
+				e.seq.events++
+				e.stats.Events++
+				e.events = appendCapped(e.events, max, EnOSEvent{Seq: e.seq.events, EnOSDevice: en.EnOSDevice, EventID: id, Params: params, Time: en.Time, Realtime: realtime, MessageID: m.ID, ReceivedAt: now})
 			}
 		case "postAttribute":
 			for name, v := range en.Attributes {
-				e.attributes = append(e.attributes, EnOSAttribute{EnOSDevice: en.EnOSDevice, Name: name, Value: v, Realtime: realtime, MessageID: m.ID, ReceivedAt: now})
+				e.seq.attributes++
+				e.stats.Attributes++
+				e.attributes = appendCapped(e.attributes, max, EnOSAttribute{Seq: e.seq.attributes, EnOSDevice: en.EnOSDevice, Name: name, Value: v, Realtime: realtime, MessageID: m.ID, ReceivedAt: now})
 			}
 		}
 	}
-	e.mu.Unlock()
 }
 
 // record logs a served request and wakes waiters.
 func (e *EnOS) record(rec EnOSRequest, accepted bool) {
 	e.mu.Lock()
-	e.requests = append(e.requests, rec)
+	e.seq.requests++
+	rec.Seq = e.seq.requests
+	e.requests = appendCapped(e.requests, e.cfg.MaxStored, rec)
 	e.stats.Requests++
 	if accepted {
 		e.stats.Accepted++

@@ -19,6 +19,8 @@ func (d EnOSDevice) key() string {
 
 // EnOSPoint is one accepted measurement point value.
 type EnOSPoint struct {
+	// Seq numbers stored items of one kind from 1, in arrival order.
+	Seq int64 `json:"seq"`
 	EnOSDevice
 	PointID string `json:"pointId"`
 	// Value is the JSON value as decoded by encoding/json (numbers are
@@ -34,6 +36,7 @@ type EnOSPoint struct {
 
 // EnOSEvent is one accepted event.
 type EnOSEvent struct {
+	Seq int64 `json:"seq"`
 	EnOSDevice
 	EventID    string         `json:"eventId"`
 	Params     map[string]any `json:"params"`
@@ -45,6 +48,7 @@ type EnOSEvent struct {
 
 // EnOSAttribute is one accepted attribute value.
 type EnOSAttribute struct {
+	Seq int64 `json:"seq"`
 	EnOSDevice
 	Name       string    `json:"name"`
 	Value      any       `json:"value"`
@@ -55,6 +59,7 @@ type EnOSAttribute struct {
 
 // EnOSRequest records one integration request, accepted or not.
 type EnOSRequest struct {
+	Seq    int64  `json:"seq"`
 	Action string `json:"action"`
 	// MessageID is the message's "id", empty if it could not be parsed.
 	MessageID string `json:"messageId,omitempty"`
@@ -67,8 +72,12 @@ type EnOSRequest struct {
 	ReceivedAt   time.Time `json:"receivedAt"`
 }
 
-// EnOSStats counts what the EnOS emulator served.
+// EnOSStats counts what the EnOS emulator served since the last Reset,
+// including items no longer retained.
 type EnOSStats struct {
+	Points         int `json:"points"`
+	Events         int `json:"events"`
+	Attributes     int `json:"attributes"`
 	TokenGets      int `json:"tokenGets"`
 	TokenRefreshes int `json:"tokenRefreshes"`
 	TokenRejected  int `json:"tokenRejected"`

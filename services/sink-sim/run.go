@@ -210,7 +210,7 @@ func registerMetrics(reg *prometheus.Registry, s *sinksim.Stack) {
 	gauge("enos_requests_accepted", "EnOS integration requests accepted.", func() float64 { return float64(s.EnOS.Stats().Accepted) })
 	gauge("enos_requests_rejected", "EnOS integration requests rejected.", func() float64 { return float64(s.EnOS.Stats().Rejected) })
 	gauge("enos_faults_injected", "EnOS requests answered with an injected fault.", func() float64 { return float64(s.EnOS.Stats().Faults) })
-	gauge("enos_points_stored", "EnOS measurement points stored.", func() float64 { return float64(len(s.EnOS.Points())) })
+	gauge("enos_points_accepted", "EnOS measurement points accepted.", func() float64 { return float64(s.EnOS.Stats().Points) })
 	gauge("energisme_uplinks_accepted", "Energisme pushes accepted.", func() float64 { return float64(s.Energisme.Stats().Accepted) })
 	gauge("energisme_uplinks_rejected", "Energisme pushes rejected.", func() float64 { return float64(s.Energisme.Stats().Rejected) })
 	gauge("energisme_faults_injected", "Energisme pushes answered with an injected fault.", func() float64 { return float64(s.Energisme.Stats().Faults) })
