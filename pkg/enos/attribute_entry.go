@@ -1,0 +1,27 @@
+package enos
+
+import (
+	"encoding/json"
+	"errors"
+)
+
+// AttributeEntry is one params entry of integration.attribute.post: the
+// attributes of one device (attributes carry no time).
+type AttributeEntry struct {
+	Device
+	Attributes map[string]any
+}
+
+// MarshalJSON encodes the entry in the wire form.
+func (e AttributeEntry) MarshalJSON() ([]byte, error) {
+	if err := e.Device.validate(); err != nil {
+		return nil, err
+	}
+	if len(e.Attributes) == 0 {
+		return nil, errors.New("entry has no attributes")
+	}
+	return json.Marshal(struct {
+		Device
+		Attributes map[string]any `json:"attributes"`
+	}{e.Device, e.Attributes})
+}

@@ -1,0 +1,31 @@
+package enos
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// MeasurepointEntry is one params entry of integration.measurepoint.post:
+// the values of some measurement points of one device at one time. Values
+// are scalars, arrays or QualityValue.
+type MeasurepointEntry struct {
+	Device
+	Time          time.Time
+	Measurepoints map[string]any
+}
+
+// MarshalJSON encodes the entry in the wire form, time in epoch ms.
+func (e MeasurepointEntry) MarshalJSON() ([]byte, error) {
+	if err := e.Device.validate(); err != nil {
+		return nil, err
+	}
+	if len(e.Measurepoints) == 0 {
+		return nil, errors.New("entry has no measurepoints")
+	}
+	return json.Marshal(struct {
+		Device
+		Time          int64          `json:"time"`
+		Measurepoints map[string]any `json:"measurepoints"`
+	}{e.Device, e.Time.UnixMilli(), e.Measurepoints})
+}
