@@ -15,11 +15,14 @@ type broker struct {
 	ledger  ledger
 	nextMsg uint64
 	backlog int
-	online  map[string]bool // did → online, from published online/offline events
+	// maxBacklog bounds each queue's waiting messages; beyond it the oldest
+	// expire, as SNoti's retention expires what nobody collects.
+	maxBacklog int
+	online     map[string]bool // did → online, from published online/offline events
 }
 
-func newBroker(ledgerSize int) *broker {
-	return &broker{queues: map[string]*queue{}, ledger: ledger{size: ledgerSize}, online: map[string]bool{}}
+func newBroker(ledgerSize, maxBacklog int) *broker {
+	return &broker{queues: map[string]*queue{}, ledger: ledger{size: ledgerSize}, maxBacklog: maxBacklog, online: map[string]bool{}}
 }
 
 // declare returns the queue named name, creating it with the given filters.
@@ -67,6 +70,12 @@ func (b *broker) publish(evs []*event) {
 			b.ledger.sum.Pending++
 			q.ready = append(q.ready, m)
 			b.backlog++
+			if q.backlog() > b.maxBacklog {
+				q.pop()
+				b.backlog--
+				b.ledger.sum.Expired++
+				b.ledger.sum.Pending--
+			}
 			touched[q] = true
 			routed = true
 		}
@@ -173,6 +182,21 @@ func (b *broker) summary() Summary {
 	s := b.ledger.sum
 	s.Backlog = uint64(b.backlog)
 	return s
+}
+
+// minBacklog is the smallest backlog of any queue: the room a producer
+// has before every queue is full (a queue nobody consumes is full soon and
+// then expires its oldest messages; it must not stop the others).
+func (b *broker) minBacklog() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	least := -1
+	for _, q := range b.order {
+		if least < 0 || q.backlog() < least {
+			least = q.backlog()
+		}
+	}
+	return max(least, 0)
 }
 
 func (b *broker) isOnline(did string) (online, known bool) {

@@ -30,8 +30,9 @@ type Config struct {
 	// LedgerSize bounds the ledger: beyond it the oldest entries are
 	// forgotten (default 1<<18; up to twice as many are held).
 	LedgerSize int
-	// MaxBacklog bounds the messages waiting in all queues; a Fleet without
-	// a rate pauses while it is reached (default 100000). Publish ignores it.
+	// MaxBacklog bounds the messages waiting in each queue (default
+	// 100000): beyond it the oldest waiting message expires (counted in
+	// Summary.Expired). A Fleet pauses while every queue is full.
 	MaxBacklog int
 	// MaxLineBytes bounds the lines clients may send (default 1 MiB).
 	MaxLineBytes int

@@ -112,7 +112,7 @@ func (f *fleet) run(quit <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		room := f.srv.cfg.MaxBacklog - int(f.srv.Summary().Backlog)
+		room := f.srv.cfg.MaxBacklog - f.srv.b.minBacklog()
 		n := room
 		if f.cfg.Rate > 0 {
 			n = min(n, int(f.cfg.Rate*time.Since(start).Seconds())-int(f.emitted))

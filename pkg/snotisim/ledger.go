@@ -32,6 +32,7 @@ type Summary struct {
 	Acks            uint64 `json:"acks"`              // accepted ACKs
 	UnknownAcks     uint64 `json:"unknown_acks"`      // ACKs of ids this connection has not outstanding (stale, repeated or retyped)
 	MsgIDMismatches uint64 `json:"msg_id_mismatches"` // v2 ACKs whose msg_id differs from the push's
+	Expired         uint64 `json:"expired"`           // messages dropped unpushed from a queue over Config.MaxBacklog
 	Pending         uint64 `json:"pending"`           // messages not ACKed yet
 	Backlog         uint64 `json:"backlog"`           // messages waiting for a connection
 	Connections     uint64 `json:"connections"`       // connections accepted

@@ -64,7 +64,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		cfg:         cfg,
 		log:         log.With().Str("component", "snoti-sim").Logger(),
 		certPEM:     certPEM,
-		b:           newBroker(cfg.LedgerSize),
+		b:           newBroker(cfg.LedgerSize, cfg.MaxBacklog),
 		products:    map[string]*productState{},
 		enterprises: map[string]Enterprise{},
 		sessions:    map[*session]struct{}{},
