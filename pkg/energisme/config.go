@@ -28,7 +28,8 @@ type Config struct {
 	// RequestTimeout bounds each request (default 30 s); a request that
 	// times out is retryable.
 	RequestTimeout time.Duration
-	// HTTPClient sends the requests (default: a new http.Client).
+	// HTTPClient sends the requests (default: an http.Client keeping up to
+	// 64 idle connections to the host, for concurrent callers).
 	HTTPClient *http.Client
 }
 
@@ -40,7 +41,7 @@ func (c *Config) applyDefaults() {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
+		c.HTTPClient = &http.Client{Transport: newTransport()}
 	}
 }
 
@@ -56,4 +57,13 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("RequestTimeout=%s: must not be negative", c.RequestTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// newTransport is http.DefaultTransport keeping more idle connections per
+// host: the default (2) makes concurrent callers open and close a
+// connection per request.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }

@@ -45,7 +45,8 @@ type Config struct {
 	// RequestTimeout bounds each HTTP request (default 30 s); a request that
 	// times out is retryable.
 	RequestTimeout time.Duration
-	// HTTPClient sends the requests (default: a new http.Client). Its own
+	// HTTPClient sends the requests (default: an http.Client keeping up to
+	// 64 idle connections to the host, for concurrent callers). Its own
 	// Timeout, if any, also applies.
 	HTTPClient *http.Client
 }
@@ -61,7 +62,7 @@ func (c *Config) applyDefaults() {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
+		c.HTTPClient = &http.Client{Transport: newTransport()}
 	}
 }
 
@@ -108,4 +109,13 @@ func validateBaseURL(s string) error {
 		return errors.New("must be an absolute http:// or https:// URL")
 	}
 	return nil
+}
+
+// newTransport is http.DefaultTransport keeping more idle connections per
+// host: the default (2) makes concurrent callers open and close a
+// connection per request.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
