@@ -2,6 +2,7 @@ package enos_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -452,5 +453,40 @@ func TestConcurrentPostsShareOneToken(t *testing.T) {
 	}
 	if s := emu.Stats(); s.TokenGets != 1 || s.Accepted != n {
 		t.Fatalf("stats = %+v, want one token get and %d accepted requests", s, n)
+	}
+}
+
+func TestTokenRequestRepeatedTimestampIsRetriedOnce(t *testing.T) {
+	var calls []int64
+	var mu sync.Mutex
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+enos.TokenGetPath, func(w http.ResponseWriter, r *http.Request) {
+		var req enos.TokenRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		calls = append(calls, req.Timestamp)
+		first := len(calls) == 1
+		mu.Unlock()
+		if req.Encryption != enos.Encryption("a", req.Timestamp, "s") {
+			_, _ = w.Write([]byte(`{"status":1003,"msg":"invalid encryption"}`))
+			return
+		}
+		if first {
+			_, _ = w.Write([]byte(`{"status":1001,"msg":"repeated request"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":0,"msg":"OK","data":{"accessToken":"t","expire":7200}}`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c := newClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: "a", SecretKey: "s", OrgID: "o"})
+	tok, err := c.Tokens().Token(ctxFor(t))
+	if err != nil || tok != "t" {
+		t.Fatalf("Token() = %q, %v", tok, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 2 || calls[1] <= calls[0] {
+		t.Fatalf("token request timestamps %v, want two, strictly increasing", calls)
 	}
 }

@@ -122,6 +122,9 @@ func (s *TokenSource) Token(ctx context.Context) (string, error) {
 	}
 	newToken, ttl, err := s.request(ctx, TokenGetPath, "")
 	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn().Err(err).Msg("getting EnOS access token failed")
+		}
 		return "", err
 	}
 	s.store(newToken, ttl)
@@ -160,7 +163,21 @@ func (s *TokenSource) timestamp() int64 {
 	return ts
 }
 
+// errRepeated is status 1001: another request (from another client with
+// the same access key, say) used the same timestamp.
+var errRepeated = errors.New("repeated token request")
+
+// request asks the token service for a token, once more with a fresh
+// timestamp if the first one collided with another request's (status 1001).
 func (s *TokenSource) request(ctx context.Context, path, current string) (string, time.Duration, error) {
+	token, ttl, err := s.requestOnce(ctx, path, current)
+	if errors.Is(err, errRepeated) {
+		token, ttl, err = s.requestOnce(ctx, path, current)
+	}
+	return token, ttl, err
+}
+
+func (s *TokenSource) requestOnce(ctx context.Context, path, current string) (string, time.Duration, error) {
 	ts := s.timestamp()
 	body, err := json.Marshal(TokenRequest{
 		AppKey:      s.cfg.AccessKey,
@@ -200,6 +217,8 @@ func (s *TokenSource) request(ctx context.Context, path, current string) (string
 	}
 	switch tr.Status {
 	case StatusOK:
+	case StatusRepeatedRequest:
+		return "", 0, sinkerr.NewRetryable(fmt.Errorf("requesting EnOS token: status %d %q: %w", tr.Status, tr.Msg, errRepeated), 0)
 	case StatusUnknownAppKey, StatusInvalidEncryption:
 		return "", 0, sinkerr.NewRetryable(fmt.Errorf("requesting EnOS token: status %d %q: %w", tr.Status, tr.Msg, ErrAuth), 0)
 	default:
