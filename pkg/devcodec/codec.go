@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -143,7 +144,11 @@ func Parse(data []byte) (*Codec, error) {
 			m.fields = append(m.fields, f)
 		}
 		if c.dispatch != nil {
-			m.minLen = max(m.minLen, c.dispatch.offset+c.dispatch.length)
+			end := c.dispatch.offset + c.dispatch.length
+			m.minLen = max(m.minLen, end)
+			if mj.Length > 0 && end > mj.Length {
+				problems = append(problems, fmt.Sprintf("%s: length %d leaves no room for the dispatch bytes (up to byte %d)", where, mj.Length, end))
+			}
 		}
 		c.messages = append(c.messages, m)
 	}
@@ -218,4 +223,46 @@ func (c *Codec) pick(payload []byte) (*messageLayout, error) {
 		return &c.messages[c.fallback], nil
 	}
 	return nil, fmt.Errorf("decoding custom payload: dispatch value %#x: %w", key, ErrUnknownMessage)
+}
+
+// Encode builds the payload of message name from values keyed by field name,
+// the inverse of Decode: values as Decode returns them (or Go numbers,
+// labels, hex strings, []byte), the dispatch bytes set to the message's
+// match. Fields missing from values are left zero; the payload is the
+// message's length, or just long enough for its fields. It exists for
+// simulators and tests.
+func (c *Codec) Encode(name string, values map[string]any) ([]byte, error) {
+	var m *messageLayout
+	for i := range c.messages {
+		if c.messages[i].name == name {
+			m = &c.messages[i]
+		}
+	}
+	if m == nil {
+		return nil, fmt.Errorf("encoding custom payload: no message %q", name)
+	}
+	n := max(m.length, m.minLen)
+	p := make([]byte, n)
+	if c.dispatch != nil && m.hasMatch {
+		writeUint(p[c.dispatch.offset:c.dispatch.offset+c.dispatch.length], m.match, c.dispatch.little)
+	}
+	known := 0
+	for i := range m.fields {
+		x, ok := values[m.fields[i].name]
+		if !ok {
+			continue
+		}
+		known++
+		if err := m.fields[i].encode(p, x); err != nil {
+			return nil, fmt.Errorf("encoding custom payload %q: %w", name, err)
+		}
+	}
+	if known != len(values) {
+		for k := range values {
+			if !slices.ContainsFunc(m.fields, func(f field) bool { return f.name == k }) {
+				return nil, fmt.Errorf("encoding custom payload %q: no field %q", name, k)
+			}
+		}
+	}
+	return p, nil
 }

@@ -27,7 +27,8 @@
 // 1, whole add) are Int (u64: Uint), scaled ones the Float nearest the exact
 // decimal, floats Float (f32 at its shortest decimal, 1.1 not
 // 1.100000023841858), a one-bit field without labels Bool, labels and ascii
-// String, bytes lower-case hex String. Parse checks the whole spec and names
+// String, bytes lower-case hex String. Encode is the inverse, for
+// simulators and tests. Parse checks the whole spec and names
 // every problem with its path (messages[1].fields[3] "temp": length 3
 // invalid for i16).
 package devcodec

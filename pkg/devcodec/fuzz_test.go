@@ -45,10 +45,14 @@ func FuzzParseDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
+		values := map[string]any{}
 		for _, fl := range m.Fields {
 			if _, err := json.Marshal(fl.Value); err != nil {
 				t.Fatalf("field %s: %v", fl.Name, err)
 			}
+			values[fl.Name] = fl.Value
 		}
+		_, _ = c.Encode(m.Name, values) // must not panic; exactness is TestEncodeRoundTrip's
+
 	})
 }
