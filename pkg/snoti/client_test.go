@@ -74,14 +74,14 @@ func TestUnknownEventTypeIsDeliveredWholeAndAcked(t *testing.T) {
 	col := newCollector()
 	runClient(t, clientConfig(t, srv, snoti.ProtocolV2), col, zerolog.Nop())
 	if _, err := srv.Publish(snotisim.Event{ProductKey: testPK, EventType: "brand_new_event", DID: "d1",
-		Fields: map[string]any{"payload": map[string]any{"x": []int{1, 2}}}}); err != nil {
+		FieldsJSON: []byte(`{"payload":{"x":[1,2],"big":123456789012345678901234567890.5}}`)}); err != nil {
 		t.Fatal(err)
 	}
 	p := nextPush(t, col)
 	if p.EventType != "brand_new_event" || p.Data != nil || p.DataErr != nil {
 		t.Fatalf("push %q data %#v err %v: want the unknown type with nil Data", p.EventType, p.Data, p.DataErr)
 	}
-	if !strings.Contains(string(p.Raw), `"payload":{"x":[1,2]}`) {
+	if !strings.Contains(string(p.Raw), `"payload":{"x":[1,2],"big":123456789012345678901234567890.5}}`) {
 		t.Fatalf("raw %s: want the whole original line", p.Raw)
 	}
 	p.Ack()

@@ -1,6 +1,7 @@
 package snotisim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -19,6 +20,10 @@ type Event struct {
 	// CreatedAt defaults to the time of Publish.
 	CreatedAt time.Time
 	Fields    map[string]any
+	// FieldsJSON, when set, is used instead of Fields: a JSON object whose
+	// members are copied into the push byte for byte (numbers keep every
+	// digit, key order is kept).
+	FieldsJSON json.RawMessage
 }
 
 // event is a published Event with its rendered body: the JSON members of
@@ -32,38 +37,67 @@ type event struct {
 	published  time.Time
 }
 
-func renderEvent(seq uint64, e Event, now time.Time) (*event, error) {
+// fieldsJSON returns the event's fields as a JSON object.
+func (e *Event) fieldsJSON() ([]byte, error) {
+	if e.FieldsJSON != nil {
+		if !json.Valid(e.FieldsJSON) || bytes.TrimSpace(e.FieldsJSON)[0] != '{' {
+			return nil, fmt.Errorf("FieldsJSON of %s event: must be a JSON object", e.EventType)
+		}
+		return bytes.TrimSpace(e.FieldsJSON), nil
+	}
+	if len(e.Fields) == 0 {
+		return nil, nil
+	}
+	f, err := json.Marshal(e.Fields)
+	if err != nil {
+		return nil, fmt.Errorf("encoding fields of %s event: %w", e.EventType, err)
+	}
+	return f, nil
+}
+
+// renderEvent builds the push body of e; fields is a JSON object or nil.
+func renderEvent(seq uint64, e *Event, fields []byte, now time.Time) *event {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = now
 	}
-	b := make([]byte, 0, 256)
+	b := make([]byte, 0, 128+len(fields))
 	b = append(b, `"event_type":`...)
-	b = strconv.AppendQuote(b, e.EventType)
+	b = appendJSONString(b, e.EventType)
 	b = append(b, `,"product_key":`...)
-	b = strconv.AppendQuote(b, e.ProductKey)
+	b = appendJSONString(b, e.ProductKey)
 	if e.DID != "" {
 		b = append(b, `,"did":`...)
-		b = strconv.AppendQuote(b, e.DID)
+		b = appendJSONString(b, e.DID)
 	}
 	if e.MAC != "" {
 		b = append(b, `,"mac":`...)
-		b = strconv.AppendQuote(b, e.MAC)
+		b = appendJSONString(b, e.MAC)
 	}
 	if e.GroupID != "" {
 		b = append(b, `,"group_id":`...)
-		b = strconv.AppendQuote(b, e.GroupID)
+		b = appendJSONString(b, e.GroupID)
 	}
 	b = append(b, `,"created_at":`...)
 	b = strconv.AppendFloat(b, float64(e.CreatedAt.UnixMicro())/1e6, 'f', 6, 64)
 	b = append(b, `,"sim_seq":`...)
 	b = strconv.AppendUint(b, seq, 10)
-	if len(e.Fields) > 0 {
-		f, err := json.Marshal(e.Fields)
-		if err != nil {
-			return nil, fmt.Errorf("encoding fields of %s event: %w", e.EventType, err)
-		}
+	if inner := bytes.TrimSpace(fields[min(1, len(fields)):max(len(fields)-1, 0)]); len(inner) > 0 {
 		b = append(b, ',')
-		b = append(b, f[1:len(f)-1]...)
+		b = append(b, inner...)
 	}
-	return &event{seq: seq, productKey: e.ProductKey, eventType: e.EventType, did: e.DID, body: b, published: now}, nil
+	return &event{seq: seq, productKey: e.ProductKey, eventType: e.EventType, did: e.DID, body: b, published: now}
+}
+
+// appendJSONString appends s as a JSON string; plain ASCII takes the fast
+// path, anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
@@ -106,6 +107,7 @@ func (f *fleet) run(quit <-chan struct{}) {
 	defer t.Stop()
 	start := time.Now()
 	batch := make([]Event, 0, maxFleetBatch)
+	fields := make([][]byte, 0, maxFleetBatch)
 	for f.cfg.MaxEvents == 0 || f.emitted < f.cfg.MaxEvents {
 		select {
 		case <-quit:
@@ -121,14 +123,13 @@ func (f *fleet) run(quit <-chan struct{}) {
 			n = min(n, int(f.cfg.MaxEvents-f.emitted))
 		}
 		for n > 0 {
-			batch = batch[:0]
+			batch, fields = batch[:0], fields[:0]
 			for range min(n, maxFleetBatch) {
-				batch = append(batch, f.nextEvent())
+				e, fs := f.nextEvent()
+				batch = append(batch, e)
+				fields = append(fields, fs)
 			}
-			if _, err := f.srv.PublishBatch(batch); err != nil {
-				f.srv.log.Error().Err(err).Msg("fleet: publishing")
-				return
-			}
+			f.srv.publishRendered(batch, fields)
 			f.emitted += uint64(len(batch))
 			n -= len(batch)
 		}
@@ -136,16 +137,19 @@ func (f *fleet) run(quit <-chan struct{}) {
 	f.srv.log.Info().Uint64("events", f.emitted).Msg("fleet: all events emitted")
 }
 
-// nextEvent advances the next device round-robin by one event.
-func (f *fleet) nextEvent() Event {
+// nextEvent advances the next device round-robin by one event and
+// returns it with its fields as JSON (built by hand: the fleet must keep up
+// with the fastest client).
+func (f *fleet) nextEvent() (Event, []byte) {
 	d := f.devices[f.next]
 	f.next = (f.next + 1) % len(f.devices)
 	e := Event{ProductKey: d.prod.ProductKey, DID: d.did, MAC: d.mac}
 	if !d.online {
 		d.online = true
 		e.EventType = "device_online"
-		e.Fields = map[string]any{"ip": "10.0." + fmt.Sprint(f.rng.IntN(256)) + ".7", "country": "France", "region": "Auvergne-Rhone-Alpes", "city": "Lyon"}
-		return e
+		b := append(make([]byte, 0, 96), `{"ip":"10.0.`...)
+		b = strconv.AppendInt(b, int64(f.rng.IntN(256)), 10)
+		return e, append(b, `.7","country":"France","region":"Auvergne-Rhone-Alpes","city":"Lyon"}`...)
 	}
 	r := f.rng.Float64()
 	switch {
@@ -158,7 +162,7 @@ func (f *fleet) nextEvent() Event {
 	case r < 0.97:
 		d.online = false
 		e.EventType = "device_offline"
-		return e
+		return e, nil
 	default:
 		return f.statusRaw(d, e)
 	}
@@ -204,58 +208,71 @@ func uintBounds(a *attr) (lo, hi uint64) {
 	return lo, hi
 }
 
-func (f *fleet) statusRaw(d *device, e Event) Event {
+// statusRaw is a device_status_raw with a real status report frame, its
+// data sometimes bare, sometimes {"raw": …}: both are seen in the field.
+func (f *fleet) statusRaw(d *device, e Event) (Event, []byte) {
 	f.drift(d)
 	frame, err := d.prod.def.statusFrame(d.vals)
 	if err != nil { // the definition cannot hold its own values: send kv
 		return f.statusKV(d, e)
 	}
 	e.EventType = "device_status_raw"
-	raw := base64.StdEncoding.EncodeToString(frame)
+	b := make([]byte, 0, 32+base64.StdEncoding.EncodedLen(len(frame)))
 	if d.bareRaw {
-		e.Fields = map[string]any{"data": raw}
+		b = append(b, `{"data":"`...)
 	} else {
-		e.Fields = map[string]any{"data": map[string]any{"raw": raw}}
+		b = append(b, `{"data":{"raw":"`...)
 	}
-	return e
+	b = base64.StdEncoding.AppendEncode(b, frame)
+	if d.bareRaw {
+		return e, append(b, `"}`...)
+	}
+	return e, append(b, `"}}`...)
 }
 
-func (f *fleet) statusKV(d *device, e Event) Event {
+func (f *fleet) statusKV(d *device, e Event) (Event, []byte) {
 	f.drift(d)
-	kv := make(map[string]any, len(d.prod.def.attrs))
-	for i, a := range d.prod.def.attrs {
-		kv[a.Name] = kvValue(&a, d.vals, i)
-	}
 	e.EventType = "device_status_kv"
-	e.Fields = map[string]any{"data": kv}
-	return e
+	b := append(make([]byte, 0, 512), `{"data":{`...)
+	for i := range d.prod.def.attrs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		a := &d.prod.def.attrs[i]
+		b = appendJSONString(b, a.Name)
+		b = append(b, ':')
+		b = appendKVValue(b, a, d.vals, i)
+	}
+	return e, append(b, "}}"...)
 }
 
-// kvValue renders a value the way SNoti's kv events do: bools as 0/1,
-// enums as labels, uints scaled, binaries as hex.
-func kvValue(a *attr, v rawValues, i int) any {
+// appendKVValue renders a value the way SNoti's kv events do: bools as
+// 0/1, enums as labels, uints scaled, binaries as hex.
+func appendKVValue(b []byte, a *attr, v rawValues, i int) []byte {
 	switch a.DataType {
 	case "bool":
-		return v.nums[i]
+		return strconv.AppendUint(b, v.nums[i], 10)
 	case "enum":
 		if int(v.nums[i]) < len(a.Enum) {
-			return a.Enum[v.nums[i]]
+			return appendJSONString(b, a.Enum[v.nums[i]])
 		}
-		return v.nums[i]
+		return strconv.AppendUint(b, v.nums[i], 10)
 	case "binary":
-		return hex.EncodeToString(v.bins[i])
+		b = append(b, '"')
+		b = hex.AppendEncode(b, v.bins[i])
+		return append(b, '"')
 	default:
 		x := float64(v.nums[i])
 		if a.UintSpec != nil && a.UintSpec.Ratio != 0 {
 			x = x*a.UintSpec.Ratio + a.UintSpec.Addition
 		}
-		return math.Round(x*1e6) / 1e6
+		return strconv.AppendFloat(b, math.Round(x*1e6)/1e6, 'f', -1, 64)
 	}
 }
 
 // condition toggles one alert or fault: an occurrence with a new
 // event_id, or the recovery of an active one with the same event_id.
-func (f *fleet) condition(d *device, e Event) Event {
+func (f *fleet) condition(d *device, e Event) (Event, []byte) {
 	i := d.conds[f.rng.IntN(len(d.conds))]
 	a := &d.prod.def.attrs[i]
 	id, active := d.condEvent[i]
@@ -274,9 +291,13 @@ func (f *fleet) condition(d *device, e Event) Event {
 	if a.Type == "fault" {
 		e.EventType = "attr_fault"
 	}
-	e.Fields = map[string]any{
-		"event_id": id,
-		"data":     map[string]any{"attr_name": a.Name, "attr_displayname": a.DisplayName, "value": value},
-	}
-	return e
+	b := append(make([]byte, 0, 160), `{"event_id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"data":{"attr_name":`...)
+	b = appendJSONString(b, a.Name)
+	b = append(b, `,"attr_displayname":`...)
+	b = appendJSONString(b, a.DisplayName)
+	b = append(b, `,"value":`...)
+	b = strconv.AppendInt(b, int64(value), 10)
+	return e, append(b, "}}"...)
 }

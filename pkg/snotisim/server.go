@@ -201,18 +201,29 @@ func (s *Server) Publish(e Event) (uint64, error) {
 // PublishBatch publishes several events under one lock and returns their
 // sim_seq in order.
 func (s *Server) PublishBatch(es []Event) ([]uint64, error) {
-	now := time.Now()
-	evs := make([]*event, len(es))
-	seqs := make([]uint64, len(es))
-	for i, e := range es {
-		ev, err := renderEvent(s.seq.Add(1), e, now)
+	fields := make([][]byte, len(es))
+	for i := range es {
+		f, err := es[i].fieldsJSON()
 		if err != nil {
 			return nil, err
 		}
-		evs[i], seqs[i] = ev, ev.seq
+		fields[i] = f
+	}
+	return s.publishRendered(es, fields), nil
+}
+
+// publishRendered publishes events whose fields are already JSON objects.
+func (s *Server) publishRendered(es []Event, fields [][]byte) []uint64 {
+	now := time.Now()
+	evs := make([]*event, len(es))
+	seqs := make([]uint64, len(es))
+	for i := range es {
+		e := es[i] // renderEvent fills in CreatedAt; the caller's slice stays as given
+		evs[i] = renderEvent(s.seq.Add(1), &e, fields[i], now)
+		seqs[i] = evs[i].seq
 	}
 	s.b.publish(evs)
-	return seqs, nil
+	return seqs
 }
 
 // Summary returns the ledger counters.

@@ -173,6 +173,12 @@ func (s *session) handle(line []byte) {
 	if len(line) == 0 {
 		return
 	}
+	if id, msgID, ok := parseAck(line, s.proto); ok {
+		if !s.srv.b.ack(s, id, msgID) {
+			s.invalid(fmt.Sprintf("unknown delivery_id %.64s on this connection", id))
+		}
+		return
+	}
 	var m clientMsg
 	if err := json.Unmarshal(line, &m); err != nil {
 		s.invalid(fmt.Sprintf("not JSON: %.100s", line))
