@@ -150,8 +150,7 @@ func TestRunnerOutageAndDeadLetters(t *testing.T) {
 
 	// The DLQ holds exactly the rejected records, with their reason.
 	codec, _ := records.NewCodec()
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: kc.Brokers, Topic: dlq, MaxBytes: 10 << 20})
-	defer r.Close()
+	r := kafkatest.NewReader(t, kc.Brokers, dlq)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	bad := map[string]bool{}

@@ -46,7 +46,11 @@ func Topic(tb testing.TB, brokers []string, partitions int) string {
 // CreateTopic creates name explicitly (replication 1) and waits until every
 // partition has a leader, so that writes succeed right away.
 func CreateTopic(ctx context.Context, brokers []string, name string, partitions int) error {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	// A transport of its own with a short metadata TTL: the default one
+	// caches metadata for seconds and would hide the new topic's leaders.
+	tr := &kafka.Transport{MetadataTTL: 50 * time.Millisecond}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: tr}
 	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
 		Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
 	}}})

@@ -2,6 +2,8 @@ package records
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/linkedin/goavro/v2"
@@ -42,6 +44,11 @@ func scalar(v any) (any, error) {
 		return goavro.Union("long", int64(x)), nil
 	case int64:
 		return goavro.Union("long", x), nil
+	case uint64:
+		if x > math.MaxInt64 {
+			return goavro.Union("string", strconv.FormatUint(x, 10)), nil
+		}
+		return goavro.Union("long", int64(x)), nil
 	case uint8:
 		return goavro.Union("long", int64(x)), nil
 	case uint16:

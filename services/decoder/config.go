@@ -1,0 +1,39 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/snotibridge/snotibridge/pkg/service"
+)
+
+// Config is the decoder's configuration (see README, "Configuration").
+type Config struct {
+	service.Base
+	CodecsDir      string `envconfig:"CODECS_DIR" required:"true"`
+	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
+	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`
+	TopicDLQ       string `envconfig:"TOPIC_DLQ" default:"decoder.dlq.v1"`
+	GroupID        string `envconfig:"GROUP_ID" default:"decoder"`
+	BatchSize      int    `envconfig:"DECODER_BATCH_SIZE" default:"1000"`
+}
+
+// Validate checks the decoder's own variables.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.CodecsDir != "" {
+		if st, err := os.Stat(c.CodecsDir); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("CODECS_DIR=%q: not a readable directory: point it at the folder of <product_key>.json codec files", c.CodecsDir))
+		}
+	}
+	for name, v := range map[string]string{"TOPIC_EVENTS": c.TopicEvents, "TOPIC_TELEMETRY": c.TopicTelemetry, "TOPIC_DLQ": c.TopicDLQ, "GROUP_ID": c.GroupID} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", name))
+		}
+	}
+	if c.BatchSize < 1 || c.BatchSize > 10000 {
+		errs = append(errs, fmt.Errorf("DECODER_BATCH_SIZE=%d: must be 1..10000", c.BatchSize))
+	}
+	return errors.Join(errs...)
+}

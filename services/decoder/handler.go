@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/codecs"
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+)
+
+// messageWriter writes durably: a kafka.Writer with acks=all.
+type messageWriter interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// decoders is what the handler needs of the codec registry.
+type decoders interface {
+	Decode(productKey string, raw []byte) (codecs.Result, error)
+	DecodeKV(productKey string, kv map[string]any) (codecs.Result, error)
+}
+
+// handler decodes a batch of SnotiEvents and writes their telemetry in one
+// acks=all write. A message is done only when its telemetry is durable;
+// undecodable ones are rejected with a reason (the runner dead-letters
+// them); events that carry no data points are done at once.
+type handler struct {
+	codecs   decoders
+	codec    *records.Codec
+	w        messageWriter
+	topic    string
+	outcomes *prometheus.CounterVec // product_key, outcome
+}
+
+func newHandlerMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "decoder_payloads_total",
+		Help: "Events handled by the decoder, by product and outcome (decoded, skipped, or a dead-letter reason).",
+	}, []string{"product_key", "outcome"})
+	reg.MustRegister(c)
+	return c
+}
+
+// Handle implements consume.Handler.
+func (h *handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
+	errs := make([]error, len(msgs))
+	out := make([]kafka.Message, 0, len(msgs))
+	idx := make([]int, 0, len(msgs)) // out[j] belongs to msgs[idx[j]]
+	for i, m := range msgs {
+		t, err := h.decode(m)
+		switch {
+		case err != nil:
+			errs[i] = err
+		case t != nil:
+			msg, err := h.codec.Message(h.topic, []byte(t.DID), t)
+			if err != nil {
+				errs[i] = consume.Reject("encode_failed", err)
+				continue
+			}
+			msg.Topic = ""
+			out = append(out, msg)
+			idx = append(idx, i)
+		}
+	}
+	if len(out) == 0 {
+		return errs
+	}
+	err := h.w.WriteMessages(ctx, out...)
+	var werrs kafka.WriteErrors
+	for j, i := range idx {
+		switch {
+		case err == nil:
+		case errors.As(err, &werrs) && len(werrs) == len(out):
+			if werrs[j] != nil {
+				errs[i] = sinkerr.NewRetryable(fmt.Errorf("writing telemetry: %w", werrs[j]), 0)
+			}
+		default:
+			errs[i] = sinkerr.NewRetryable(fmt.Errorf("writing telemetry: %w", err), 0)
+		}
+		if errs[i] == nil {
+			h.outcomes.WithLabelValues(records.Header(msgs[i], "product_key"), "decoded").Inc()
+		}
+	}
+	return errs
+}
+
+// decode returns the telemetry of one event, nil for an event that carries
+// no data points, or a rejection.
+func (h *handler) decode(m kafka.Message) (*records.DeviceTelemetry, error) {
+	var e records.SnotiEvent
+	if err := h.codec.Unmarshal(m.Value, &e); err != nil {
+		h.outcomes.WithLabelValues(records.Header(m, "product_key"), "bad_record").Inc()
+		return nil, consume.Reject("bad_record", err)
+	}
+	var res codecs.Result
+	var err error
+	switch {
+	case e.EventType == "device_status_raw" && e.Raw != nil:
+		res, err = h.codecs.Decode(e.ProductKey, e.Raw)
+	case e.EventType == "device_status_kv" && e.KV != nil:
+		res, err = h.codecs.DecodeKV(e.ProductKey, e.KV)
+	default:
+		h.outcomes.WithLabelValues(e.ProductKey, "skipped").Inc()
+		return nil, nil
+	}
+	if err != nil {
+		reason := string(codecs.ReasonOf(err))
+		h.outcomes.WithLabelValues(e.ProductKey, reason).Inc()
+		return nil, consume.Reject(reason, err)
+	}
+	t := &records.DeviceTelemetry{
+		EventID: e.EventID, ProductKey: e.ProductKey, DID: e.DID, MAC: e.MAC,
+		Time: e.CreatedAt, ReceivedAt: e.ReceivedAt, Source: e.EventType,
+		Codec: string(res.Source), Kind: kindOf(res),
+		Points: make([]records.DataPoint, len(res.Fields)),
+	}
+	for i, f := range res.Fields {
+		t.Points[i] = records.DataPoint{Name: f.Name, Value: f.Value.Any()}
+	}
+	return t, nil
+}
+
+func kindOf(res codecs.Result) string {
+	if res.Message != "" {
+		return res.Message
+	}
+	switch res.Action {
+	case 0x03, 0x13:
+		return "read_reply"
+	case 0x04, 0x14:
+		return "status_report"
+	}
+	return string(res.Source)
+}

@@ -1,0 +1,18 @@
+// Command decoder turns raw device payloads from snoti.events.v1 into
+// named, typed data points on device.telemetry.v1.
+package main
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/service"
+)
+
+func main() {
+	var cfg Config
+	service.Main("decoder", &cfg, func(ctx context.Context, log zerolog.Logger) error {
+		return run(ctx, cfg, log)
+	})
+}
