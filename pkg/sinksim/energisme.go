@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,8 +82,10 @@ func NewEnergisme(cfg EnergismeConfig, log zerolog.Logger) (*Energisme, error) {
 	if cfg.Token == "" {
 		return nil, errors.New("Energisme emulator: Token is empty: set the expected token")
 	}
-	if cfg.Path[0] != '/' {
-		return nil, fmt.Errorf("Energisme emulator: Path=%q: must start with /", cfg.Path)
+	// The path becomes a ServeMux pattern, which panics on bad syntax or a
+	// clash: refuse anything that is not a plain path outside /sim/.
+	if cfg.Path[0] != '/' || strings.ContainsAny(cfg.Path, " \t{}") || strings.HasPrefix(cfg.Path, "/sim/") {
+		return nil, fmt.Errorf("Energisme emulator: Path=%q: must be a plain path starting with / and not under /sim/", cfg.Path)
 	}
 	e := &Energisme{cfg: cfg, log: log.With().Str("component", "energisme-sim").Logger()}
 	e.mux = http.NewServeMux()

@@ -102,7 +102,7 @@ func (e *EnOS) serveIntegration(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusBadRequest, CodeInvalidParameter, fmt.Sprintf("unknown action %q", action))
 		return
 	}
-	if e.cfg.OrgID != "" && r.URL.Query().Get("orgId") != e.cfg.OrgID {
+	if org := r.URL.Query().Get("orgId"); org == "" || (e.cfg.OrgID != "" && org != e.cfg.OrgID) {
 		reply(http.StatusBadRequest, CodeInvalidParameter, fmt.Sprintf("unknown orgId %q", r.URL.Query().Get("orgId")))
 		return
 	}

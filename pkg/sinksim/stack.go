@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/rs/zerolog"
 )
@@ -36,6 +37,11 @@ func NewStack(cfg StackConfig, log zerolog.Logger) (*Stack, error) {
 	g, err := NewEnergisme(cfg.Energisme, log)
 	if err != nil {
 		return nil, err
+	}
+	for _, prefix := range []string{"/apim-token-service/", "/connect-service/"} {
+		if strings.HasPrefix(g.cfg.Path, prefix) {
+			return nil, fmt.Errorf("Energisme emulator: Path=%q: clashes with the EnOS endpoints under %s", g.cfg.Path, prefix)
+		}
 	}
 	s := &Stack{EnOS: e, Energisme: g, mux: http.NewServeMux()}
 	e.Register(s.mux)

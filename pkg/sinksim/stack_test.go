@@ -68,3 +68,26 @@ func TestStackServesAllEmulators(t *testing.T) {
 		t.Fatalf("second start: HTTP %d, want 409", code)
 	}
 }
+
+func TestStackRejectsClashingPaths(t *testing.T) {
+	tests := []struct {
+		name string
+		path string
+	}{
+		{name: "under sim", path: "/sim/push"},
+		{name: "under EnOS", path: "/connect-service/v2.1/integration"},
+		{name: "pattern syntax", path: "/push/{id}"},
+		{name: "method in path", path: "POST /push"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := sinksim.NewStack(sinksim.StackConfig{
+				EnOS:      sinksim.EnOSConfig{Credentials: map[string]string{"ak": "sk"}},
+				Energisme: sinksim.EnergismeConfig{Token: "tok", Path: tt.path},
+			}, zerolog.Nop())
+			if err == nil {
+				t.Fatalf("NewStack accepted Energisme path %q", tt.path)
+			}
+		})
+	}
+}
