@@ -7,6 +7,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/codecs"
 	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/decode"
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
@@ -33,7 +34,7 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 	defer w.Close()
 
 	metrics := httpserver.NewRegistry()
-	h := &handler{codecs: reg, codec: codec, w: w, topic: cfg.TopicTelemetry, outcomes: newHandlerMetrics(metrics)}
+	h := decode.NewHandler(reg, codec, w, metrics)
 	runner, err := consume.New(consume.Config{
 		ProcessorConfig: consume.ProcessorConfig{Stage: "decoder", DLQTopic: cfg.TopicDLQ},
 		GroupID:         cfg.GroupID,

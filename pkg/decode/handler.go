@@ -1,4 +1,4 @@
-package main
+package decode
 
 import (
 	"context"
@@ -14,40 +14,43 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
 
-// messageWriter writes durably: a kafka.Writer with acks=all.
-type messageWriter interface {
-	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
-}
-
-// decoders is what the handler needs of the codec registry.
-type decoders interface {
+// Decoders is what the handler needs of the codec registry
+// (*codecs.Registry).
+type Decoders interface {
 	Decode(productKey string, raw []byte) (codecs.Result, error)
 	DecodeKV(productKey string, kv map[string]any) (codecs.Result, error)
 }
 
-// handler decodes a batch of SnotiEvents and writes their telemetry in one
+// Handler decodes a batch of SnotiEvents and writes their telemetry in one
 // acks=all write. A message is done only when its telemetry is durable;
-// undecodable ones are rejected with a reason (the runner dead-letters
-// them); events that carry no data points are done at once.
-type handler struct {
-	codecs   decoders
+// undecodable ones are rejected with a reason (the consume runner
+// dead-letters them); events that carry no data points are done at once.
+// The decoder service and bridgectl's re-decode replay share it.
+type Handler struct {
+	codecs   Decoders
 	codec    *records.Codec
-	w        messageWriter
-	topic    string
+	w        consume.MessageWriter
 	outcomes *prometheus.CounterVec // product_key, outcome
 }
 
-func newHandlerMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
+// NewHandler builds a handler writing telemetry with w, a writer whose
+// Topic is the telemetry topic. Its counter is registered with reg, or
+// reused when another handler of the process registered it.
+func NewHandler(dec Decoders, codec *records.Codec, w consume.MessageWriter, reg prometheus.Registerer) *Handler {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "decoder_payloads_total",
 		Help: "Events handled by the decoder, by product and outcome (decoded, skipped, or a dead-letter reason).",
 	}, []string{"product_key", "outcome"})
-	reg.MustRegister(c)
-	return c
+	if err := reg.Register(c); err != nil {
+		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+			c = are.ExistingCollector.(*prometheus.CounterVec)
+		}
+	}
+	return &Handler{codecs: dec, codec: codec, w: w, outcomes: c}
 }
 
 // Handle implements consume.Handler.
-func (h *handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
+func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	errs := make([]error, len(msgs))
 	out := make([]kafka.Message, 0, len(msgs))
 	idx := make([]int, 0, len(msgs)) // out[j] belongs to msgs[idx[j]]
@@ -57,12 +60,11 @@ func (h *handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 		case err != nil:
 			errs[i] = err
 		case t != nil:
-			msg, err := h.codec.Message(h.topic, []byte(t.DID), t)
+			msg, err := h.codec.Message("", []byte(t.DID), t)
 			if err != nil {
 				errs[i] = consume.Reject("encode_failed", err)
 				continue
 			}
-			msg.Topic = ""
 			out = append(out, msg)
 			idx = append(idx, i)
 		}
@@ -91,7 +93,7 @@ func (h *handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 
 // decode returns the telemetry of one event, nil for an event that carries
 // no data points, or a rejection.
-func (h *handler) decode(m kafka.Message) (*records.DeviceTelemetry, error) {
+func (h *Handler) decode(m kafka.Message) (*records.DeviceTelemetry, error) {
 	var e records.SnotiEvent
 	if err := h.codec.Unmarshal(m.Value, &e); err != nil {
 		h.outcomes.WithLabelValues(records.Header(m, "product_key"), "bad_record").Inc()
