@@ -227,6 +227,8 @@ func (c *Client) dialAndLogin(ctx context.Context) (net.Conn, *lineReader, error
 	}
 	deadline, _ := dctx.Deadline()
 	lr := newLineReader(nc, c.cfg.MaxLineBytes)
+	stop := context.AfterFunc(ctx, func() { _ = nc.Close() }) // cancel a pending login reply
+	defer stop()
 	if err := c.login(nc, lr, deadline); err != nil {
 		_ = nc.Close()
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package snoti
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -179,6 +180,9 @@ func decodeRawData(raw json.RawMessage) ([]byte, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
+	if b, ok := rawDataFastPath(raw); ok {
+		return b, nil
+	}
 	var s string
 	if raw[0] == '{' {
 		var obj struct {
@@ -196,6 +200,25 @@ func decodeRawData(raw json.RawMessage) ([]byte, error) {
 		return nil, fmt.Errorf("decoding data base64: %w", err)
 	}
 	return b, nil
+}
+
+// rawDataFastPath handles the two usual compact forms without a JSON
+// decoder: base64 never needs escapes, so a quoted run without a backslash
+// is the string itself. ok is false for anything else.
+func rawDataFastPath(raw json.RawMessage) ([]byte, bool) {
+	inner, found := bytes.CutPrefix(raw, []byte(`{"raw":`))
+	if found {
+		if inner, found = bytes.CutSuffix(inner, []byte("}")); !found {
+			return nil, false
+		}
+	} else {
+		inner = raw
+	}
+	if len(inner) < 2 || inner[0] != '"' || inner[len(inner)-1] != '"' || bytes.ContainsAny(inner[1:len(inner)-1], "\\\"") {
+		return nil, false
+	}
+	b, err := decodeBase64(string(inner[1 : len(inner)-1]))
+	return b, err == nil
 }
 
 // decodeBase64 accepts padded and unpadded, standard and URL alphabets.
