@@ -96,10 +96,16 @@ func (a *app) serveEmulators(ctx context.Context) error {
 		return fmt.Errorf("serving emulators: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	// A short grace, then close: requests held by injected latency would
+	// otherwise delay the exit, and connections a client opened but never
+	// used count as busy for five seconds.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	if err := a.sims.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("shutting down emulators: %w", err)
+	if err := a.sims.Shutdown(sctx); err != nil {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("shutting down emulators: %w", err)
+		}
+		_ = a.sims.Close()
 	}
 	return nil
 }
