@@ -19,10 +19,13 @@ var errPongTimeout = errors.New("no pong within the pong timeout: connection pre
 // to explain an invalid_msg from the server.
 const lastSentLines = 3
 
-// outItem is one queued write: an ACK (push set) or a control line.
+// outItem is one queued write: an ACK (push set), a control line, or a
+// flush barrier (barrier set), closed once everything queued before it is
+// written.
 type outItem struct {
-	push *Push
-	line []byte
+	push    *Push
+	line    []byte
+	barrier chan struct{}
 }
 
 // conn is one logged-in connection. The reading goroutine (Client.session)
@@ -169,6 +172,11 @@ func (c *conn) writeLoop() {
 			if err := c.flush(bw, batch, nil); err != nil {
 				c.close(fmt.Errorf("writing to server: %w", err))
 				return
+			}
+			for _, it := range batch {
+				if it.barrier != nil {
+					close(it.barrier)
+				}
 			}
 			clear(batch) // let the pushes go
 			idle.Reset(c.cfg.Heartbeat)

@@ -69,8 +69,22 @@ func TestAcksLeaveInCompletionOrderWithoutBlocking(t *testing.T) {
 			t.Fatalf("ack %d: got %q, want %q", k, line, want)
 		}
 	}
-	if st := c.counters.snapshot(); st.AcksSent != n {
-		t.Fatalf("stats %+v: want %d ACKs sent", st, n)
+	// The writer counts a batch once its write returned, just after the
+	// reader got the last byte.
+	waitFor(t, func() bool { return c.counters.snapshot().AcksSent == n }, "all ACKs counted as sent")
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
 	}
 }
 
@@ -94,16 +108,7 @@ func TestInvalidMsgIsLoggedWithWhatWasSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The writer records what it sent right after the write returns.
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for len(c.recentlySent()) == 0 {
-		select {
-		case <-deadline:
-			t.Fatal("the written line was not remembered")
-		case <-tick.C:
-		}
-	}
+	waitFor(t, func() bool { return len(c.recentlySent()) > 0 }, "the written line remembered")
 	c.dispatch(&wireMessage{Cmd: cmdInvalidMsg, Msg: "bad request", ErrorCode: json.RawMessage("4000")})
 	out := logs.String()
 	if !strings.Contains(out, "bad request") || !strings.Contains(out, `subscribe_req`) || !strings.Contains(out, `"error_code":4000`) {
