@@ -2,8 +2,9 @@ package snotisim
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
+
+	"github.com/snotibridge/snotibridge/pkg/gizwits"
 )
 
 // defaultDefinition is the EV charger example of shared/examples, used for
@@ -12,79 +13,67 @@ import (
 //go:embed fleetdata/ev-charger-standard.json
 var defaultDefinition []byte
 
-// definition is the part of a Gizwits data-point definition the simulator
-// needs to build status frames and kv values.
+// definition is a product's data-point definition, as the fleet uses it:
+// pkg/gizwits encodes the frames, the fleet keeps raw values per attr.
 type definition struct {
-	ProtocolType string `json:"protocolType"`
-	Entities     []struct {
-		Attrs []attr `json:"attrs"`
-	} `json:"entities"`
-	attrs []attr // all entities' attrs, in id order
-}
-
-type attr struct {
-	ID          int      `json:"id"`
-	Name        string   `json:"name"`
-	DisplayName string   `json:"display_name"`
-	Type        string   `json:"type"`      // status_writable, status_readonly, alert, fault
-	DataType    string   `json:"data_type"` // bool, enum, uint8, uint16, uint32, binary
-	Enum        []string `json:"enum"`
-	Position    struct {
-		ByteOffset int    `json:"byte_offset"`
-		BitOffset  int    `json:"bit_offset"`
-		Len        int    `json:"len"`
-		Unit       string `json:"unit"`
-	} `json:"position"`
-	UintSpec *struct {
-		Min      float64 `json:"min"`
-		Max      float64 `json:"max"`
-		Ratio    float64 `json:"ratio"`
-		Addition float64 `json:"addition"`
-	} `json:"uint_spec"`
-}
-
-func (a *attr) isBits() bool { return a.DataType == "bool" || a.DataType == "enum" }
-
-// byteLen is the width of a uint or binary attr.
-func (a *attr) byteLen() int {
-	switch a.DataType {
-	case "uint8":
-		return 1
-	case "uint16":
-		return 2
-	case "uint32":
-		return 4
-	default:
-		return a.Position.Len
-	}
+	g     *gizwits.Definition
+	attrs []gizwits.Attr
 }
 
 func parseDefinition(b []byte) (*definition, error) {
 	if b == nil {
 		b = defaultDefinition
 	}
-	var d definition
-	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("decoding data-point definition: %w", err)
+	g, err := gizwits.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("data-point definition: %w", err)
 	}
-	if d.ProtocolType != "standard" && d.ProtocolType != "var_len" {
-		return nil, fmt.Errorf("data-point definition: protocolType %q: must be standard or var_len", d.ProtocolType)
-	}
-	for _, e := range d.Entities {
-		d.attrs = append(d.attrs, e.Attrs...)
-	}
+	return &definition{g: g, attrs: g.Attrs()}, nil
+}
+
+// rawValues holds one raw (unscaled) value per attr, indexed like
+// definition.attrs: bool 0/1, enum index, uint raw x, binary bytes.
+type rawValues struct {
+	nums []uint64
+	bins [][]byte
+}
+
+// statusFrame builds the device→cloud status report frame (cmd 0x0091,
+// action 0x04 or 0x14) a device_status_raw carries.
+func (d *definition) statusFrame(v rawValues) ([]byte, error) {
+	values := make(map[string]any, len(d.attrs))
 	for i, a := range d.attrs {
 		switch a.DataType {
-		case "bool", "enum", "uint8", "uint16", "uint32", "binary":
+		case gizwits.Bool:
+			values[a.Name] = v.nums[i] == 1
+		case gizwits.Enum:
+			values[a.Name] = int(v.nums[i])
+		case gizwits.Binary:
+			values[a.Name] = v.bins[i]
 		default:
-			return nil, fmt.Errorf("data-point definition: attr %q: data_type %q unsupported", a.Name, a.DataType)
-		}
-		if a.DataType == "enum" && len(a.Enum) == 0 {
-			return nil, fmt.Errorf("data-point definition: enum attr %q has no labels", a.Name)
-		}
-		if a.isBits() && a.Position.Len < 1 {
-			d.attrs[i].Position.Len = 1
+			values[a.Name] = scaled(&a, v.nums[i])
 		}
 	}
-	return &d, nil
+	return d.g.EncodeStatus(values)
 }
+
+// scaled is a uint attr's value: raw × ratio + addition.
+func scaled(a *gizwits.Attr, raw uint64) float64 {
+	return float64(raw)*a.Ratio + a.Addition
+}
+
+// byteLen is the width of a uint or binary attr.
+func byteLen(a *gizwits.Attr) int {
+	switch a.DataType {
+	case gizwits.Uint8:
+		return 1
+	case gizwits.Uint16:
+		return 2
+	case gizwits.Uint32:
+		return 4
+	default:
+		return a.Position.Len
+	}
+}
+
+func isCondition(a *gizwits.Attr) bool { return a.Type == gizwits.Alert || a.Type == gizwits.Fault }

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/gizwits"
 )
 
 // Fleet configures the virtual devices.
@@ -89,10 +91,10 @@ func newFleet(cfg Fleet, srv *Server) (*fleet, error) {
 			vals:      rawValues{nums: make([]uint64, len(p.def.attrs)), bins: make([][]byte, len(p.def.attrs))},
 		}
 		for j, a := range p.def.attrs {
-			if a.Type == "alert" || a.Type == "fault" {
+			if isCondition(&a) {
 				d.conds = append(d.conds, j)
 			}
-			if a.DataType == "binary" {
+			if a.DataType == gizwits.Binary {
 				d.vals.bins[j] = make([]byte, a.Position.Len)
 			}
 		}
@@ -171,19 +173,19 @@ func (f *fleet) nextEvent() (Event, []byte) {
 // drift moves every value a little, within the attr's bounds.
 func (f *fleet) drift(d *device) {
 	for i, a := range d.prod.def.attrs {
-		if a.Type == "alert" || a.Type == "fault" {
+		if isCondition(&a) {
 			continue // driven by condition events
 		}
 		switch a.DataType {
-		case "bool":
+		case gizwits.Bool:
 			if f.rng.IntN(10) == 0 {
 				d.vals.nums[i] ^= 1
 			}
-		case "enum":
+		case gizwits.Enum:
 			if f.rng.IntN(10) == 0 {
 				d.vals.nums[i] = uint64(f.rng.IntN(len(a.Enum)))
 			}
-		case "binary":
+		case gizwits.Binary:
 			if f.rng.IntN(10) == 0 {
 				for j := range d.vals.bins[i] {
 					d.vals.bins[i][j] = byte(f.rng.UintN(256))
@@ -197,15 +199,13 @@ func (f *fleet) drift(d *device) {
 	}
 }
 
-func uintBounds(a *attr) (lo, hi uint64) {
-	hi = uint64(1)<<(8*a.byteLen()) - 1
-	if a.UintSpec != nil {
-		lo = uint64(max(a.UintSpec.Min, 0))
-		if a.UintSpec.Max > 0 && uint64(a.UintSpec.Max) < hi {
-			hi = uint64(a.UintSpec.Max)
-		}
+func uintBounds(a *gizwits.Attr) (lo, hi uint64) {
+	hi = uint64(1)<<(8*byteLen(a)) - 1
+	lo = uint64(max(a.Min, 0))
+	if a.Max > 0 && uint64(a.Max) < hi {
+		hi = uint64(a.Max)
 	}
-	return lo, hi
+	return lo, max(lo, hi)
 }
 
 // statusRaw is a device_status_raw with a real status report frame, its
@@ -248,25 +248,21 @@ func (f *fleet) statusKV(d *device, e Event) (Event, []byte) {
 
 // appendKVValue renders a value the way SNoti's kv events do: bools as
 // 0/1, enums as labels, uints scaled, binaries as hex.
-func appendKVValue(b []byte, a *attr, v rawValues, i int) []byte {
+func appendKVValue(b []byte, a *gizwits.Attr, v rawValues, i int) []byte {
 	switch a.DataType {
-	case "bool":
+	case gizwits.Bool:
 		return strconv.AppendUint(b, v.nums[i], 10)
-	case "enum":
+	case gizwits.Enum:
 		if int(v.nums[i]) < len(a.Enum) {
 			return appendJSONString(b, a.Enum[v.nums[i]])
 		}
 		return strconv.AppendUint(b, v.nums[i], 10)
-	case "binary":
+	case gizwits.Binary:
 		b = append(b, '"')
 		b = hex.AppendEncode(b, v.bins[i])
 		return append(b, '"')
 	default:
-		x := float64(v.nums[i])
-		if a.UintSpec != nil && a.UintSpec.Ratio != 0 {
-			x = x*a.UintSpec.Ratio + a.UintSpec.Addition
-		}
-		return strconv.AppendFloat(b, math.Round(x*1e6)/1e6, 'f', -1, 64)
+		return strconv.AppendFloat(b, math.Round(scaled(a, v.nums[i])*1e6)/1e6, 'f', -1, 64)
 	}
 }
 
@@ -288,7 +284,7 @@ func (f *fleet) condition(d *device, e Event) (Event, []byte) {
 		d.vals.nums[i] = 1
 	}
 	e.EventType = "attr_alert"
-	if a.Type == "fault" {
+	if a.Type == gizwits.Fault {
 		e.EventType = "attr_fault"
 	}
 	b := append(make([]byte, 0, 160), `{"event_id":`...)

@@ -10,12 +10,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/snotibridge/snotibridge/pkg/gizwits"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
 )
@@ -179,6 +181,14 @@ func TestFleetStatusRawFramesAndConditions(t *testing.T) {
 	pushes := make(chan *snoti.Push, 1000)
 	runClient(t, srv, 100, snoti.HandlerFuncs{OnPush: func(p *snoti.Push) { pushes <- p; p.Ack() }})
 	waitSummary(t, srv, 30*time.Second, func(s snotisim.Summary) bool { return s.Acks == 600 })
+	def, err := os.ReadFile("fleetdata/ev-charger-standard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := gizwits.Parse(def)
+	if err != nil {
+		t.Fatal(err)
+	}
 	open := map[string]string{} // did+attr → event_id of the active condition
 	for range 600 {
 		p := <-pushes
@@ -187,6 +197,9 @@ func TestFleetStatusRawFramesAndConditions(t *testing.T) {
 			// 4-byte prefix, len 0x1a, flag, cmd 0x0091, action 0x04, 22 status bytes.
 			if len(d.Raw) != 31 || !strings.HasPrefix(string(d.Raw), "\x00\x00\x00\x03\x1a\x00\x00\x91\x04") {
 				t.Fatalf("status frame %x: want a standard status report of the EV charger", d.Raw)
+			}
+			if _, err := codec.Decode(d.Raw); err != nil {
+				t.Fatalf("status frame %x does not decode: %v", d.Raw, err)
 			}
 		case *snoti.AttrEvent:
 			key := p.DID + "/" + d.AttrName
