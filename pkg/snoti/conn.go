@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"sync"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 
 // errPongTimeout ends a connection whose ping went unanswered.
 var errPongTimeout = errors.New("no pong within the pong timeout: connection presumed dead")
+
+// secretValue finds the secrets a subscribe_req carries, so remembered
+// lines can be logged.
+var secretValue = regexp.MustCompile(`"auth_secret":"(?:[^"\\]|\\.)*"`)
 
 // lastSentLines is how many recently written lines a connection remembers
 // to explain an invalid_msg from the server.
@@ -222,7 +227,7 @@ func (c *conn) rememberSent(batch []outItem, extra, lastAck []byte) {
 	}
 	for i := len(batch) - 1; i >= 0 && len(lines) < lastSentLines; i-- {
 		if batch[i].line != nil {
-			lines = append(lines, batch[i].line)
+			lines = append(lines, secretValue.ReplaceAll(batch[i].line, []byte(`"auth_secret":"***"`)))
 		} else if i == len(batch)-1 {
 			lines = append(lines, lastAck) // only the last ACK is at hand
 		}

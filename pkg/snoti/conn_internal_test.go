@@ -101,7 +101,7 @@ func TestAckAfterCloseIsDroppedAndCounted(t *testing.T) {
 func TestInvalidMsgIsLoggedWithWhatWasSent(t *testing.T) {
 	var logs bytes.Buffer
 	c, server := newTestConn(t, zerolog.New(&logs))
-	if err := c.send([]byte(`{"cmd":"subscribe_req","data":[]}` + "\n")); err != nil {
+	if err := c.send([]byte(`{"cmd":"subscribe_req","data":[{"product_key":"pk","auth_id":"a","auth_secret":"top\"secret"}]}` + "\n")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := server.ReadString('\n'); err != nil {
@@ -113,5 +113,8 @@ func TestInvalidMsgIsLoggedWithWhatWasSent(t *testing.T) {
 	out := logs.String()
 	if !strings.Contains(out, "bad request") || !strings.Contains(out, `subscribe_req`) || !strings.Contains(out, `"error_code":4000`) {
 		t.Fatalf("log %s: want the server's message, its code and what was sent", out)
+	}
+	if strings.Contains(out, "top") || !strings.Contains(out, "***") {
+		t.Fatalf("the auth secret must be masked, log: %q", out)
 	}
 }
