@@ -151,3 +151,16 @@ func FuzzDecodeLine(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeLine(b *testing.B) {
+	lines := [][]byte{
+		[]byte(`{"cmd":"event_push","delivery_id":1000000001000000001,"msg_id":"m1","event_type":"device_status_raw","product_key":"3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b","did":"simdev0000000000000001","mac":"5ca1ab000001","created_at":1700000000.123456,"sim_seq":1,"data":{"raw":"AAAAAxoAAJEEAxAFCQEGJwAAMDlLAQIDBAUGBwgCAA=="}}`),
+		[]byte(`{"cmd":"event_push","delivery_id":7,"msg_id":"m2","event_type":"device_status_kv","product_key":"3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b","did":"simdev0000000000000001","mac":"5ca1ab000001","created_at":1700000000.123456,"data":{"charge_enable":1,"mode":"manual","current_limit":16,"voltage":230.5,"current":15.75,"energy_kwh":12.345,"temperature":35,"session_id":"0102030405060708"}}`),
+	}
+	b.ReportAllocs()
+	for i := range b.N {
+		if _, p, _ := decodeLine(lines[i%2]); p == nil || p.DataErr != nil {
+			b.Fatal("decode failed")
+		}
+	}
+}

@@ -126,3 +126,17 @@ func runClient(t testing.TB, srv *snotisim.Server, prefetch int, h snoti.Handler
 	t.Cleanup(func() { cancel(); <-done })
 	return c
 }
+
+// BenchmarkAckLatencyAt5k runs the fleet at 5000 events/s against a client
+// that ACKs at once and reports first-push→ACK latency percentiles, the
+// simulator-side half of the ingest's latency target.
+func BenchmarkAckLatencyAt5k(b *testing.B) {
+	srv, c := startPair(b, snotisim.Config{Fleet: snotisim.Fleet{Devices: 500, Rate: 5000, MaxEvents: uint64(b.N), Seed: 1}}, 50)
+	waitUntilReady(b, c)
+	b.ResetTimer()
+	waitSummary(b, srv, 10*time.Minute, func(s snotisim.Summary) bool { return s.Acks == uint64(b.N) })
+	b.StopTimer()
+	lat := srv.AckLatency()
+	b.ReportMetric(float64(lat.P50.Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat.P99.Microseconds()), "p99-µs")
+}

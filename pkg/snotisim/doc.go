@@ -23,10 +23,11 @@
 //
 // In a test:
 //
-//	srv, err := snotisim.New(snotisim.Config{Addr: "127.0.0.1:0", ...}, log)
-//	srv.Start()
+//	srv, err := snotisim.New(snotisim.Config{Addr: "127.0.0.1:0", Products: ...}, log)
+//	err = srv.Start()
 //	defer srv.Close(ctx)
-//	// client: Addr srv.Addr(), CAFile with srv.CertPEM()
-//	srv.Publish(snotisim.Event{...})
-//	srv.Ledger().Summary()
+//	// client: Addr srv.Addr(), CAFile a file holding srv.CertPEM()
+//	seq, err := srv.Publish(snotisim.Event{...}) // or Config.Fleet with MaxEvents
+//	sum, err := srv.WaitFor(ctx, func(s snotisim.Summary) bool { return s.Acks == n })
+//	entries := srv.Entries() // per message: Seq, FirstPush, Pushes, Acked
 package snotisim
