@@ -1,6 +1,9 @@
 package snotisim
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // message is one event in one queue.
 type message struct {
@@ -48,7 +51,7 @@ func (q *queue) pop() *message {
 // requeue puts messages back at the head, in message order, ahead of
 // everything not yet delivered: they are the oldest.
 func (q *queue) requeue(ms []*message) {
-	slices.SortFunc(ms, func(a, b *message) int { return compareIDs(a.id, b.id) })
+	slices.SortFunc(ms, func(a, b *message) int { return cmp.Compare(a.id, b.id) })
 	ready := make([]*message, 0, len(ms)+q.backlog())
 	ready = append(ready, ms...)
 	q.ready = append(ready, q.ready[q.head:]...)
@@ -80,14 +83,4 @@ func (q *queue) removeConsumer(s *session) {
 	if q.rr >= len(q.consumers) {
 		q.rr = 0
 	}
-}
-
-func compareIDs(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
