@@ -15,7 +15,8 @@ import (
 
 // Config is snoti-sim's configuration. The defaults accept the v1
 // enterprise sim-enterprise/sim-secret and the v2 product of the EV
-// charger example with auth sim-auth-id/sim-auth-secret, subkey "main".
+// charger example with auth sim-auth-id/sim-auth-secret, subkey "main"
+// (client-products.json is the matching SNOTI_PRODUCTS_FILE for a client).
 type Config struct {
 	service.Base
 

@@ -144,8 +144,9 @@ func TestServiceEndToEnd(t *testing.T) {
 		last = d
 	}
 
-	product.AuthSecret = "sim-auth-secret"
-	clientCfg.Products = []snoti.Product{product}
+	// client-products.json is what an ingest pointed at the default
+	// simulator uses as SNOTI_PRODUCTS_FILE.
+	clientCfg.Products, clientCfg.ProductsFile = nil, "client-products.json"
 	runClient(t, clientCfg, zerolog.Nop(), snoti.HandlerFuncs{OnPush: func(p *snoti.Push) { p.Ack() }})
 	var sum snotisim.Summary
 	waitFor(t, "the 500 fleet events ACKed", func() bool {
