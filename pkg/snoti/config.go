@@ -71,8 +71,9 @@ type Config struct {
 	MaxLineBytes int `envconfig:"SNOTI_MAX_LINE_BYTES" default:"16777216"`
 }
 
-// withDefaults fills zero values, so a Config built in code needs only the
-// fields that matter to it.
+// withDefaults fills zero values, so a Config built in code and passed to
+// New needs only the fields that matter to it. (envconfig fills the same
+// defaults from the tags.)
 func (c Config) withDefaults() Config {
 	if c.Protocol == "" {
 		c.Protocol = ProtocolV2
@@ -105,10 +106,11 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate reports every problem of the configuration at once, each naming
-// the variable, its value and the fix. Zero values that have a default are
-// accepted. For v2 without Products it reads and checks ProductsFile.
+// the variable, its value and the fix. It sees the values as loaded: a zero
+// SNOTI_PREFETCH is an error here, while New fills zero fields of a Config
+// built in code with the defaults before validating. For v2 without
+// Products it reads and checks ProductsFile.
 func (c Config) Validate() error {
-	c = c.withDefaults()
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
@@ -154,7 +156,7 @@ func (c Config) Validate() error {
 		{"SNOTI_BACKOFF_MAX", c.BackoffMax},
 	}
 	for _, p := range positive {
-		if p.d < 0 {
+		if p.d <= 0 {
 			bad("%s=%s: must be a positive duration such as 10s", p.name, p.d)
 		}
 	}

@@ -22,6 +22,31 @@ func writeFile(t *testing.T, content string) string {
 	return p
 }
 
+// loaded is cfg as envconfig would load it: zero fields get the defaults.
+func loaded(cfg snoti.Config) snoti.Config {
+	orDefault := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if cfg.Protocol == "" {
+		cfg.Protocol = "v2"
+	}
+	if cfg.Prefetch == 0 {
+		cfg.Prefetch = 50
+	}
+	if cfg.MaxLineBytes == 0 {
+		cfg.MaxLineBytes = 16 << 20
+	}
+	orDefault(&cfg.Heartbeat, time.Minute)
+	orDefault(&cfg.PongTimeout, 10*time.Second)
+	orDefault(&cfg.LoginTimeout, 10*time.Second)
+	orDefault(&cfg.WriteTimeout, 10*time.Second)
+	orDefault(&cfg.BackoffMin, time.Second)
+	orDefault(&cfg.BackoffMax, time.Minute)
+	return cfg
+}
+
 func TestConfigValidate(t *testing.T) {
 	good := writeFile(t, `[{"product_key":"pk","auth_id":"a","auth_secret":"s","subkey":"main","events":["device.online","device.status.raw"]}]`)
 	tests := []struct {
@@ -29,13 +54,14 @@ func TestConfigValidate(t *testing.T) {
 		cfg     snoti.Config
 		wantErr []string // substrings, all reported at once
 	}{
-		{"v2 with a products file", snoti.Config{Addr: "h:2017", ProductsFile: good}, nil},
-		{"v1", snoti.Config{Addr: "h:2015", Protocol: "v1", EnterpriseID: "e", EnterpriseSecret: "s"}, nil},
+		{"v2 with a products file", loaded(snoti.Config{Addr: "h:2017", ProductsFile: good}), nil},
+		{"v1", loaded(snoti.Config{Addr: "h:2015", Protocol: "v1", EnterpriseID: "e", EnterpriseSecret: "s"}), nil},
 		{"everything wrong", snoti.Config{Addr: "nohost", Protocol: "v1", Prefetch: 40000, Heartbeat: 10 * time.Minute, BackoffMin: time.Second, BackoffMax: time.Millisecond, MaxLineBytes: 1000},
-			[]string{"SNOTI_ADDR=\"nohost\"", "SNOTI_ENTERPRISE_ID is empty", "SNOTI_ENTERPRISE_SECRET is empty", "SNOTI_PREFETCH=40000: must be 1..32767", "SNOTI_HEARTBEAT=10m0s", "SNOTI_BACKOFF_MAX=1ms", "SNOTI_MAX_LINE_BYTES=1000"}},
-		{"unknown protocol", snoti.Config{Addr: "h:1", Protocol: "v3"}, []string{`SNOTI_PROTOCOL="v3": must be v1 or v2`}},
-		{"v2 without products", snoti.Config{Addr: "h:1"}, []string{"SNOTI_PRODUCTS_FILE is empty"}},
-		{"missing products file", snoti.Config{Addr: "h:1", ProductsFile: "/nonexistent.json"}, []string{"SNOTI_PRODUCTS_FILE=\"/nonexistent.json\": reading"}},
+			[]string{"SNOTI_ADDR=\"nohost\"", "SNOTI_ENTERPRISE_ID is empty", "SNOTI_ENTERPRISE_SECRET is empty", "SNOTI_PREFETCH=40000: must be 1..32767", "SNOTI_HEARTBEAT=10m0s", "SNOTI_BACKOFF_MAX=1ms", "SNOTI_MAX_LINE_BYTES=1000", "SNOTI_PONG_TIMEOUT=0s: must be a positive duration"}},
+		{"negative prefetch", loaded(snoti.Config{Addr: "h:1", ProductsFile: good, Prefetch: -1}), []string{"SNOTI_PREFETCH=-1: must be 1..32767"}},
+		{"unknown protocol", loaded(snoti.Config{Addr: "h:1", Protocol: "v3"}), []string{`SNOTI_PROTOCOL="v3": must be v1 or v2`}},
+		{"v2 without products", loaded(snoti.Config{Addr: "h:1"}), []string{"SNOTI_PRODUCTS_FILE is empty"}},
+		{"missing products file", loaded(snoti.Config{Addr: "h:1", ProductsFile: "/nonexistent.json"}), []string{"SNOTI_PRODUCTS_FILE=\"/nonexistent.json\": reading"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
