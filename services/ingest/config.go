@@ -1,0 +1,47 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/service"
+	"github.com/snotibridge/snotibridge/pkg/snoti"
+)
+
+// Config is the ingest's configuration (see README, "Configuration").
+type Config struct {
+	service.Base
+	snoti.Config
+
+	Connections  int    `envconfig:"SNOTI_CONNECTIONS" default:"1"`
+	TopicEvents  string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
+	TopicInvalid string `envconfig:"TOPIC_INVALID" default:"snoti.invalid.v1"`
+	// BatchSize is the most records one Kafka write carries.
+	BatchSize int `envconfig:"INGEST_BATCH_SIZE" default:"2000"`
+	// RetryBackoffMax caps the delay between attempts to write a batch
+	// Kafka refused; nothing is ACKed meanwhile.
+	RetryBackoffMax time.Duration `envconfig:"INGEST_RETRY_BACKOFF_MAX" default:"5s"`
+}
+
+// Validate checks the ingest's own variables (the embedded parts check
+// theirs).
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Connections < 1 || c.Connections > 64 {
+		errs = append(errs, fmt.Errorf("SNOTI_CONNECTIONS=%d: must be 1..64", c.Connections))
+	}
+	if c.TopicEvents == "" {
+		errs = append(errs, errors.New("TOPIC_EVENTS is empty: set a topic name, e.g. snoti.events.v1"))
+	}
+	if c.TopicInvalid == "" {
+		errs = append(errs, errors.New("TOPIC_INVALID is empty: set a topic name, e.g. snoti.invalid.v1"))
+	}
+	if c.BatchSize < 1 || c.BatchSize > 100000 {
+		errs = append(errs, fmt.Errorf("INGEST_BATCH_SIZE=%d: must be 1..100000", c.BatchSize))
+	}
+	if c.RetryBackoffMax <= 0 {
+		errs = append(errs, fmt.Errorf("INGEST_RETRY_BACKOFF_MAX=%s: must be positive", c.RetryBackoffMax))
+	}
+	return errors.Join(errs...)
+}

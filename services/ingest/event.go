@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/snoti"
+)
+
+// eventID is the deterministic id of a push: the hex sha256 of
+// product_key, did, event_type, created_at and data, each as sent and
+// separated by NUL. A redelivered push, under whatever delivery id, gets the
+// same id, so downstream stages can drop the duplicate.
+func eventID(p *snoti.Push, data json.RawMessage) string {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(p.ProductKey), []byte(p.DID), []byte(p.EventType), p.CreatedAtRaw, data} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// toEvent converts a push into the record the ingest writes. The original
+// line is kept whole in RawJSON, so nothing a later fix might need is lost,
+// even for event types this version does not know.
+func toEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
+	var extra struct {
+		Data json.RawMessage `json:"data"`
+	}
+	_ = json.Unmarshal(p.Raw, &extra) // the client already parsed the line once
+	e := &records.SnotiEvent{
+		EventID:    eventID(p, extra.Data),
+		EventType:  p.EventType,
+		ProductKey: p.ProductKey,
+		DID:        p.DID,
+		MAC:        p.MAC,
+		CreatedAt:  p.CreatedAt.Truncate(time.Millisecond),
+		ReceivedAt: received.UTC().Truncate(time.Millisecond),
+		Protocol:   protocol,
+		DeliveryID: string(p.DeliveryID),
+		RawJSON:    string(p.Raw),
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = e.ReceivedAt
+	}
+	if p.GroupID != "" {
+		g := p.GroupID
+		e.GroupID = &g
+	}
+	if len(p.MsgID) > 0 {
+		m := string(p.MsgID)
+		e.MsgID = &m
+	}
+	attrs := map[string]string{}
+	switch d := p.Data.(type) {
+	case *snoti.DeviceOnline:
+		e.Online = &records.OnlineInfo{IP: d.IP, Country: d.Country, Region: d.Region, City: d.City,
+			Latitude: parseFloat(d.Latitude), Longitude: parseFloat(d.Longitude), ICCID: nonEmpty(d.ICCID), IMSI: nonEmpty(d.IMSI)}
+	case *snoti.AttrEvent:
+		e.Attr = &records.AttrEvent{Name: d.AttrName, DisplayName: d.AttrDisplayName, Value: int64(d.Value)}
+		e.GizwitsEventID = nonEmpty(d.EventID)
+	case *snoti.StatusRaw:
+		e.Raw = d.Raw
+	case *snoti.StatusKV:
+		e.KV = kvValues(d.Values)
+	case *snoti.App2Dev:
+		e.Raw = d.Raw
+		if d.Values != nil {
+			e.KV = kvValues(d.Values)
+		}
+		setNonEmpty(attrs, "source", d.Source)
+		setNonEmpty(attrs, "appid", d.AppID)
+		setNonEmpty(attrs, "uid", d.UID)
+		setNonEmpty(attrs, "enterprise_id", d.EnterpriseID)
+	case *snoti.SubDevice:
+		setNonEmpty(attrs, "child_product_key", d.ChildProductKey)
+		setNonEmpty(attrs, "child_did", d.ChildDID)
+		setNonEmpty(attrs, "child_mac", d.ChildMAC)
+		setNonEmpty(attrs, "child_passcode", d.ChildPasscode)
+	case *snoti.Binding:
+		setNonEmpty(attrs, "app_id", d.AppID)
+		setNonEmpty(attrs, "uid", d.UID)
+	case *snoti.FileDownload:
+		setNonEmpty(attrs, "download_url", d.DownloadURL)
+	}
+	if p.DataErr != nil {
+		attrs["data_error"] = p.DataErr.Error()
+	}
+	if len(attrs) > 0 {
+		e.Attributes = attrs
+	}
+	return e
+}
+
+// kvValues turns raw JSON values into the record's scalar types; nested
+// objects and arrays are kept as their JSON text.
+func kvValues(in map[string]json.RawMessage) map[string]any {
+	out := make(map[string]any, len(in))
+	for k, raw := range in {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			out[k] = string(raw)
+			continue
+		}
+		switch x := v.(type) {
+		case nil, bool, string:
+			out[k] = x
+		case json.Number:
+			if i, err := x.Int64(); err == nil {
+				out[k] = i
+			} else if f, err := x.Float64(); err == nil {
+				out[k] = f
+			} else {
+				out[k] = x.String()
+			}
+		default:
+			out[k] = string(raw)
+		}
+	}
+	return out
+}
+
+func parseFloat(s string) *float64 {
+	if s == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil
+	}
+	return &f
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func setNonEmpty(m map[string]string, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}

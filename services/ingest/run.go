@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/httpserver"
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/service"
+	"github.com/snotibridge/snotibridge/pkg/snoti"
+)
+
+// run wires SNOTI_CONNECTIONS clients, the pipeline and the HTTP server,
+// and runs them until ctx is cancelled. Shutdown order: stop taking pushes,
+// write and ACK what is in flight, let the ACKs reach SNoti, close the
+// connections, then stop the HTTP server.
+func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	codec, err := records.NewCodec()
+	if err != nil {
+		return err
+	}
+	reg := httpserver.NewRegistry()
+	sm, err := snoti.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	writer, err := cfg.Kafka.NewWriter("")
+	if err != nil {
+		return err
+	}
+	defer writer.Close()
+	if err := checkTopics(ctx, cfg, log); err != nil {
+		return err
+	}
+
+	var w messageWriter = writer
+	if o.wrapWriter != nil {
+		w = o.wrapWriter(w)
+	}
+	p := newPipeline(cfg, w, codec, log, newMetrics(reg))
+	if o.pipeline != nil {
+		o.pipeline(p)
+	}
+	clients := make([]*snoti.Client, cfg.Connections)
+	for i := range clients {
+		c, err := snoti.New(cfg.Config, log.With().Int("connection", i).Logger(), snoti.WithMetrics(sm))
+		if err != nil {
+			return err
+		}
+		clients[i] = c
+	}
+
+	http := httpserver.New(cfg.HTTP, log, reg)
+	http.AddReadiness("snoti", func(context.Context) error {
+		for _, c := range clients {
+			if c.Ready() {
+				return nil
+			}
+		}
+		return errors.New("not logged in to SNoti")
+	})
+	http.AddReadiness("kafka", func(context.Context) error {
+		if !p.kafkaOK.Load() {
+			return errors.New("no successful Kafka write yet, or the last one failed")
+		}
+		return nil
+	})
+
+	// The pipeline's drain gets most of the shutdown budget; the rest is
+	// for the ACKs to reach SNoti and the connections to close.
+	drain := cfg.ShutdownTimeout * 3 / 4
+	return service.Run(ctx, log, cfg.ShutdownTimeout,
+		service.Part{Name: "ingest", Run: func(ctx context.Context) error {
+			return runIngest(ctx, p, clients, drain, log)
+		}},
+		service.Part{Name: "http", Run: http.Run},
+	)
+}
+
+// options let in-process tests observe the pipeline.
+type options struct {
+	wrapWriter func(messageWriter) messageWriter
+	pipeline   func(*pipeline)
+}
+
+type option func(*options)
+
+func runIngest(ctx context.Context, p *pipeline, clients []*snoti.Client, drain time.Duration, log zerolog.Logger) error {
+	// The connections outlive ctx: they must still carry the ACKs of the
+	// records the pipeline finishes writing during shutdown.
+	cctx, stopClients := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopClients()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(clients))
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Run(cctx, p); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	err := p.Run(ctx, drain)
+	// Let the ACKs queued by the drain reach the server before closing.
+	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	for _, c := range clients {
+		if err := c.FlushAcks(flushCtx); err != nil {
+			log.Warn().Err(err).Msg("ACKs not flushed before close; SNoti will redeliver those pushes")
+		}
+	}
+	cancel()
+	stopClients()
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		err = errors.Join(err, e)
+	}
+	return err
+}
+
+// checkTopics fails the start when a topic does not exist: producers never
+// auto-create, and writing to a missing topic would only retry forever.
+// When Kafka cannot be reached, it logs and lets the writes retry.
+func checkTopics(ctx context.Context, cfg Config, log zerolog.Logger) error {
+	client, err := cfg.Kafka.Client()
+	if err != nil {
+		return err
+	}
+	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	md, err := client.Metadata(mctx, &kafka.MetadataRequest{Topics: []string{cfg.TopicEvents, cfg.TopicInvalid}})
+	if err != nil {
+		log.Warn().Err(err).Strs("brokers", cfg.Kafka.Addrs()).Msg("Kafka not reachable at start; writes will retry and nothing is ACKed until they succeed")
+		return nil
+	}
+	var errs []error
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			errs = append(errs, fmt.Errorf("topic %s: %w: create it with `bridgectl topics ensure` (the ingest never auto-creates topics)", t.Name, t.Error))
+		}
+	}
+	return errors.Join(errs...)
+}
