@@ -1,0 +1,20 @@
+// Package enosfwd is the EnOS forwarder's logic, shared by the
+// enos-forwarder service and bridgectl's replays: a mapping from Gizwits
+// products, devices and data points to EnOS ones (Mapping, read from a JSON
+// file and validated whole at start), and a consume.Handler that turns
+// DeviceTelemetry records into measurement points and SnotiEvent records
+// (attr_fault, attr_alert, device_online, device_offline) into EnOS events
+// or attributes, and posts them with package enos.
+//
+// Outcomes follow the consume contract, one per record: nil when EnOS
+// accepted it (or when the record carries nothing EnOS takes, such as a raw
+// status event, whose decoded telemetry arrives on its own topic);
+// consume.Reject("no_mapping") for a product or device the mapping does not
+// cover; consume.Reject("bad_record") for an undecodable value;
+// consume.Reject("enos_rejected") for an entry EnOS itself refused; and the
+// client's retryable error, unchanged, when EnOS is down or busy, so that
+// the runner holds the batch and retries.
+//
+// Records older than Config.BackfillAge, and every record of a handler
+// built for a replay, are sent with isRealtimeIntegration:false.
+package enosfwd

@@ -1,0 +1,265 @@
+package enosfwd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/enos"
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+)
+
+var nopLog = zerolog.Nop()
+
+// Poster is what the handler needs of the EnOS client (*enos.Client).
+// Each call returns one outcome per entry, aligned by index.
+type Poster interface {
+	PostMeasurepoints(ctx context.Context, entries []enos.MeasurepointEntry, opts ...enos.SendOption) enos.Result
+	PostEvents(ctx context.Context, entries []enos.EventEntry, opts ...enos.SendOption) enos.Result
+	PostAttributes(ctx context.Context, entries []enos.AttributeEntry, opts ...enos.SendOption) enos.Result
+}
+
+// Options are the per-use settings of a Handler.
+type Options struct {
+	// Replay marks every record as historical: all are sent as backfill
+	// (isRealtimeIntegration:false), whatever their age.
+	Replay bool
+	// Now is the clock that ages records (default time.Now).
+	Now func() time.Time
+	// Mapping, when not nil, is used instead of reading Config.MappingFile.
+	Mapping *Mapping
+}
+
+// Reasons of the dead letters the handler causes.
+const (
+	ReasonNoMapping    = "no_mapping"
+	ReasonBadRecord    = "bad_record"
+	ReasonEnOSRejected = "enos_rejected"
+)
+
+// Handler forwards DeviceTelemetry and SnotiEvent records to EnOS. It
+// implements consume.Handler. Handle may be called concurrently; each call
+// posts its batch in at most six requests (or more when a message exceeds
+// 512 KB): measurement points, events and attributes, each real-time and
+// backfill.
+type Handler struct {
+	mapping     *Mapping
+	client      Poster
+	codec       *records.Codec
+	backfillAge time.Duration
+	replay      bool
+	now         func() time.Time
+	log         zerolog.Logger
+	m           *metrics
+
+	lastOK   atomic.Int64 // unix nanos of the last accepted post (or of the start)
+	lastFail atomic.Int64 // unix nanos of the last retryable post failure
+}
+
+// NewHandler builds a handler sending with client (an *enos.Client built
+// from cfg.EnOS(), or a fake). It reads and validates cfg.MappingFile
+// unless opts.Mapping is set. Its metrics are registered with reg, or
+// shared with a handler of the same process that registered them first.
+func NewHandler(cfg Config, client Poster, opts Options, log zerolog.Logger, reg prometheus.Registerer) (*Handler, error) {
+	if client == nil {
+		return nil, errors.New("enosfwd: client is nil")
+	}
+	if cfg.BackfillAge < 0 {
+		return nil, fmt.Errorf("ENOS_BACKFILL_AGE=%s: must be 0 (never by age) or positive, e.g. 1h", cfg.BackfillAge)
+	}
+	m := opts.Mapping
+	if m == nil {
+		var err error
+		if m, err = LoadMapping(cfg.MappingFile); err != nil {
+			return nil, fmt.Errorf("loading the EnOS mapping: %w", err)
+		}
+	}
+	codec, err := records.NewCodec()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	h := &Handler{
+		mapping: m, client: client, codec: codec, backfillAge: cfg.BackfillAge, replay: opts.Replay,
+		now: opts.Now, log: log.With().Str("component", "enosfwd").Logger(), m: newMetrics(reg),
+	}
+	h.lastOK.Store(time.Now().UnixNano())
+	return h, nil
+}
+
+// New builds the EnOS client from cfg and a handler using it: what the
+// forwarder service and a replay sink call.
+func New(cfg Config, opts Options, log zerolog.Logger, reg prometheus.Registerer) (*Handler, error) {
+	client, err := enos.New(cfg.EnOS(), log)
+	if err != nil {
+		return nil, err
+	}
+	return NewHandler(cfg, client, opts, log, reg)
+}
+
+// Mapping returns the handler's mapping.
+func (h *Handler) Mapping() *Mapping { return h.mapping }
+
+// Ready reports an error when EnOS has failed every post for more than a
+// minute (the forwarder is then holding its batch and making no progress).
+func (h *Handler) Ready(context.Context) error {
+	ok, fail := h.lastOK.Load(), h.lastFail.Load()
+	if fail <= ok {
+		return nil
+	}
+	if age := time.Since(time.Unix(0, ok)); age > time.Minute {
+		return fmt.Errorf("EnOS has refused or failed every request for %s", age.Round(time.Second))
+	}
+	return nil
+}
+
+// batch collects the entries of one (kind, mode) request and, for each,
+// the index of its message.
+type batch struct {
+	points    []enos.MeasurepointEntry
+	pointsIdx []int
+	events    []enos.EventEntry
+	eventsIdx []int
+	attrs     []enos.AttributeEntry
+	attrsIdx  []int
+}
+
+// Handle implements consume.Handler: one outcome per message, in order.
+//
+// The records of the batch are converted, then posted grouped by kind and
+// by mode (real-time, backfill). When a post fails for a retryable reason
+// (EnOS down or busy), the posts after it are not attempted: their
+// messages get the same error and the runner retries them all later.
+func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
+	errs := make([]error, len(msgs))
+	var modes [2]batch // realtime, backfill
+	now := h.now()
+	for i, msg := range msgs {
+		it, err := h.convert(msg)
+		if err != nil {
+			errs[i] = err
+			h.m.records.WithLabelValues(it.kind, consume.ReasonOf(err)).Inc()
+			continue
+		}
+		if it.skip {
+			h.m.records.WithLabelValues(it.kind, "skipped").Inc()
+			continue
+		}
+		b := &modes[0]
+		if h.replay || (h.backfillAge > 0 && now.Sub(it.time) > h.backfillAge) {
+			b = &modes[1]
+		}
+		switch {
+		case it.point != nil:
+			b.points = append(b.points, *it.point)
+			b.pointsIdx = append(b.pointsIdx, i)
+		case it.event != nil:
+			b.events = append(b.events, *it.event)
+			b.eventsIdx = append(b.eventsIdx, i)
+		case it.attr != nil:
+			b.attrs = append(b.attrs, *it.attr)
+			b.attrsIdx = append(b.attrsIdx, i)
+		}
+	}
+
+	var stop error
+	for mode := range modes {
+		b := &modes[mode]
+		var opts []enos.SendOption
+		label := "realtime"
+		if mode == 1 {
+			opts = []enos.SendOption{enos.Backfill()}
+			label = "backfill"
+		}
+		send := func(kind string, idx []int, count func(int) int, post func() enos.Result) {
+			if len(idx) == 0 {
+				return
+			}
+			if stop != nil {
+				for _, i := range idx {
+					errs[i] = stop
+				}
+				h.m.records.WithLabelValues(kind, "retry").Add(float64(len(idx)))
+				return
+			}
+			start := time.Now()
+			res := post()
+			h.m.postSeconds.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+			stop = h.record(kind, label, idx, count, res, errs)
+		}
+		send(KindMeasurepoint, b.pointsIdx, func(j int) int { return len(b.points[j].Measurepoints) }, func() enos.Result { return h.client.PostMeasurepoints(ctx, b.points, opts...) })
+		send(KindEvent, b.eventsIdx, nil, func() enos.Result { return h.client.PostEvents(ctx, b.events, opts...) })
+		send(KindAttribute, b.attrsIdx, nil, func() enos.Result { return h.client.PostAttributes(ctx, b.attrs, opts...) })
+	}
+	return errs
+}
+
+// record turns a post's result into the messages' outcomes and returns the
+// error that stops further posts of this batch, or nil.
+//
+// count, when not nil, returns the number of measurement points of entry j.
+func (h *Handler) record(kind, mode string, idx []int, count func(j int) int, res enos.Result, errs []error) error {
+	if len(res.Errs) != len(idx) {
+		err := sinkerr.NewRetryable(fmt.Errorf("EnOS client returned %d outcomes for %d %s entries", len(res.Errs), len(idx), kind), 0)
+		res.Errs = make([]error, len(idx))
+		for j := range res.Errs {
+			res.Errs[j] = err
+		}
+	}
+	var stop error
+	accepted, points := 0, 0
+	for j, err := range res.Errs {
+		i := idx[j]
+		switch {
+		case err == nil:
+			accepted++
+			if count != nil {
+				points += count(j)
+			}
+			h.m.records.WithLabelValues(kind, "sent").Inc()
+		case sinkerr.IsPermanent(err):
+			errs[i] = rejectf(ReasonEnOSRejected, err)
+			h.m.records.WithLabelValues(kind, ReasonEnOSRejected).Inc()
+		default:
+			errs[i] = err
+			if stop == nil {
+				stop = err
+			}
+			h.m.records.WithLabelValues(kind, "retry").Inc()
+		}
+	}
+	outcome := "ok"
+	switch {
+	case stop != nil:
+		outcome = "failed"
+		h.lastFail.Store(time.Now().UnixNano())
+	case accepted < len(idx):
+		outcome = "partial"
+	}
+	if accepted > 0 || stop == nil {
+		h.lastOK.Store(time.Now().UnixNano())
+	}
+	h.m.posts.WithLabelValues(kind, outcome).Inc()
+	if points > 0 {
+		h.m.points.WithLabelValues(mode).Add(float64(points))
+	}
+	return stop
+}
+
+func isTelemetry(m kafka.Message) bool {
+	return strings.HasPrefix(records.Header(m, "schema"), "DeviceTelemetry.")
+}

@@ -1,0 +1,133 @@
+package enosfwd
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/enos"
+	"github.com/snotibridge/snotibridge/pkg/records"
+)
+
+// Kinds of records, as metric labels.
+const (
+	KindMeasurepoint = "measurepoint"
+	KindEvent        = "event"
+	KindAttribute    = "attribute"
+	KindOther        = "other" // records EnOS takes nothing from, and undecodable ones
+)
+
+// item is what one record becomes: one EnOS entry, or nothing to send.
+type item struct {
+	kind  string
+	time  time.Time // the record's own time, to age it
+	skip  bool
+	point *enos.MeasurepointEntry
+	event *enos.EventEntry
+	attr  *enos.AttributeEntry
+}
+
+// convert maps one record. Its error is a consume.Reject with a reason;
+// item.kind is set even then, for metrics.
+func (h *Handler) convert(m kafka.Message) (item, error) {
+	var t records.DeviceTelemetry
+	if isTelemetry(m) {
+		if err := h.codec.Unmarshal(m.Value, &t); err != nil {
+			return item{kind: KindMeasurepoint}, rejectf(ReasonBadRecord, fmt.Errorf("decoding telemetry: %w", err))
+		}
+		return h.convertTelemetry(&t)
+	}
+	var e records.SnotiEvent
+	err := h.codec.Unmarshal(m.Value, &e)
+	if err == nil {
+		return h.convertEvent(&e)
+	}
+	// A record without the schema header may still be telemetry.
+	if h.codec.Unmarshal(m.Value, &t) == nil {
+		return h.convertTelemetry(&t)
+	}
+	return item{kind: KindOther}, rejectf(ReasonBadRecord, fmt.Errorf("decoding record: %w", err))
+}
+
+func (h *Handler) convertTelemetry(t *records.DeviceTelemetry) (item, error) {
+	it := item{kind: KindMeasurepoint, time: t.Time}
+	p, dev, err := h.device(t.ProductKey, t.DID, t.MAC)
+	if err != nil {
+		return it, err
+	}
+	mp := p.Measurepoints(t.Points)
+	if len(mp) == 0 {
+		it.skip = true
+		return it, nil
+	}
+	it.point = &enos.MeasurepointEntry{Device: dev, Time: t.Time, Measurepoints: mp}
+	return it, nil
+}
+
+func (h *Handler) convertEvent(e *records.SnotiEvent) (item, error) {
+	it := item{kind: KindOther, time: e.CreatedAt}
+	switch e.EventType {
+	case "attr_fault", "attr_alert":
+		it.kind = KindEvent
+	case "device_online", "device_offline":
+	default:
+		// Status events reach EnOS as decoded telemetry; others carry
+		// nothing EnOS takes.
+		it.skip = true
+		return it, nil
+	}
+	p, dev, err := h.device(e.ProductKey, e.DID, e.MAC)
+	if err != nil {
+		return it, err
+	}
+	switch e.EventType {
+	case "attr_fault", "attr_alert":
+		id := p.FaultEvent
+		if e.EventType == "attr_alert" {
+			id = p.AlertEvent
+		}
+		if e.Attr == nil {
+			return it, rejectf(ReasonBadRecord, fmt.Errorf("%s event %s has no attr", e.EventType, e.EventID))
+		}
+		if id == "" {
+			it.skip = true
+			return it, nil
+		}
+		it.event = &enos.EventEntry{Device: dev, Time: e.CreatedAt, Events: map[string]map[string]any{
+			id: {"value": e.Attr.Value, "attr_name": e.Attr.Name},
+		}}
+	default:
+		l, online := p.Online, true
+		if e.EventType == "device_offline" {
+			l, online = p.Offline, false
+		}
+		it.attr, it.event = l.entry(dev, online, e.CreatedAt)
+		switch {
+		case it.attr != nil:
+			it.kind = KindAttribute
+		case it.event != nil:
+			it.kind = KindEvent
+		default:
+			it.skip = true
+		}
+	}
+	return it, nil
+}
+
+// device finds the product mapping and names the device, or rejects the
+// record with no_mapping.
+func (h *Handler) device(productKey, did, mac string) (*Product, enos.Device, error) {
+	p, ok := h.mapping.Lookup(productKey)
+	if !ok {
+		return nil, enos.Device{}, rejectf(ReasonNoMapping, fmt.Errorf("product %q is not in the EnOS mapping: add it under \"products\"", productKey))
+	}
+	dev, err := p.Device(did, mac)
+	if err != nil {
+		return nil, enos.Device{}, rejectf(ReasonNoMapping, err)
+	}
+	return p, dev, nil
+}
+
+func rejectf(reason string, err error) error { return consume.Reject(reason, err) }
