@@ -1,0 +1,384 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+)
+
+// Outcome is the fate of one record read, for reports.
+type Outcome struct {
+	Message kafka.Message // as read (a dead letter, for a redrive)
+	Result  string        // sent, skipped, duplicate, dead_lettered, matched
+	Err     error         // why it was skipped or dead-lettered
+}
+
+// Config configures an Engine.
+type Config struct {
+	State     *State // ranges and progress; updated as the run goes
+	StatePath string // where State is saved; "" keeps it in memory
+	Filter    Filter
+	// From and To, when times, also bound every record's timestamp, so
+	// that the records sent are exactly those stamped in [From, To).
+	From, To  Bound
+	Stage     string // DeadLetter.stage of records the sink rejects
+	DLQTopic  string
+	BatchSize int           // default 500 (capped by Rate)
+	BatchWait time.Duration // default 20ms
+	Rate      float64       // records per second, 0 for no limit
+	DryRun    bool          // count and sample, send nothing
+	Samples   int           // dry run: matched records kept (default 5)
+	SaveEvery time.Duration // default 250ms; the state is also saved at the end
+	// Transform, when set, turns a record read into the record handed to
+	// the sink (a redrive unwraps dead letters); an error skips the record.
+	Transform func(kafka.Message) (kafka.Message, error)
+	// OnOutcome, when set, is called for every record whose fate is final,
+	// from the engine's goroutine.
+	OnOutcome func(Outcome)
+}
+
+// Engine runs one replay: it reads the state's remaining ranges and pushes
+// the selected records through a consume.Processor around the sink's
+// handler, saving progress as it goes.
+type Engine struct {
+	cfg     Config
+	kafka   kafkaconf.Config
+	proc    *consume.Processor
+	rec     *recorder
+	log     zerolog.Logger
+	pace    pacer
+	samples []kafka.Message
+
+	mu      sync.Mutex
+	summary Summary // of this run
+	total   int64
+}
+
+// New builds an engine. h is the sink's handler and dlq the writer of its
+// dead letters; both may be nil for a dry run.
+func New(cfg Config, kcfg kafkaconf.Config, h consume.Handler, dlq consume.MessageWriter, codec *records.Codec, log zerolog.Logger) (*Engine, error) {
+	if cfg.State == nil {
+		return nil, errors.New("replay: Config.State is nil")
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.Rate > 0 && float64(cfg.BatchSize) > cfg.Rate {
+		cfg.BatchSize = max(1, int(cfg.Rate))
+	}
+	if cfg.BatchWait <= 0 {
+		cfg.BatchWait = 20 * time.Millisecond
+	}
+	if cfg.Samples == 0 {
+		cfg.Samples = 5
+	}
+	if cfg.SaveEvery <= 0 {
+		cfg.SaveEvery = 250 * time.Millisecond
+	}
+	e := &Engine{cfg: cfg, kafka: kcfg, log: log, pace: pacer{rate: cfg.Rate}, total: cfg.State.Plan().Total()}
+	if !cfg.DryRun {
+		if h == nil || dlq == nil {
+			return nil, errors.New("replay: a handler and a dead-letter writer are required unless DryRun")
+		}
+		e.rec = &recorder{h: h, last: map[msgID]error{}}
+		proc, err := consume.NewProcessor(consume.ProcessorConfig{Stage: cfg.Stage, DLQTopic: cfg.DLQTopic},
+			e.rec, dlq, codec, log, prometheus.NewRegistry())
+		if err != nil {
+			return nil, err
+		}
+		e.proc = proc
+	}
+	return e, nil
+}
+
+// Progress returns this run's counts so far and the number of offsets the
+// run set out to read. Safe to call concurrently with Run.
+func (e *Engine) Progress() (Summary, int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.summary, e.total
+}
+
+// Samples returns the matched records a dry run kept.
+func (e *Engine) Samples() []kafka.Message { return e.samples }
+
+// Run reads the remaining ranges and finishes their records. It returns
+// when every range is done (the state is marked Complete), when ctx is
+// cancelled (ctx's error; progress is saved, so running again resumes), or
+// when reading, dead-lettering or saving fails. The summary is of this run
+// only; the state's summary accumulates across runs. A sink that keeps
+// failing is retried with backoff until ctx is cancelled.
+func (e *Engine) Run(ctx context.Context) (Summary, error) {
+	ctx = WithReplay(ctx)
+	st := e.cfg.State
+	if st.StartedAt.IsZero() {
+		st.StartedAt = time.Now().UTC()
+	}
+	base := st.Summary
+	scanCtx, cancelScan := context.WithCancel(ctx)
+	defer cancelScan()
+	sc := NewScanner(e.kafka, st.Plan(), 2*e.cfg.BatchSize, e.log)
+	scanErr := make(chan error, 1)
+	go func() { scanErr <- sc.Run(scanCtx) }()
+
+	var runErr error
+	lastSave := time.Now()
+	for {
+		batch, open := e.collect(ctx, sc.Messages())
+		if len(batch) > 0 {
+			if err := e.handle(ctx, batch); err != nil {
+				runErr = err
+				break
+			}
+			if e.cfg.StatePath != "" && time.Since(lastSave) >= e.cfg.SaveEvery {
+				e.snapshot(base)
+				if err := st.Save(e.cfg.StatePath); err != nil {
+					runErr = err
+					break
+				}
+				lastSave = time.Now()
+			}
+		}
+		if !open || ctx.Err() != nil {
+			break
+		}
+	}
+	cancelScan()
+	serr := <-scanErr
+	if runErr == nil && ctx.Err() == nil {
+		runErr = serr
+	}
+	// Messages read ahead but never handed to the sink are simply read
+	// again next time: progress only moves over finished records.
+	complete := true
+	for _, r := range st.Ranges {
+		if r.Next < r.End {
+			complete = false
+		}
+	}
+	st.Complete = complete && runErr == nil && !e.cfg.DryRun
+	e.snapshot(base)
+	if e.cfg.StatePath != "" && !e.cfg.DryRun {
+		if err := st.Save(e.cfg.StatePath); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	sum, _ := e.Progress()
+	if runErr == nil && ctx.Err() != nil {
+		runErr = ctx.Err()
+	}
+	return sum, runErr
+}
+
+func (e *Engine) snapshot(base Summary) {
+	sum, _ := e.Progress()
+	s := base
+	s.add(sum)
+	e.cfg.State.Summary = s
+}
+
+// collect blocks for one message, then takes what arrives within
+// BatchWait, up to BatchSize. open is false once the scanner is done.
+func (e *Engine) collect(ctx context.Context, in <-chan kafka.Message) (batch []kafka.Message, open bool) {
+	select {
+	case m, ok := <-in:
+		if !ok {
+			return nil, false
+		}
+		batch = append(batch, m)
+	case <-ctx.Done():
+		return nil, true
+	}
+	t := time.NewTimer(e.cfg.BatchWait)
+	defer t.Stop()
+	for len(batch) < e.cfg.BatchSize {
+		select {
+		case m, ok := <-in:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, m)
+		case <-t.C:
+			return batch, true
+		case <-ctx.Done():
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// handle finishes one batch and moves each partition's next offset over
+// the records finished without a gap.
+func (e *Engine) handle(ctx context.Context, batch []kafka.Message) error {
+	done := make([]bool, len(batch))
+	var sendIdx []int
+	var send []kafka.Message
+	var sum Summary
+	for i, m := range batch {
+		out, err := e.selectMessage(m)
+		if err != nil || !e.cfg.Filter.Match(m) || !e.inTime(m) {
+			done[i] = true
+			sum.Skipped++
+			e.outcome(m, "skipped", err)
+			continue
+		}
+		if e.cfg.DryRun {
+			done[i] = true
+			sum.Matched++
+			if len(e.samples) < e.cfg.Samples {
+				e.samples = append(e.samples, m)
+			}
+			e.outcome(m, "matched", nil)
+			continue
+		}
+		sendIdx = append(sendIdx, i)
+		send = append(send, out)
+	}
+	var perr error
+	if len(send) > 0 {
+		if err := e.pace.wait(ctx, len(send)); err != nil {
+			e.add(sum, int64(len(send)))
+			return nil // cancelled: nothing sent, nothing lost
+		}
+		e.rec.reset()
+		var sent []bool
+		sent, perr = e.proc.Process(ctx, send)
+		failed := int64(0)
+		for j, i := range sendIdx {
+			if j >= len(sent) || !sent[j] {
+				failed++
+				continue
+			}
+			done[i] = true
+			err, called := e.rec.result(send[j])
+			switch {
+			case !called:
+				sum.Duplicates++
+				e.outcome(batch[i], "duplicate", nil)
+			case sinkerr.Classify(err) == sinkerr.ClassPermanent:
+				sum.DeadLettered++
+				e.outcome(batch[i], "dead_lettered", err)
+			default:
+				sum.Sent++
+				e.outcome(batch[i], "sent", nil)
+			}
+		}
+		e.add(sum, failed)
+	} else {
+		e.add(sum, 0)
+	}
+	e.advance(batch, done)
+	if perr != nil && ctx.Err() == nil {
+		return fmt.Errorf("processing a batch: %w", perr)
+	}
+	return nil
+}
+
+func (e *Engine) add(s Summary, failed int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.summary.Failed
+	e.summary.add(s)
+	e.summary.Failed = f + failed
+}
+
+func (e *Engine) selectMessage(m kafka.Message) (kafka.Message, error) {
+	if e.cfg.Transform == nil {
+		return m, nil
+	}
+	return e.cfg.Transform(m)
+}
+
+func (e *Engine) inTime(m kafka.Message) bool {
+	if t, ok := e.cfg.From.Time(); ok && m.Time.Before(t) {
+		return false
+	}
+	if t, ok := e.cfg.To.Time(); ok && !m.Time.Before(t) {
+		return false
+	}
+	return true
+}
+
+func (e *Engine) outcome(m kafka.Message, result string, err error) {
+	if e.cfg.OnOutcome != nil {
+		e.cfg.OnOutcome(Outcome{Message: m, Result: result, Err: err})
+	}
+}
+
+// advance sets each range's Next past the records of batch that are done
+// with no unfinished record before them.
+func (e *Engine) advance(batch []kafka.Message, done []bool) {
+	type tp struct {
+		topic string
+		part  int
+	}
+	blocked := map[tp]bool{}
+	idx := map[tp]int{}
+	for i, r := range e.cfg.State.Ranges {
+		idx[tp{r.Topic, r.Partition}] = i
+	}
+	for i, m := range batch {
+		k := tp{m.Topic, m.Partition}
+		if blocked[k] {
+			continue
+		}
+		if !done[i] {
+			blocked[k] = true
+			continue
+		}
+		if j, ok := idx[k]; ok && m.Offset+1 > e.cfg.State.Ranges[j].Next {
+			e.cfg.State.Ranges[j].Next = m.Offset + 1
+		}
+	}
+}
+
+type msgID struct {
+	topic  string
+	part   int
+	offset int64
+}
+
+// recorder remembers the last result the sink gave for each message, so
+// the engine can tell sent from dead-lettered from duplicate (never
+// handed to the sink) after Process.
+type recorder struct {
+	h    consume.Handler
+	mu   sync.Mutex
+	last map[msgID]error
+}
+
+func (r *recorder) Handle(ctx context.Context, msgs []kafka.Message) []error {
+	errs := r.h.Handle(ctx, msgs)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, m := range msgs {
+		if i < len(errs) {
+			r.last[msgID{m.Topic, m.Partition, m.Offset}] = errs[i]
+		}
+	}
+	return errs
+}
+
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.last)
+}
+
+func (r *recorder) result(m kafka.Message) (error, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err, ok := r.last[msgID{m.Topic, m.Partition, m.Offset}]
+	return err, ok
+}

@@ -1,0 +1,38 @@
+package replay
+
+import "fmt"
+
+// Summary counts what happened to the records of a replay. Every record
+// read ends in exactly one of Sent, Skipped, Duplicates, DeadLettered or
+// Failed (Matched in a dry run, where nothing is sent).
+type Summary struct {
+	Sent         int64 `json:"sent"`          // handled by the sink
+	Skipped      int64 `json:"skipped"`       // not selected: filter, time range, or not redrivable
+	Duplicates   int64 `json:"duplicates"`    // same event_id as a record already handled
+	DeadLettered int64 `json:"dead_lettered"` // rejected by the sink, written to its DLQ
+	Failed       int64 `json:"failed"`        // not finished when the run stopped; resuming retries them
+	Matched      int64 `json:"matched"`       // dry run: would have been sent
+}
+
+// Finished is the number of records whose fate is final.
+func (s Summary) Finished() int64 {
+	return s.Sent + s.Skipped + s.Duplicates + s.DeadLettered + s.Matched
+}
+
+func (s *Summary) add(o Summary) {
+	s.Sent += o.Sent
+	s.Skipped += o.Skipped
+	s.Duplicates += o.Duplicates
+	s.DeadLettered += o.DeadLettered
+	s.Matched += o.Matched
+	s.Failed = o.Failed
+}
+
+// String renders the summary on one line.
+func (s Summary) String() string {
+	if s.Matched > 0 && s.Sent == 0 {
+		return fmt.Sprintf("matched %d, skipped %d (dry run: nothing sent)", s.Matched, s.Skipped)
+	}
+	return fmt.Sprintf("sent %d, skipped %d, duplicates %d, dead-lettered %d, failed %d",
+		s.Sent, s.Skipped, s.Duplicates, s.DeadLettered, s.Failed)
+}

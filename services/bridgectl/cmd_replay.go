@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/replay"
+)
+
+const replaySynopsis = `replay --sink telemetry|enos|energisme [--topic T[,T…]] [--from X] [--to X]
+       [--filter product_key=…,did=…] [--rate N] [--dry-run] [--state FILE] [--restart]
+
+Reads [--from, --to) of the topics with bridgectl's own partition readers (no
+consumer group: no live group moves) and pushes every selected record through
+the sink's own handler, with the live stages' retries and dead-lettering.
+X is an RFC 3339 time (first record stamped at or after it, found with
+ListOffsets; records are also checked one by one against the time range),
+an offset for every partition, partition=offset pairs, earliest or latest.
+The end is fixed when the replay starts: records written later are not part
+of it. Progress is saved to a state file; the same command run again resumes
+where it stopped (at-least-once: sinks drop duplicates by event_id).
+Sinks: telemetry re-runs the decoder (CODECS_DIR) into the telemetry topic;
+enos and energisme push to the forwarders' APIs, flagged as historical.`
+
+// replayRun is what replay and dlq redrive share: a planned, resumable run
+// of the engine into a sink.
+type replayRun struct {
+	kind      string // state file prefix: replay, redrive
+	params    map[string]string
+	statePath string
+	restart   bool
+	dryRun    bool
+	resolve   func() (replay.Plan, error)
+	engine    replay.Config
+	sink      replay.Sink
+	handler   consume.Handler // set to bypass sink.Build (redrive --to-source)
+	onSamples func([]kafka.Message) error
+}
+
+func (a *app) replay(ctx context.Context, args []string) error {
+	fs := a.flags("replay", replaySynopsis)
+	var (
+		sinkName  = fs.String("sink", "", "where records go: "+strings.Join(a.sinkTable().Names(), ", ")+" (required)")
+		topics    = fs.String("topic", "", "topics to read, comma-separated (default: the sink's inputs)")
+		fromS     = fs.String("from", "earliest", "start: RFC 3339 time, offset, p=offset,…, earliest")
+		toS       = fs.String("to", "latest", "end, excluded: RFC 3339 time, offset, p=offset,…, latest (the log end when the replay starts)")
+		filterS   = fs.String("filter", "", "only records whose fields match: product_key=…,did=…,event_type=… (repeat a field for alternatives)")
+		rate      = fs.Float64("rate", 0, "at most N records per second (0: no limit)")
+		dryRun    = fs.Bool("dry-run", false, "count and show samples, send nothing")
+		samples   = fs.Int("samples", 5, "dry run: matched records printed as JSON lines")
+		statePath = fs.String("state", "", "progress file (default: derived from the parameters, in BRIDGECTL_STATE_DIR)")
+		restart   = fs.Bool("restart", false, "ignore saved progress and start the range again")
+		codecsDir = fs.String("codecs-dir", "", "telemetry sink: codec folder (default CODECS_DIR)")
+		batch     = fs.Int("batch-size", 500, "records per handler call")
+	)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *codecsDir != "" {
+		a.cfg.CodecsDir = *codecsDir
+	}
+	if *sinkName == "" {
+		return usageErrorf("--sink is required: one of %s", strings.Join(a.sinkTable().Names(), ", "))
+	}
+	sink, err := a.sinkTable().Lookup(*sinkName)
+	if err != nil && (!errors.Is(err, replay.ErrSinkUnavailable) || !*dryRun) {
+		return &exitError{code: exitUsage, err: err}
+	}
+	from, err := replay.ParseBound(*fromS)
+	if err != nil {
+		return usageErrorf("--from %v", err)
+	}
+	to, err := replay.ParseBound(*toS)
+	if err != nil {
+		return usageErrorf("--to %v", err)
+	}
+	if ft, ok := from.Time(); ok {
+		if tt, ok := to.Time(); ok && !tt.After(ft) {
+			return usageErrorf("--to %s is not after --from %s", *toS, *fromS)
+		}
+	}
+	filter, err := replay.ParseFilter(*filterS)
+	if err != nil {
+		return usageErrorf("--filter %v", err)
+	}
+	if *rate < 0 || *batch < 1 || *samples < 0 {
+		return usageErrorf("--rate, --batch-size and --samples must be positive")
+	}
+	tops := sink.Inputs
+	if *topics != "" {
+		tops = splitList(*topics)
+	}
+	if len(tops) == 0 {
+		return usageErrorf("--topic is empty")
+	}
+	client, err := a.cfg.Kafka.Client()
+	if err != nil {
+		return err
+	}
+	return a.runReplay(ctx, replayRun{
+		kind: "replay",
+		params: map[string]string{
+			"kind": "replay", "sink": sink.Name, "topics": strings.Join(tops, ","),
+			"from": from.String(), "to": to.String(), "filter": filter.String(),
+		},
+		statePath: *statePath, restart: *restart, dryRun: *dryRun,
+		resolve: func() (replay.Plan, error) { return replay.Resolve(ctx, client, tops, from, to) },
+		engine: replay.Config{
+			Filter: filter, From: from, To: to, Rate: *rate, BatchSize: *batch,
+			DryRun: *dryRun, Samples: *samples,
+		},
+		sink: sink,
+	})
+}
+
+// runReplay opens (or resumes) the state, prints the plan, runs the engine
+// with progress reporting and prints the summary.
+func (a *app) runReplay(ctx context.Context, r replayRun) error {
+	path := r.statePath
+	if path == "" {
+		var err error
+		if path, err = replay.DefaultStatePath(a.cfg.StateDir, r.kind, replay.Identity(r.params)); err != nil {
+			return err
+		}
+	}
+	st, resumed, err := replay.OpenState(path, r.params, r.restart, r.resolve)
+	if err != nil {
+		if errors.Is(err, replay.ErrStateMismatch) {
+			return &exitError{code: exitUsage, err: err}
+		}
+		return err
+	}
+	if st.Complete && !r.dryRun {
+		fmt.Fprintf(a.errw, "%s already complete (state %s): %s\nnothing to do; pass --restart to run it again\n", r.kind, path, st.Summary)
+		return nil
+	}
+	a.printPlan(st, path, resumed, r.dryRun)
+
+	codec, err := records.NewCodec()
+	if err != nil {
+		return err
+	}
+	var h consume.Handler
+	var dlqW *kafka.Writer
+	closeSink := func(context.Context) error { return nil }
+	if !r.dryRun {
+		h = r.handler
+		if h == nil {
+			h, closeSink, err = r.sink.Build(ctx, replay.SinkEnv{Kafka: a.cfg.Kafka, Codec: codec, Log: a.log, Metrics: nil})
+			if err != nil {
+				return err
+			}
+		}
+		if dlqW, err = a.cfg.Kafka.NewWriter(r.sink.DLQTopic); err != nil {
+			return err
+		}
+	}
+	cfg := r.engine
+	cfg.State, cfg.Stage, cfg.DLQTopic = st, r.sink.Stage, r.sink.DLQTopic
+	if !r.dryRun {
+		cfg.StatePath = path
+	}
+	var dlq consume.MessageWriter
+	if dlqW != nil {
+		dlq = dlqW
+	}
+	eng, err := replay.New(cfg, a.cfg.Kafka, h, dlq, codec, a.log)
+	if err != nil {
+		return err
+	}
+	p := a.startProgress(ctx, eng.Progress)
+	sum, runErr := eng.Run(ctx)
+	p.finish()
+	if dlqW != nil {
+		if err := dlqW.Close(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("closing the dead-letter writer: %w", err)
+		}
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := closeSink(cctx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("closing the sink: %w", err)
+	}
+	if r.dryRun {
+		if r.onSamples != nil {
+			if err := r.onSamples(eng.Samples()); err != nil {
+				return err
+			}
+		} else {
+			for _, m := range eng.Samples() {
+				line, err := renderRecord(codec, m, false)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "%s\n", line)
+			}
+		}
+	}
+	fmt.Fprintf(a.errw, "%s: %s\n", r.kind, sum)
+	if resumed && !r.dryRun {
+		fmt.Fprintf(a.errw, "%s total over every run: %s\n", r.kind, st.Summary)
+	}
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		return fmt.Errorf("interrupted; progress saved to %s: run the same command to resume", path)
+	case runErr != nil:
+		return fmt.Errorf("%w (progress saved to %s: run the same command to resume)", runErr, path)
+	}
+	return nil
+}
+
+func (a *app) printPlan(st *replay.State, path string, resumed, dryRun bool) {
+	mode := "plan"
+	if dryRun {
+		mode = "dry run"
+	}
+	fmt.Fprintf(a.errw, "%s: %s\n", mode, st.Describe())
+	var total, left int64
+	for _, r := range st.Ranges {
+		total += r.Len()
+		left += max(0, r.End-r.Next)
+		fmt.Fprintf(a.errw, "  %s/%d offsets [%d, %d) next %d\n", r.Topic, r.Partition, r.Start, r.End, r.Next)
+	}
+	fmt.Fprintf(a.errw, "  %d offsets, %d left; state %s", total, left, path)
+	if resumed {
+		fmt.Fprintf(a.errw, " (resuming: %s so far)", st.Summary)
+	}
+	fmt.Fprintln(a.errw)
+}
+
+func (a *app) sinkTable() replay.Sinks {
+	if a.sinks == nil {
+		a.sinks = defaultSinks(&a.cfg)
+	}
+	return a.sinks
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

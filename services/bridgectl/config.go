@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
+	"github.com/snotibridge/snotibridge/pkg/logging"
+)
+
+// Config is bridgectl's environment (see OPERATIONS.md): the variables the
+// services share, the topic names, and the defaults of topics ensure.
+type Config struct {
+	Log    logging.Config
+	Kafka  kafkaconf.Config
+	Topics Topics
+	// CodecsDir is the decoder's codec folder, for replay --sink telemetry.
+	CodecsDir string `envconfig:"CODECS_DIR"`
+	// StateDir holds replay and redrive state files (default
+	// $XDG_STATE_HOME/snotibridge or ~/.local/state/snotibridge).
+	StateDir          string `envconfig:"BRIDGECTL_STATE_DIR"`
+	Partitions        int    `envconfig:"TOPIC_PARTITIONS" default:"6"`
+	ReplicationFactor int    `envconfig:"TOPIC_REPLICATION_FACTOR" default:"1"`
+	MinInsyncReplicas int    `envconfig:"TOPIC_MIN_INSYNC_REPLICAS" default:"1"`
+}
+
+// Topics are the pipeline's topic names, as the services name them.
+type Topics struct {
+	Events       string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
+	Invalid      string `envconfig:"TOPIC_INVALID" default:"snoti.invalid.v1"`
+	Telemetry    string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`
+	DecoderDLQ   string `envconfig:"TOPIC_DECODER_DLQ" default:"decoder.dlq.v1"`
+	EnosDLQ      string `envconfig:"TOPIC_ENOS_DLQ" default:"enos.dlq.v1"`
+	EnergismeDLQ string `envconfig:"TOPIC_ENERGISME_DLQ" default:"energisme.dlq.v1"`
+}
+
+// All lists every topic the pipeline needs.
+func (t Topics) All() []string {
+	return []string{t.Events, t.Invalid, t.Telemetry, t.DecoderDLQ, t.EnosDLQ, t.EnergismeDLQ}
+}
+
+// Validate checks the topic names and the topics ensure defaults.
+func (c *Config) Validate() error {
+	var errs []error
+	for name, v := range map[string]string{
+		"TOPIC_EVENTS": c.Topics.Events, "TOPIC_INVALID": c.Topics.Invalid, "TOPIC_TELEMETRY": c.Topics.Telemetry,
+		"TOPIC_DECODER_DLQ": c.Topics.DecoderDLQ, "TOPIC_ENOS_DLQ": c.Topics.EnosDLQ, "TOPIC_ENERGISME_DLQ": c.Topics.EnergismeDLQ,
+	} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", name))
+		}
+	}
+	if c.Partitions < 1 {
+		errs = append(errs, fmt.Errorf("TOPIC_PARTITIONS=%d: must be ≥ 1", c.Partitions))
+	}
+	if c.ReplicationFactor < 1 {
+		errs = append(errs, fmt.Errorf("TOPIC_REPLICATION_FACTOR=%d: must be ≥ 1", c.ReplicationFactor))
+	}
+	if c.MinInsyncReplicas < 1 || c.MinInsyncReplicas > c.ReplicationFactor {
+		errs = append(errs, fmt.Errorf("TOPIC_MIN_INSYNC_REPLICAS=%d: must be 1..TOPIC_REPLICATION_FACTOR (%d)", c.MinInsyncReplicas, c.ReplicationFactor))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/snotibridge/snotibridge/pkg/codecs"
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/decode"
+	"github.com/snotibridge/snotibridge/pkg/replay"
+)
+
+// defaultSinks is the table of replay and redrive targets.
+//
+// To plug in a forwarder, set its Factory to a replay.SinkFactory,
+// func(ctx context.Context, env replay.SinkEnv) (consume.Handler, error),
+// that builds the same handler as the forwarder from the forwarder's own
+// environment variables (ENOS_*, ENERGISME_*), flagging records as
+// historical when env.Replay is true (EnOS: non-realtime). Nothing else in
+// bridgectl changes.
+func defaultSinks(cfg *Config) replay.Sinks {
+	return replay.Sinks{
+		{
+			Name: "telemetry", Stage: "decoder",
+			Inputs: []string{cfg.Topics.Events}, DLQTopic: cfg.Topics.DecoderDLQ,
+			Factory: telemetrySink(cfg),
+		},
+		{
+			Name: "enos", Stage: "enos",
+			Inputs: []string{cfg.Topics.Telemetry, cfg.Topics.Events}, DLQTopic: cfg.Topics.EnosDLQ,
+			Factory: nil, // enosfwd: not in this build yet
+		},
+		{
+			Name: "energisme", Stage: "energisme",
+			Inputs: []string{cfg.Topics.Events, cfg.Topics.Telemetry}, DLQTopic: cfg.Topics.EnergismeDLQ,
+			Factory: nil, // energismefwd: not in this build yet
+		},
+	}
+}
+
+// telemetrySink re-runs the decoder: SnotiEvents from the events topic are
+// decoded with the codecs of CODECS_DIR and written to the telemetry topic,
+// by the decoder's own handler.
+func telemetrySink(cfg *Config) replay.SinkFactory {
+	return func(ctx context.Context, env replay.SinkEnv) (consume.Handler, error) {
+		if cfg.CodecsDir == "" {
+			return nil, errors.New("CODECS_DIR is not set: point it (or --codecs-dir) at the decoder's codec folder")
+		}
+		reg, err := codecs.Open(cfg.CodecsDir, env.Log)
+		if err != nil {
+			return nil, err
+		}
+		w, err := env.Kafka.NewWriter(cfg.Topics.Telemetry)
+		if err != nil {
+			return nil, err
+		}
+		return &telemetryHandler{Handler: decode.NewHandler(reg, env.Codec, w, env.Metrics), close: w.Close}, nil
+	}
+}
+
+// telemetryHandler is the decoder's handler with its writer's Close.
+type telemetryHandler struct {
+	*decode.Handler
+	close func() error
+}
+
+func (h *telemetryHandler) Close() error { return h.close() }
