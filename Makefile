@@ -16,7 +16,7 @@ TEST_KAFKA_PORT ?= 19092
 TEST_KAFKA_CPORT ?= 19093
 TEST_TIMEOUT    ?= 30m
 
-.PHONY: build test test-go lint bench kafka-up kafka-down run
+.PHONY: build test test-go lint bench bench-go kafka-up kafka-down run
 
 ## build: every service to bin/<name>
 build:
@@ -41,10 +41,19 @@ lint:
 	@out="$$(gofmt -l $(MODULES))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@if command -v golangci-lint >/dev/null; then for m in $(MODULES); do (cd $$m && golangci-lint run ./...); done; fi
 
-## bench: Go benchmarks of every module, figures printed and kept in bench-results/
+## bench: Go benchmarks of every module against a real broker (the ingest's
+## compares itself with Kafka's ProducerPerformance in the same run); figures
+## printed and kept in bench-results/
 bench:
 	@mkdir -p bench-results
-	go test -run '^$$' -bench . -benchmem -count=1 $(PKGS) | tee bench-results/go-bench.txt
+	@if [[ -n "$${KAFKA_BROKERS:-}" ]]; then \
+		$(MAKE) --no-print-directory bench-go; \
+	else \
+		$(KAFKA) with-broker $(CACHE)/kafka/bench $(TEST_KAFKA_PORT) $(TEST_KAFKA_CPORT) -- $(MAKE) --no-print-directory bench-go; \
+	fi
+
+bench-go:
+	go test -run '^$$' -bench . -benchmem -count=1 -timeout 60m $(PKGS) | tee bench-results/go-bench.txt
 
 ## kafka-up / kafka-down: the local dev broker on 127.0.0.1:$(KAFKA_PORT)
 kafka-up:
