@@ -198,11 +198,12 @@ func (c *conn) flush(bw *bufio.Writer, batch []outItem, extra []byte) error {
 	acks := 0
 	var scratch []byte
 	for _, it := range batch {
-		if it.push != nil {
+		switch {
+		case it.push != nil:
 			scratch = it.push.appendAck(scratch[:0], c.proto)
 			acks++
 			_, _ = bw.Write(scratch)
-		} else {
+		case it.line != nil:
 			_, _ = bw.Write(it.line)
 		}
 	}
@@ -225,11 +226,14 @@ func (c *conn) rememberSent(batch []outItem, extra, lastAck []byte) {
 	if extra != nil {
 		lines = append(lines, extra)
 	}
+	ackSeen := false
 	for i := len(batch) - 1; i >= 0 && len(lines) < lastSentLines; i-- {
-		if batch[i].line != nil {
+		switch {
+		case batch[i].line != nil:
 			lines = append(lines, secretValue.ReplaceAll(batch[i].line, []byte(`"auth_secret":"***"`)))
-		} else if i == len(batch)-1 {
-			lines = append(lines, lastAck) // only the last ACK is at hand
+		case batch[i].push != nil && !ackSeen:
+			ackSeen = true
+			lines = append(lines, lastAck) // only the last ACK of the batch is at hand
 		}
 	}
 	c.sentMu.Lock()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,36 @@ func TestInvalidMsgIsLoggedWithWhatWasSent(t *testing.T) {
 	}
 	if strings.Contains(out, "top") || !strings.Contains(out, "***") {
 		t.Fatalf("the auth secret must be masked, log: %q", out)
+	}
+}
+
+// TestFlushAcksWaitsForEarlierAcks: FlushAcks returns once every ACK
+// queued before it is written, and at once without a connection.
+func TestFlushAcksWaitsForEarlierAcks(t *testing.T) {
+	c, server := newTestConn(t, zerolog.Nop())
+	cl := &Client{counters: c.counters}
+	if err := cl.FlushAcks(t.Context()); err != nil {
+		t.Fatalf("FlushAcks without a connection: %v", err)
+	}
+	cl.cur.Store(c)
+	for i := range 3 {
+		(&Push{DeliveryID: json.RawMessage(fmt.Sprint(i)), conn: c}).Ack()
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- cl.FlushAcks(t.Context()) }()
+	for i := range 3 { // net.Pipe: the writer is blocked until these reads
+		if line, err := server.ReadString('\n'); err != nil || !strings.Contains(line, fmt.Sprintf(`"delivery_id":%d`, i)) {
+			t.Fatalf("ack %d: %q, %v", i, line, err)
+		}
+	}
+	if err := <-flushed; err != nil {
+		t.Fatalf("FlushAcks: %v", err)
+	}
+	if sent := c.recentlySent(); len(sent) == 0 || !strings.Contains(sent[len(sent)-1], `"delivery_id":2`) || slices.Contains(sent, "") {
+		t.Fatalf("recently sent %q: want the last ACK last, and nothing for the barrier", sent)
+	}
+	c.close(nil)
+	if err := cl.FlushAcks(t.Context()); err != nil {
+		t.Fatalf("FlushAcks after close: %v", err)
 	}
 }
