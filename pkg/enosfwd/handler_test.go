@@ -135,16 +135,16 @@ func TestHandlerMapsRecords(t *testing.T) {
 	fake := &fakeEnOS{}
 	h, reg := newHandler(t, fake, enosfwd.Options{})
 	msgs := []kafka.Message{
-		0: telemetry(t, "pk-ev", "d1", "m1", t0, records.DataPoint{Name: "voltage", Value: 230.5}, records.DataPoint{Name: "state", Value: "charging"}, records.DataPoint{Name: "session_id", Value: "00ff"}),
-		1: telemetry(t, "pk-meter", "d2", "m2", t0, records.DataPoint{Name: "energy", Value: int64(42)}, records.DataPoint{Name: "other", Value: true}),
-		2: telemetry(t, "pk-meter", "d3", "m3", t0, records.DataPoint{Name: "other", Value: math.NaN()}), // nothing left: done
-		3: telemetry(t, "pk-unknown", "d4", "m4", t0, records.DataPoint{Name: "x", Value: 1.0}),
-		4: telemetry(t, "pk-meter", "d5", "", t0, records.DataPoint{Name: "energy", Value: 1.0}), // by mac, no mac
-		5: telemetry(t, "pk-asset", "did-1", "", t0, records.DataPoint{Name: "p", Value: 1.0}),
-		6: telemetry(t, "pk-asset", "did-2", "", t0, records.DataPoint{Name: "p", Value: 1.0}),
-		7: event(t, "pk-ev", "d1", "m1", "attr_fault", t0, &records.AttrEvent{Name: "fault_ground", Value: 1}),
-		8: event(t, "pk-meter", "d2", "m2", "attr_fault", t0, &records.AttrEvent{Name: "fault_x", Value: 0}),
-		9: event(t, "pk-meter", "d2", "m2", "attr_alert", t0, &records.AttrEvent{Name: "alert_x", Value: 1}), // alert_event "": done
+		0:  telemetry(t, "pk-ev", "d1", "m1", t0, records.DataPoint{Name: "voltage", Value: 230.5}, records.DataPoint{Name: "state", Value: "charging"}, records.DataPoint{Name: "session_id", Value: "00ff"}),
+		1:  telemetry(t, "pk-meter", "d2", "m2", t0, records.DataPoint{Name: "energy", Value: int64(42)}, records.DataPoint{Name: "other", Value: true}),
+		2:  telemetry(t, "pk-meter", "d3", "m3", t0, records.DataPoint{Name: "other", Value: math.NaN()}), // nothing left: done
+		3:  telemetry(t, "pk-unknown", "d4", "m4", t0, records.DataPoint{Name: "x", Value: 1.0}),
+		4:  telemetry(t, "pk-meter", "d5", "", t0, records.DataPoint{Name: "energy", Value: 1.0}), // by mac, no mac
+		5:  telemetry(t, "pk-asset", "did-1", "", t0, records.DataPoint{Name: "p", Value: 1.0}),
+		6:  telemetry(t, "pk-asset", "did-2", "", t0, records.DataPoint{Name: "p", Value: 1.0}),
+		7:  event(t, "pk-ev", "d1", "m1", "attr_fault", t0, &records.AttrEvent{Name: "fault_ground", Value: 1}),
+		8:  event(t, "pk-meter", "d2", "m2", "attr_fault", t0, &records.AttrEvent{Name: "fault_x", Value: 0}),
+		9:  event(t, "pk-meter", "d2", "m2", "attr_alert", t0, &records.AttrEvent{Name: "alert_x", Value: 1}), // alert_event "": done
 		10: event(t, "pk-ev", "d1", "m1", "device_online", t0, nil),
 		11: event(t, "pk-ev", "d1", "m1", "device_offline", t0, nil),
 		12: event(t, "pk-meter", "d2", "m2", "device_online", t0, nil),

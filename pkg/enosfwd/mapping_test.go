@@ -113,4 +113,3 @@ func TestProductRules(t *testing.T) {
 		t.Errorf("pass rule: %v, want V, junk and state", got)
 	}
 }
-

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/enosfwd"
+	"github.com/snotibridge/snotibridge/pkg/httpserver"
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/service"
+)
+
+// run consumes TOPIC_TELEMETRY and TOPIC_EVENTS in group GROUP_ID and posts
+// to EnOS; records EnOS cannot take go to TOPIC_DLQ. A sink outage holds
+// the batch (lag grows) and is never a dead letter. Shutdown order: stop
+// consuming (committing what is done), then the HTTP server.
+func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
+	codec, err := records.NewCodec()
+	if err != nil {
+		return err
+	}
+	metrics := httpserver.NewRegistry()
+	h, err := enosfwd.New(cfg.EnOS, enosfwd.Options{}, log, metrics)
+	if err != nil {
+		return err
+	}
+	log.Info().Strs("products", h.Mapping().Products()).Str("mapping", cfg.EnOS.MappingFile).
+		Str("api", cfg.EnOS.APIURL).Dur("backfill_age", cfg.EnOS.BackfillAge).Msg("EnOS mapping loaded")
+	runner, err := consume.New(consume.Config{
+		ProcessorConfig: consume.ProcessorConfig{Stage: "enos", DLQTopic: cfg.TopicDLQ},
+		GroupID:         cfg.GroupID,
+		Topics:          []string{cfg.TopicTelemetry, cfg.TopicEvents},
+		BatchSize:       cfg.BatchSize,
+	}, cfg.Kafka, h, codec, log, metrics)
+	if err != nil {
+		return err
+	}
+	http := httpserver.New(cfg.HTTP, log, metrics)
+	http.AddReadiness("kafka", runner.Ready)
+	http.AddReadiness("enos", h.Ready)
+	return service.Run(ctx, log, cfg.ShutdownTimeout,
+		service.Part{Name: "consumer", Run: runner.Run},
+		service.Part{Name: "http", Run: http.Run},
+	)
+}
