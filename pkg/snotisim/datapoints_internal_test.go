@@ -2,6 +2,8 @@ package snotisim
 
 import (
 	"encoding/hex"
+	"encoding/json"
+	"os"
 	"testing"
 )
 
@@ -29,8 +31,19 @@ func TestStatusFrameMatchesExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = "000000031a0000910403100509010627000030394b01020304050607080200"
-	if hex.EncodeToString(got) != want {
+	b, err := os.ReadFile("fleetdata/ev-charger-standard.frames.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var example struct {
+		Frames []struct {
+			Hex string `json:"hex"`
+		} `json:"frames"`
+	}
+	if err := json.Unmarshal(b, &example); err != nil || len(example.Frames) == 0 {
+		t.Fatalf("reading the example frames: %v", err)
+	}
+	if want := example.Frames[0].Hex; hex.EncodeToString(got) != want {
 		t.Fatalf("frame\n got %x\nwant %s", got, want)
 	}
 }
