@@ -15,6 +15,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/enos"
 	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/replay"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
 
@@ -148,6 +149,7 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	errs := make([]error, len(msgs))
 	var modes [2]batch // realtime, backfill
 	now := h.now()
+	historical := h.replay || replay.IsReplay(ctx)
 	for i, msg := range msgs {
 		it, err := h.convert(msg)
 		if err != nil {
@@ -160,7 +162,7 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 			continue
 		}
 		b := &modes[0]
-		if h.replay || (h.backfillAge > 0 && now.Sub(it.time) > h.backfillAge) {
+		if historical || (h.backfillAge > 0 && now.Sub(it.time) > h.backfillAge) {
 			b = &modes[1]
 		}
 		switch {

@@ -18,6 +18,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/enos"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/replay"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 )
@@ -244,19 +245,25 @@ func TestHandlerBackfill(t *testing.T) {
 	tests := []struct {
 		name         string
 		replay       bool
+		ctx          context.Context
 		age          time.Duration
 		wantBackfill bool
 	}{
 		{name: "recent", age: time.Minute},
 		{name: "older than ENOS_BACKFILL_AGE", age: 2 * time.Hour, wantBackfill: true},
 		{name: "replay", replay: true, age: time.Second, wantBackfill: true},
+		{name: "replay context", ctx: replay.WithReplay(context.Background()), age: time.Second, wantBackfill: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := &fakeEnOS{}
 			at := t0.Add(-tt.age)
 			h, _ := newHandler(t, fake, enosfwd.Options{Replay: tt.replay, Now: func() time.Time { return t0 }})
-			errs := h.Handle(context.Background(), []kafka.Message{
+			ctx := tt.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			errs := h.Handle(ctx, []kafka.Message{
 				telemetry(t, "pk-ev", "d1", "m1", at, records.DataPoint{Name: "voltage", Value: 1.0}),
 				event(t, "pk-ev", "d1", "m1", "attr_fault", at, &records.AttrEvent{Name: "f", Value: 1}),
 			})
