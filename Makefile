@@ -55,6 +55,10 @@ bench:
 bench-go:
 	go test -run '^$$' -bench . -benchmem -count=1 -timeout 60m $(PKGS) | tee bench-results/go-bench.txt
 
+## run: the whole pipeline locally (Kafka, simulators, every service); Ctrl-C stops it
+run:
+	tools/run.sh
+
 ## kafka-up / kafka-down: the local dev broker on 127.0.0.1:$(KAFKA_PORT)
 kafka-up:
 	$(KAFKA) start $(CACHE)/kafka/dev $(KAFKA_PORT) $(KAFKA_CPORT)
