@@ -136,6 +136,9 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 	lastSave := time.Now()
 	for {
 		batch, open := e.collect(ctx, sc.Messages())
+		if ctx.Err() != nil {
+			break // what was collected is read again next time
+		}
 		if len(batch) > 0 {
 			if err := e.handle(ctx, batch); err != nil {
 				runErr = err

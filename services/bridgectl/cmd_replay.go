@@ -203,7 +203,11 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 			}
 		}
 	}
-	fmt.Fprintf(a.errw, "%s: %s\n", r.kind, sum)
+	if r.dryRun {
+		fmt.Fprintf(a.errw, "%s dry run: matched %d, skipped %d; nothing sent\n", r.kind, sum.Matched, sum.Skipped)
+	} else {
+		fmt.Fprintf(a.errw, "%s: %s\n", r.kind, sum)
+	}
 	if resumed && !r.dryRun {
 		fmt.Fprintf(a.errw, "%s total over every run: %s\n", r.kind, st.Summary)
 	}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/kafkatest"
+	"github.com/snotibridge/snotibridge/pkg/records"
+)
+
+// TestReplayTimeRange replays [t0+10m, t0+40m) of 60 events spread over
+// three partitions and checks that exactly those 30 reach the sink, once
+// each, and that a filter narrows them further.
+func TestReplayTimeRange(t *testing.T) {
+	ctx := testContext(t)
+	ta := newTestApp(t)
+	codec, _ := records.NewCodec()
+	topic := kafkatest.Topic(t, ta.brokers, 3)
+	dlq := kafkatest.Topic(t, ta.brokers, 1)
+	var msgs []kafka.Message
+	for i := 0; i < 60; i++ {
+		msgs = append(msgs, event(t, codec, i, "pk", "device_online", nil))
+	}
+	produce(ctx, t, ta, topic, msgs...)
+
+	sink := &fakeSink{}
+	ta.useFakeSink(sink, topic, dlq)
+	from, to := t0.Add(10*time.Minute).Format(time.RFC3339), t0.Add(40*time.Minute).Format(time.RFC3339)
+
+	t.Run("dry run sends nothing", func(t *testing.T) {
+		if code := ta.run(ctx, t, "replay", "--sink", "fake", "--from", from, "--to", to, "--dry-run", "--samples", "2"); code != exitOK {
+			t.Fatalf("exit %d", code)
+		}
+		if got := sink.accepted(); len(got) != 0 {
+			t.Fatalf("dry run sent %d records", len(got))
+		}
+		if !strings.Contains(ta.errw.String(), "matched 30") {
+			t.Errorf("dry run summary does not say matched 30:\n%s", ta.errw)
+		}
+		if n := strings.Count(ta.out.String(), "\n"); n != 2 {
+			t.Errorf("dry run printed %d samples, want 2", n)
+		}
+	})
+
+	t.Run("range", func(t *testing.T) {
+		if code := ta.run(ctx, t, "replay", "--sink", "fake", "--from", from, "--to", to); code != exitOK {
+			t.Fatalf("exit %d", code)
+		}
+		got := sink.accepted()
+		slices.Sort(got)
+		var want []string
+		for i := 10; i < 40; i++ {
+			want = append(want, fmt.Sprintf("ev-%03d", i))
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("sink got %d records %v\nwant %v", len(got), got, want)
+		}
+		if sink.notReply {
+			t.Error("a Handle call's context was not marked IsReplay")
+		}
+		if !strings.Contains(ta.errw.String(), "sent 30, skipped 0") {
+			t.Errorf("summary:\n%s", ta.errw)
+		}
+	})
+
+	t.Run("same replay again is complete", func(t *testing.T) {
+		if code := ta.run(ctx, t, "replay", "--sink", "fake", "--from", from, "--to", to); code != exitOK {
+			t.Fatalf("exit %d", code)
+		}
+		if n := len(sink.accepted()); n != 30 {
+			t.Fatalf("a completed replay sent again: %d records in all", n)
+		}
+		if !strings.Contains(ta.errw.String(), "already complete") {
+			t.Errorf("no 'already complete':\n%s", ta.errw)
+		}
+	})
+
+	t.Run("filter", func(t *testing.T) {
+		f := &fakeSink{}
+		ta.useFakeSink(f, topic, dlq)
+		if code := ta.run(ctx, t, "replay", "--sink", "fake", "--from", from, "--to", to, "--filter", "did=dev3,did=dev4,product_key=pk"); code != exitOK {
+			t.Fatalf("exit %d", code)
+		}
+		got := f.accepted()
+		slices.Sort(got)
+		var want []string
+		for i := 10; i < 40; i++ {
+			if i%7 == 3 || i%7 == 4 {
+				want = append(want, fmt.Sprintf("ev-%03d", i))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("filtered replay got %v, want %v", got, want)
+		}
+	})
+}
+
+// TestReplayResume interrupts a replay after some batches and checks that
+// the same command sends the rest, and nothing it had sent before.
+func TestReplayResume(t *testing.T) {
+	ctx := testContext(t)
+	ta := newTestApp(t)
+	codec, _ := records.NewCodec()
+	topic := kafkatest.Topic(t, ta.brokers, 2)
+	dlq := kafkatest.Topic(t, ta.brokers, 1)
+	var msgs []kafka.Message
+	for i := 0; i < 100; i++ {
+		msgs = append(msgs, event(t, codec, i, "pk", "device_online", nil))
+	}
+	produce(ctx, t, ta, topic, msgs...)
+	args := []string{"replay", "--sink", "fake", "--from", "earliest", "--batch-size", "5"}
+
+	first := &fakeSink{}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	first.after = func(n int) {
+		if n >= 30 {
+			stop() // as Ctrl-C would, while the replay is under way
+		}
+	}
+	ta.useFakeSink(first, topic, dlq)
+	if code := ta.run(runCtx, t, args...); code != exitFailure {
+		t.Fatalf("interrupted replay: exit %d, want %d", code, exitFailure)
+	}
+	if !strings.Contains(ta.errw.String(), "interrupted") {
+		t.Errorf("no 'interrupted' message:\n%s", ta.errw)
+	}
+	sent1 := first.accepted()
+	if len(sent1) < 30 || len(sent1) >= 100 {
+		t.Fatalf("first run sent %d records, want 30..99", len(sent1))
+	}
+
+	second := &fakeSink{}
+	ta.useFakeSink(second, topic, dlq)
+	if code := ta.run(ctx, t, args...); code != exitOK {
+		t.Fatalf("resumed replay: exit %d", code)
+	}
+	if !strings.Contains(ta.errw.String(), "resuming") {
+		t.Errorf("second run did not resume:\n%s", ta.errw)
+	}
+	sent2 := second.accepted()
+	all := append(append([]string(nil), sent1...), sent2...)
+	slices.Sort(all)
+	if len(all) != 100 || len(slices.Compact(slices.Clone(all))) != 100 {
+		t.Fatalf("runs sent %d + %d records, %d distinct; want 100 in all, each once", len(sent1), len(sent2), len(slices.Compact(all)))
+	}
+}
+
+// TestReplayUnavailableSink: a sink without a factory is refused clearly,
+// but may still be dry-run.
+func TestReplayUnavailableSink(t *testing.T) {
+	ctx := testContext(t)
+	ta := newTestApp(t)
+	topic := kafkatest.Topic(t, ta.brokers, 1)
+	ta.cfg.Topics.Telemetry = topic
+	if code := ta.run(ctx, t, "replay", "--sink", "enos"); code != exitUsage {
+		t.Fatalf("exit %d, want %d", code, exitUsage)
+	}
+	if !strings.Contains(ta.errw.String(), "not available in this build") {
+		t.Errorf("message:\n%s", ta.errw)
+	}
+	if code := ta.run(ctx, t, "replay", "--sink", "enos", "--topic", topic, "--dry-run"); code != exitOK {
+		t.Fatalf("dry run of an unavailable sink: exit %d", code)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	ctx := testContext(t)
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{name: "help", args: []string{"help"}, want: exitOK},
+		{name: "no command", args: nil, want: exitOK},
+		{name: "unknown", args: []string{"frobnicate"}, want: exitUsage},
+		{name: "command help", args: []string{"replay", "--help"}, want: exitOK},
+		{name: "bad flag", args: []string{"tail", "--nope"}, want: exitUsage},
+		{name: "missing sink", args: []string{"replay"}, want: exitUsage},
+		{name: "bad time", args: []string{"replay", "--sink", "telemetry", "--from", "yesterday"}, want: exitUsage},
+		{name: "reset needs a target", args: []string{"offsets", "reset", "--group", "g"}, want: exitUsage},
+		{name: "bad env", args: []string{"dlq", "list", "--topic", "x"}, want: exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "bad env" {
+				t.Setenv("TOPIC_PARTITIONS", "zero")
+			}
+			var out, errw syncBuffer
+			if got := run(ctx, tt.args, &out, &errw); got != tt.want {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", got, tt.want, &out, &errw)
+			}
+		})
+	}
+}
