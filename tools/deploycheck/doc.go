@@ -1,0 +1,8 @@
+// Package deploycheck holds no code of its own: its tests validate the
+// deployment files at the repository root — the Dockerfile, docker-compose.yml
+// and the Helm chart helm/snotibridge — without a Docker engine or a cluster.
+//
+// The tests run with `make test` like every module's. They build Helm from
+// the Go module proxy once into .cache/bin (about two minutes on two cores)
+// and reuse it; SNOTIBRIDGE_SKIP_HELM=1 skips the Helm tests on purpose.
+package deploycheck
