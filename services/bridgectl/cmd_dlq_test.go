@@ -99,7 +99,9 @@ func TestDLQRoutine(t *testing.T) {
 			var r struct {
 				Schema   string
 				Value    struct{ Reason, Stage string }
-				Original struct{ EventID string `json:"event_id"` }
+				Original struct {
+					EventID string `json:"event_id"`
+				}
 			}
 			if err := json.Unmarshal([]byte(l), &r); err != nil {
 				t.Fatalf("not JSON: %v: %s", err, l)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/segmentio/kafka-go"
@@ -116,7 +117,7 @@ func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 				continue
 			}
 			differ++
-			status = append(status, topicStatus{name, "differs", fmt.Sprint(diffs)})
+			status = append(status, topicStatus{name, "differs", strings.Join(diffs, "; ") + " (not changed)"})
 		}
 	}
 	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// TestTopicsEnsure creates the pipeline's topics, finds them on a second
+// run, and reports (never changes) a topic that differs.
+func TestTopicsEnsure(t *testing.T) {
+	ctx := testContext(t)
+	ta := newTestApp(t)
+	var id [4]byte
+	_, _ = rand.Read(id[:])
+	p := "ensure-" + hex.EncodeToString(id[:]) + "."
+	ta.cfg.Topics = Topics{Events: p + "events", Invalid: p + "invalid", Telemetry: p + "telemetry",
+		DecoderDLQ: p + "decoder.dlq", EnosDLQ: p + "enos.dlq", EnergismeDLQ: p + "energisme.dlq"}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		client, _ := ta.cfg.Kafka.Client()
+		_, _ = client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: ta.cfg.Topics.All()})
+	})
+
+	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "3"); code != exitOK {
+		t.Fatalf("first run: exit %d", code)
+	}
+	if n := strings.Count(ta.out.String(), "created"); n != 6 {
+		t.Errorf("first run created %d topics, want 6", n)
+	}
+	client, _ := ta.cfg.Kafka.Client()
+	found, err := ta.describeTopics(ctx, client, ta.cfg.Topics.All())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range found {
+		if f.partitions != 3 || f.rf != 1 || f.minISR != "1" {
+			t.Errorf("%s: %+v", name, f)
+		}
+	}
+
+	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "3"); code != exitOK {
+		t.Fatalf("second run: exit %d", code)
+	}
+	if n := strings.Count(ta.out.String(), "ok "); n != 6 || strings.Contains(ta.out.String(), "created") {
+		t.Errorf("second run is not a no-op:\n%s", ta.out)
+	}
+
+	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "6"); code != exitOK {
+		t.Fatalf("differing run: exit %d", code)
+	}
+	if n := strings.Count(ta.out.String(), "differs"); n != 6 || !strings.Contains(ta.out.String(), "partitions 3 (want 6)") {
+		t.Errorf("differences not reported:\n%s", ta.out)
+	}
+	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "6", "--strict"); code != exitFailure {
+		t.Errorf("--strict with differences: exit %d, want %d", code, exitFailure)
+	}
+}
