@@ -46,6 +46,7 @@ func decodeLine(line []byte) (w *wireMessage, p *Push, inv *Invalid) {
 		GroupID:      w.GroupID.String(),
 		CreatedAtRaw: w.CreatedAt,
 		DeliveryID:   w.DeliveryID,
+		DataRaw:      w.Data,
 	}
 	if rawIsScalarID(w.MsgID) {
 		p.MsgID = w.MsgID

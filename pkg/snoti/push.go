@@ -26,6 +26,9 @@ type Push struct {
 	// the ACK. MsgID is empty when the push has none (always in v1).
 	DeliveryID json.RawMessage
 	MsgID      json.RawMessage
+	// DataRaw is the push's "data" member as sent (empty when absent), for
+	// callers that hash or keep it without parsing the line again.
+	DataRaw json.RawMessage
 	// Data is the typed event data (see EventData); nil for unknown event
 	// types, or when the event's fields did not decode, in which case
 	// DataErr says why. Either way the push is valid and must be ACKed.

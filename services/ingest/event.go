@@ -29,12 +29,8 @@ func eventID(p *snoti.Push, data json.RawMessage) string {
 // line is kept whole in RawJSON, so nothing a later fix might need is lost,
 // even for event types this version does not know.
 func toEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
-	var extra struct {
-		Data json.RawMessage `json:"data"`
-	}
-	_ = json.Unmarshal(p.Raw, &extra) // the client already parsed the line once
 	e := &records.SnotiEvent{
-		EventID:    eventID(p, extra.Data),
+		EventID:    eventID(p, p.DataRaw),
 		EventType:  p.EventType,
 		ProductKey: p.ProductKey,
 		DID:        p.DID,
