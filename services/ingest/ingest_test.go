@@ -103,7 +103,9 @@ func (h *harness) startInProcess(t *testing.T, opts ...option) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, h.config(), zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), opts...) }()
+	go func() {
+		done <- run(ctx, h.config(), zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), opts...)
+	}()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
