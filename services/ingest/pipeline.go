@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,11 +23,14 @@ type messageWriter interface {
 }
 
 // delivery is a push waiting for its record to be durable, or an invalid
-// line waiting to be quarantined (push nil).
+// line waiting to be quarantined (push nil, msg set at once). A push's
+// record is built by the writer (encode), off the connection's reading
+// goroutine.
 type delivery struct {
 	push     *snoti.Push
 	msg      kafka.Message
 	received time.Time
+	encoded  bool
 }
 
 // pipeline turns pushes into Kafka records and ACKs each push only after
@@ -59,17 +64,8 @@ func (p *pipeline) HandlePush(push *snoti.Push) {
 		p.m.ignored.Inc()
 		return
 	}
-	now := time.Now()
-	msg, err := p.codec.Message("", []byte(push.DID), toEvent(push, p.cfg.Protocol, now))
-	if err != nil {
-		// Cannot happen with a valid schema; keep the line rather than lose it.
-		p.HandleInvalid(snoti.Invalid{Line: push.Raw, Kind: "encode_failed", Reason: err.Error()})
-		push.Ack()
-		return
-	}
-	msg.Topic = p.cfg.TopicEvents
 	p.m.inFlight.Inc()
-	p.queue <- delivery{push: push, msg: msg, received: now}
+	p.queue <- delivery{push: push, received: time.Now()}
 }
 
 // HandleInvalid implements snoti.Handler: the line goes to the invalid
@@ -89,7 +85,53 @@ func (p *pipeline) HandleInvalid(inv snoti.Invalid) {
 		return
 	}
 	p.log.Warn().Str("reason", inv.Kind).Str("detail", inv.Reason).Int("bytes", len(inv.Line)).Msg("quarantining invalid SNoti line")
-	p.queue <- delivery{msg: msg, received: time.Now()}
+	p.queue <- delivery{msg: msg, received: time.Now(), encoded: true}
+}
+
+// encodeParallelMin is the batch size from which records are built on
+// several goroutines; below it the overhead is not worth it.
+const encodeParallelMin = 256
+
+// encode builds the Kafka records of the batch's pushes in place, using
+// every core for large batches (order is kept: each goroutine owns a
+// contiguous slice). A push whose record cannot be encoded — impossible
+// with a valid schema — is quarantined with its line rather than lost.
+func (p *pipeline) encode(batch []delivery) {
+	workers := min(runtime.GOMAXPROCS(0), (len(batch)+encodeParallelMin-1)/encodeParallelMin)
+	if workers <= 1 {
+		p.encodeRange(batch)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(batch) + workers - 1) / workers
+	for lo := 0; lo < len(batch); lo += chunk {
+		part := batch[lo:min(lo+chunk, len(batch))]
+		wg.Add(1)
+		go func() { defer wg.Done(); p.encodeRange(part) }()
+	}
+	wg.Wait()
+}
+
+func (p *pipeline) encodeRange(batch []delivery) {
+	for i := range batch {
+		d := &batch[i]
+		if d.encoded {
+			continue
+		}
+		msg, err := p.codec.Message("", []byte(d.push.DID), toEvent(d.push, p.cfg.Protocol, d.received))
+		if err != nil {
+			dl := &records.DeadLetter{Stage: "ingest", Reason: "encode_failed", Error: err.Error(), Attempts: 1,
+				FailedAt: time.Now().UTC(), SourcePartition: -1, SourceOffset: -1, Value: d.push.Raw}
+			if msg, err = p.codec.Message("", nil, dl); err != nil {
+				p.log.Error().Err(err).Msg("encoding a dead letter")
+				continue
+			}
+			msg.Topic = p.cfg.TopicInvalid
+		} else {
+			msg.Topic = p.cfg.TopicEvents
+		}
+		d.msg, d.encoded = msg, true
+	}
 }
 
 // Run writes and ACKs until ctx is cancelled, then stops taking pushes and
@@ -148,6 +190,7 @@ func (p *pipeline) shutdown(pending []delivery, drain time.Duration) error {
 // downstream stages drop by event_id. On error it returns the deliveries
 // still not durable.
 func (p *pipeline) write(ctx context.Context, batch []delivery) ([]delivery, error) {
+	p.encode(batch)
 	pending := batch
 	for attempt := 0; ; attempt++ {
 		msgs := make([]kafka.Message, len(pending))
