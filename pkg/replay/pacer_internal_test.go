@@ -19,9 +19,13 @@ func TestPacer(t *testing.T) {
 	if d := time.Since(start); d < 190*time.Millisecond {
 		t.Errorf("30 records at 100/s took %v, want ≥ 200ms", d)
 	}
+	slow := pacer{rate: 1}
+	if err := slow.wait(context.Background(), 10); err != nil { // the next may go in 10 s
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := p.wait(ctx, 1000); err == nil {
+	if err := slow.wait(ctx, 1); err == nil {
 		t.Error("wait with a cancelled context returned nil")
 	}
 	if err := (&pacer{}).wait(ctx, 5); err != nil {
