@@ -1,0 +1,353 @@
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
+	"github.com/snotibridge/snotibridge/pkg/records"
+)
+
+// AsyncConfig configures an AsyncRunner.
+type AsyncConfig struct {
+	// ProcessorConfig gives the stage name, the dead-letter topic and the
+	// backoff of dead-letter writes; its dedupe window is not used (see
+	// AsyncRunner).
+	ProcessorConfig
+	GroupID string
+	Topics  []string
+	// MaxPending bounds the messages fetched and not yet committable
+	// (default 10000); fetching pauses while it is reached.
+	MaxPending int
+	// CommitInterval is the shortest time between two commits (default
+	// 200ms); commits happen only after something was reported done.
+	CommitInterval time.Duration
+	// DrainTimeout is how long the handler may keep working once Run's
+	// context is cancelled — to finish a partial window, say (default 20s).
+	DrainTimeout time.Duration
+}
+
+// Acks is how an AsyncHandler reports outcomes. Its methods are safe for
+// concurrent use.
+type Acks interface {
+	// Done marks messages finished (their effect is durable at the sink):
+	// their offsets may be committed once every earlier message of their
+	// partition is done too. Order across calls does not matter.
+	Done(msgs ...kafka.Message)
+	// Reject writes m to the dead-letter topic with err's reason (see
+	// Reject) and marks it done. It blocks until the dead letter is
+	// durable or ctx ends; on a ctx error m stays not done.
+	Reject(ctx context.Context, m kafka.Message, err error) error
+}
+
+// AsyncHandler is a handler that holds messages for a while — a file
+// exporter gathering a window — while the runner keeps fetching.
+type AsyncHandler interface {
+	// Run receives messages from in, in each partition's offset order, and
+	// reports every one of them through acks, later and in any order. in is
+	// closed when the runner stops fetching (shutdown or a fetch error):
+	// Run should then finish or give up on what it holds and return. ctx
+	// ends AsyncConfig.DrainTimeout after the runner's own context, the
+	// last moment to give up. Messages not reported done are not committed
+	// and are delivered again after a restart. A non-nil return stops the
+	// runner with that error; returning before in is closed is an error.
+	Run(ctx context.Context, in <-chan kafka.Message, acks Acks) error
+}
+
+// AsyncHandlerFunc adapts a function to AsyncHandler.
+type AsyncHandlerFunc func(ctx context.Context, in <-chan kafka.Message, acks Acks) error
+
+// Run calls f.
+func (f AsyncHandlerFunc) Run(ctx context.Context, in <-chan kafka.Message, acks Acks) error {
+	return f(ctx, in, acks)
+}
+
+// AsyncRunner consumes a group for a handler that finishes messages
+// asynchronously. A Tracker records fetched offsets; the runner commits a
+// partition up to the last message before which everything is done, soon
+// after the handler reports it, and pauses fetching when MaxPending messages
+// are not yet committable. Retrying is the handler's business (it holds its
+// messages until they are durable or it gives up); dead letters go through
+// Acks.Reject. Unlike Runner it does not drop duplicates by event_id: a
+// message Kafka delivers again after a rebalance is recognised by its
+// offset instead (see Tracker.Add).
+type AsyncRunner struct {
+	cfg      AsyncConfig
+	kafka    kafkaconf.Config
+	h        AsyncHandler
+	proc     *Processor // dead letters and metrics only
+	dlq      *kafka.Writer
+	tracker  *Tracker
+	log      zerolog.Logger
+	m        *metrics
+	notify   chan struct{}
+	progress atomic.Int64 // unix nanos of the last fetch or commit
+	// uncommitted holds, per partition, the newest released message whose
+	// commit has not succeeded yet. Only the commit loop touches it, then
+	// Run's final commit after the loop ended.
+	uncommitted map[topicPartition]kafka.Message
+}
+
+// NewAsync builds an asynchronous runner for h; it writes dead letters to
+// cfg.DLQTopic with acks=all.
+func NewAsync(cfg AsyncConfig, kcfg kafkaconf.Config, h AsyncHandler, codec *records.Codec, log zerolog.Logger, reg prometheus.Registerer) (*AsyncRunner, error) {
+	if cfg.GroupID == "" || len(cfg.Topics) == 0 {
+		return nil, errors.New("consume: GroupID and Topics are required")
+	}
+	if h == nil {
+		return nil, errors.New("consume: the async handler is nil")
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 10_000
+	}
+	if cfg.CommitInterval <= 0 {
+		cfg.CommitInterval = 200 * time.Millisecond
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 20 * time.Second
+	}
+	cfg.DedupeWindow = -1
+	dlq, err := kcfg.NewWriter(cfg.DLQTopic)
+	if err != nil {
+		return nil, err
+	}
+	log = log.With().Str("component", "consumer").Str("group", cfg.GroupID).Logger()
+	proc, err := NewProcessor(cfg.ProcessorConfig, nil, dlq, codec, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	return &AsyncRunner{
+		cfg: cfg, kafka: kcfg, h: h, proc: proc, dlq: dlq, tracker: NewTracker(cfg.MaxPending),
+		log: log, m: proc.m, notify: make(chan struct{}, 1), uncommitted: map[topicPartition]kafka.Message{},
+	}, nil
+}
+
+// Ready reports whether the runner fetched or committed in the last minute
+// (an idle group counts as progress). It turns unready when fetching has
+// been paused for a minute because the handler cannot finish anything.
+func (r *AsyncRunner) Ready(context.Context) error {
+	last := r.progress.Load()
+	if last == 0 {
+		return errors.New("no fetch from Kafka yet")
+	}
+	if age := time.Since(time.Unix(0, last)); age > time.Minute {
+		return fmt.Errorf("no progress for %s (%d messages pending)", age.Round(time.Second), r.tracker.Pending())
+	}
+	return nil
+}
+
+// Run consumes until ctx is cancelled or the handler fails. On cancel it
+// stops fetching, closes the handler's input, gives the handler up to
+// DrainTimeout to finish, commits what is done and returns nil. Messages
+// not done are left uncommitted and delivered again to the partition's next
+// owner. Run is called once.
+func (r *AsyncRunner) Run(ctx context.Context) error {
+	reader, err := newGroupReader(r.kafka, r.cfg.GroupID, r.cfg.Topics, 1000, r.log)
+	if err != nil {
+		return err
+	}
+	defer reader.Close()
+	defer r.dlq.Close()
+	r.log.Info().Strs("topics", r.cfg.Topics).Int("max_pending", r.cfg.MaxPending).Msg("consuming asynchronously")
+	r.progress.Store(time.Now().UnixNano())
+
+	// The handler outlives ctx by DrainTimeout, to flush what it holds.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.DrainTimeout, hcancel) })
+	defer stopDrain()
+
+	// Fetching stops on ctx, and also when the handler returns early.
+	fctx, fcancel := context.WithCancel(ctx)
+	defer fcancel()
+	in := make(chan kafka.Message)
+	hdone := make(chan error, 1)
+	go func() {
+		defer fcancel()
+		hdone <- r.h.Run(hctx, in, asyncAcks{r})
+	}()
+
+	cctx, ccancel := context.WithCancel(context.Background())
+	committed := make(chan struct{})
+	go func() { defer close(committed); r.commitLoop(cctx, reader) }()
+
+	fetchErr := r.fetch(fctx, reader, in)
+	close(in)
+	if fetchErr != nil {
+		// The handler flushes what it holds as on a shutdown.
+		time.AfterFunc(r.cfg.DrainTimeout, hcancel)
+	}
+	herr := <-hdone
+	ccancel()
+	<-committed
+	r.commit(reader)
+
+	switch {
+	case fetchErr != nil:
+		return fetchErr
+	case herr != nil && !(ctx.Err() != nil && errors.Is(herr, context.Canceled)):
+		return fmt.Errorf("async handler: %w", herr)
+	case ctx.Err() == nil:
+		return errors.New("async handler returned before its input was closed")
+	}
+	return nil
+}
+
+// fetch feeds the handler until ctx ends (nil) or fetching fails.
+func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<- kafka.Message) error {
+	for {
+		m, err := reader.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, io.EOF) {
+				return errors.New("fetching: reader closed")
+			}
+			return fmt.Errorf("fetching from %v: %w", r.cfg.Topics, err)
+		}
+		r.progress.Store(time.Now().UnixNano())
+		r.m.lag.WithLabelValues(r.cfg.Stage, m.Topic, strconv.Itoa(m.Partition)).Set(float64(max(0, m.HighWaterMark-m.Offset-1)))
+		fresh, err := r.tracker.Add(ctx, m)
+		if err != nil {
+			return nil // ctx ended while fetching was paused
+		}
+		if !fresh {
+			r.m.messages.WithLabelValues(r.cfg.Stage, "duplicate").Inc()
+			continue
+		}
+		r.m.inFlight.WithLabelValues(r.cfg.Stage).Set(float64(r.tracker.Pending()))
+		select {
+		case in <- m:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// commitLoop commits after the handler reported progress, at most once per
+// CommitInterval, until ctx ends.
+func (r *AsyncRunner) commitLoop(ctx context.Context, reader *kafka.Reader) {
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.notify:
+		}
+		if wait := r.cfg.CommitInterval - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		if !r.commit(reader) {
+			r.wake() // try again after CommitInterval
+		}
+		last = time.Now()
+	}
+}
+
+// commit commits what the tracker releases plus what an earlier failed
+// commit left, within its own deadline so a shutdown still records the work
+// finished before it. It reports false when the commit failed.
+func (r *AsyncRunner) commit(reader *kafka.Reader) bool {
+	for _, m := range r.tracker.Committable() {
+		r.uncommitted[topicPartition{m.Topic, m.Partition}] = m
+	}
+	r.m.inFlight.WithLabelValues(r.cfg.Stage).Set(float64(r.tracker.Pending()))
+	if len(r.uncommitted) == 0 {
+		return true
+	}
+	msgs := make([]kafka.Message, 0, len(r.uncommitted))
+	for _, m := range r.uncommitted {
+		msgs = append(msgs, m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := reader.CommitMessages(ctx, msgs...); err != nil {
+		r.m.commits.WithLabelValues(r.cfg.Stage, "error").Inc()
+		r.log.Error().Err(err).Int("partitions", len(msgs)).Msg("committing offsets failed; retrying")
+		return false
+	}
+	clear(r.uncommitted)
+	r.m.commits.WithLabelValues(r.cfg.Stage, "ok").Inc()
+	r.progress.Store(time.Now().UnixNano())
+	for _, m := range msgs {
+		r.log.Trace().Str("topic", m.Topic).Int("partition", m.Partition).Str("offset", strconv.FormatInt(m.Offset, 10)).Msg("committed")
+	}
+	return true
+}
+
+func (r *AsyncRunner) wake() {
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+type asyncAcks struct{ r *AsyncRunner }
+
+func (a asyncAcks) Done(msgs ...kafka.Message) {
+	for _, m := range msgs {
+		if err := a.r.tracker.Done(m); err != nil {
+			a.r.log.Warn().Err(err).Str("topic", m.Topic).Int("partition", m.Partition).Int64("offset", m.Offset).Msg("done reported for an unknown message")
+			continue
+		}
+		a.r.m.messages.WithLabelValues(a.r.cfg.Stage, "success").Inc()
+	}
+	a.r.wake()
+}
+
+func (a asyncAcks) Reject(ctx context.Context, m kafka.Message, err error) error {
+	if derr := a.r.proc.deadLetter(ctx, m, err, 1); derr != nil {
+		return derr
+	}
+	if terr := a.r.tracker.Done(m); terr != nil {
+		a.r.log.Warn().Err(terr).Int64("offset", m.Offset).Msg("rejected an unknown message")
+	}
+	a.r.wake()
+	return nil
+}
+
+// newGroupReader is the consumer-group reader both runners need: explicit
+// FetchMessage/CommitMessages with synchronous commits, starting at the
+// earliest offset for a new group.
+func newGroupReader(kcfg kafkaconf.Config, group string, topics []string, queue int, log zerolog.Logger) (*kafka.Reader, error) {
+	dialer, err := kcfg.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers:               kcfg.Addrs(),
+		GroupID:               group,
+		GroupTopics:           topics,
+		Dialer:                dialer,
+		MinBytes:              1,
+		MaxBytes:              10 << 20,
+		MaxWait:               250 * time.Millisecond,
+		QueueCapacity:         queue,
+		CommitInterval:        0, // synchronous commits: a commit returns only once durable
+		StartOffset:           kafka.FirstOffset,
+		HeartbeatInterval:     3 * time.Second,
+		SessionTimeout:        30 * time.Second,
+		RebalanceTimeout:      30 * time.Second,
+		JoinGroupBackoff:      time.Second,
+		ReadBackoffMin:        100 * time.Millisecond,
+		ReadBackoffMax:        2 * time.Second,
+		WatchPartitionChanges: true,
+		ErrorLogger:           kafka.LoggerFunc(func(f string, a ...any) { log.Warn().Msgf(f, a...) }),
+	}), nil
+}

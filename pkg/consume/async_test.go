@@ -1,0 +1,317 @@
+package consume_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
+	"github.com/snotibridge/snotibridge/pkg/kafkatest"
+	"github.com/snotibridge/snotibridge/pkg/records"
+)
+
+// windowSink is an AsyncHandler that gathers each partition's messages into
+// a window and "uploads" a window when it holds size messages, every 50ms,
+// and when its input closes. The upload fails while the sink is down; the handler then
+// retries, holding the window. Values divisible by 50 are rejected.
+type windowSink struct {
+	size int
+
+	mu       sync.Mutex
+	down     bool
+	failures int
+	stored   map[int]map[int64]string // partition → offset → value
+	rejected int
+}
+
+func newWindowSink(size int) *windowSink {
+	return &windowSink{size: size, stored: map[int]map[int64]string{}}
+}
+
+func (s *windowSink) setDown(down bool) { s.mu.Lock(); s.down = down; s.mu.Unlock() }
+
+func (s *windowSink) upload(msgs []kafka.Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		s.failures++
+		return errors.New("sink down")
+	}
+	for _, m := range msgs {
+		if s.stored[m.Partition] == nil {
+			s.stored[m.Partition] = map[int64]string{}
+		}
+		s.stored[m.Partition][m.Offset] = string(m.Value)
+	}
+	return nil
+}
+
+func (s *windowSink) flush(ctx context.Context, msgs []kafka.Message, acks consume.Acks) error {
+	for s.upload(msgs) != nil {
+		select {
+		case <-ctx.Done():
+			return ctx.Err() // left uncommitted
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	acks.Done(msgs...)
+	return nil
+}
+
+func (s *windowSink) Run(ctx context.Context, in <-chan kafka.Message, acks consume.Acks) error {
+	windows := map[int][]kafka.Message{}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var m kafka.Message
+		select {
+		case <-tick.C:
+			for p, w := range windows {
+				if err := s.flush(ctx, w, acks); err != nil {
+					return err
+				}
+				delete(windows, p)
+			}
+			continue
+		case msg, ok := <-in:
+			if !ok {
+				return s.flushAll(ctx, windows, acks)
+			}
+			m = msg
+		}
+		var v int
+		fmt.Sscan(string(m.Value), &v)
+		if v%50 == 0 {
+			if err := acks.Reject(ctx, m, consume.Reject("divisible", fmt.Errorf("value %d", v))); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			s.rejected++
+			s.mu.Unlock()
+			continue
+		}
+		windows[m.Partition] = append(windows[m.Partition], m)
+		if len(windows[m.Partition]) >= s.size {
+			if err := s.flush(ctx, windows[m.Partition], acks); err != nil {
+				return err
+			}
+			delete(windows, m.Partition)
+		}
+	}
+}
+
+// flushAll uploads the partial windows, within the drain budget once the
+// input is closed.
+func (s *windowSink) flushAll(ctx context.Context, windows map[int][]kafka.Message, acks consume.Acks) error {
+	for p, w := range windows {
+		if err := s.flush(ctx, w, acks); err != nil {
+			return err
+		}
+		delete(windows, p)
+	}
+	return nil
+}
+
+func (s *windowSink) stats() (stored, rejected, failures int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.stored {
+		stored += len(p)
+	}
+	return stored, s.rejected, s.failures
+}
+
+// holds reports whether every offset below end on partition p is stored or
+// rejected (rejected ones are those divisible by 50 among produced values).
+func (s *windowSink) holdsBelow(p int, end int64, rejectedOffsets map[int]map[int64]bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for off := int64(0); off < end; off++ {
+		if _, ok := s.stored[p][off]; !ok && !rejectedOffsets[p][off] {
+			return false
+		}
+	}
+	return true
+}
+
+func startAsync(t *testing.T, kc kafkaconf.Config, group, in, dlq string, h consume.AsyncHandler, maxPending int, drain time.Duration) (stop func()) {
+	t.Helper()
+	codec, _ := records.NewCodec()
+	r, err := consume.NewAsync(consume.AsyncConfig{
+		ProcessorConfig: consume.ProcessorConfig{Stage: "test-async", DLQTopic: dlq, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		GroupID:         group, Topics: []string{in}, MaxPending: maxPending, CommitInterval: 20 * time.Millisecond, DrainTimeout: drain,
+	}, kc, h, codec, zerolog.Nop(), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(time.Minute):
+			t.Error("async runner did not stop within a minute")
+		}
+	}
+}
+
+// committedPerPartition returns the group's committed offset (next to read)
+// per partition of topic (0..2).
+func committedPerPartition(t *testing.T, kc kafkaconf.Config, group, topic string) map[int]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(kc.Addrs()...)}
+	of, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]int64{}
+	for _, p := range of.Topics[topic] {
+		out[p.Partition] = max(p.CommittedOffset, 0)
+	}
+	return out
+}
+
+func TestAsyncRunnerOutageRestartAndDeadLetters(t *testing.T) {
+	kc := kafkatest.Config(t)
+	in := kafkatest.Topic(t, kc.Brokers, 3)
+	dlq := kafkatest.Topic(t, kc.Brokers, 1)
+	group := in + "-g"
+	const n = 600
+	produce(t, kc, in, 0, n)
+
+	// Where each value landed, to know which offsets hold rejected values.
+	all := kafkatest.ReadN(t, kc.Brokers, in, n, time.Minute)
+	rejectedAt := map[int]map[int64]bool{}
+	for _, m := range all {
+		var v int
+		fmt.Sscan(string(m.Value), &v)
+		if v%50 == 0 {
+			if rejectedAt[m.Partition] == nil {
+				rejectedAt[m.Partition] = map[int64]bool{}
+			}
+			rejectedAt[m.Partition][m.Offset] = true
+		}
+	}
+	// Offsets are committed only past what the sink holds or dead-lettered.
+	s := newWindowSink(40)
+	checkCommits := func(when string) {
+		t.Helper()
+		for p, c := range committedPerPartition(t, kc, group, in) {
+			if !s.holdsBelow(p, c, rejectedAt) {
+				t.Fatalf("%s: partition %d committed to %d but the sink lacks an earlier record", when, p, c)
+			}
+		}
+	}
+
+	s.setDown(true)
+	stop := startAsync(t, kc, group, in, dlq, s, 200, 10*time.Second)
+	waitFor(t, time.Minute, "failed uploads during the outage", func() bool { _, _, f := s.stats(); return f >= 5 })
+	checkCommits("during the outage")
+	if c := committedPerPartition(t, kc, group, in); c[0]+c[1]+c[2] > int64(n/50) {
+		// Only rejected records can be done while the sink is down, and only
+		// those at the head of a partition are committable.
+		t.Fatalf("committed %v during the outage", c)
+	}
+	s.setDown(false)
+	waitFor(t, time.Minute, "some records stored", func() bool { st, _, _ := s.stats(); return st >= n/3 })
+	stop() // mid-stream: the partial windows are uploaded on the way out
+	checkCommits("after a stop mid-stream")
+
+	stop = startAsync(t, kc, group, in, dlq, s, 200, 10*time.Second)
+	waitFor(t, 2*time.Minute, "every good record stored", func() bool { st, _, _ := s.stats(); return st == n-n/50 })
+	waitFor(t, time.Minute, "offsets committed to the end", func() bool {
+		c := committedPerPartition(t, kc, group, in)
+		return c[0]+c[1]+c[2] == n
+	})
+	stop()
+	checkCommits("at the end")
+
+	// The DLQ holds the rejected records (possibly twice: a rejection done
+	// but not committed before the stop is redelivered).
+	codec, _ := records.NewCodec()
+	bad := map[string]bool{}
+	for _, m := range kafkatest.ReadN(t, kc.Brokers, dlq, n/50, time.Minute) {
+		var dl records.DeadLetter
+		if err := codec.Unmarshal(m.Value, &dl); err != nil {
+			t.Fatal(err)
+		}
+		if dl.Reason != "divisible" || dl.Stage != "test-async" {
+			t.Errorf("dead letter %+v", dl)
+		}
+		bad[string(dl.Value)] = true
+	}
+	if len(bad) != n/50 {
+		var got []string
+		for v := range bad {
+			got = append(got, v)
+		}
+		sort.Strings(got)
+		t.Errorf("dead letters %v, want the %d values divisible by 50", got, n/50)
+	}
+}
+
+// boundedHandler receives and never finishes until told to, recording the
+// most messages it held at once.
+func TestAsyncRunnerBoundsPending(t *testing.T) {
+	kc := kafkatest.Config(t)
+	in := kafkatest.Topic(t, kc.Brokers, 1)
+	dlq := kafkatest.Topic(t, kc.Brokers, 1)
+	const n, maxPending = 300, 50
+	produce(t, kc, in, 0, n)
+
+	var (
+		mu       sync.Mutex
+		held     []kafka.Message
+		received int
+	)
+	release := make(chan int)
+	h := consume.AsyncHandlerFunc(func(ctx context.Context, msgs <-chan kafka.Message, acks consume.Acks) error {
+		for {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					return nil
+				}
+				mu.Lock()
+				held = append(held, m)
+				received++
+				mu.Unlock()
+			case k := <-release:
+				mu.Lock()
+				acks.Done(held[:k]...)
+				held = held[k:]
+				mu.Unlock()
+			}
+		}
+	})
+	got := func() int { mu.Lock(); defer mu.Unlock(); return received }
+	stop := startAsync(t, kc, in+"-g", in, dlq, h, maxPending, time.Second)
+	defer stop()
+	waitFor(t, time.Minute, "the tracker to fill", func() bool { return got() >= maxPending })
+	// Fetching is paused: releasing 10 lets exactly 10 more in.
+	release <- 10
+	waitFor(t, time.Minute, "10 more after the release", func() bool { return got() >= maxPending+10 })
+	for range 5 {
+		release <- 0 // a round trip through the handler's loop
+	}
+	if r := got(); r != maxPending+10 {
+		t.Fatalf("received %d, want %d: the bound of %d pending was not kept", r, maxPending+10, maxPending)
+	}
+	waitFor(t, time.Minute, "the first 10 committed", func() bool { return committedPerPartition(t, kc, in+"-g", in)[0] == 10 })
+}
