@@ -126,6 +126,9 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 		st.StartedAt = time.Now().UTC()
 	}
 	base := st.Summary
+	if err := e.skipExpired(ctx); err != nil {
+		return Summary{}, err
+	}
 	scanCtx, cancelScan := context.WithCancel(ctx)
 	defer cancelScan()
 	sc := NewScanner(e.kafka, st.Plan(), 2*e.cfg.BatchSize, e.log)
@@ -182,6 +185,41 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 		runErr = ctx.Err()
 	}
 	return sum, runErr
+}
+
+// skipExpired moves each range's next offset past records that retention
+// deleted since the range was planned (a replay resumed days later): they
+// cannot be read, and a reader asked for them would wait for ever when
+// nothing newer is left in the range.
+func (e *Engine) skipExpired(ctx context.Context) error {
+	client, err := e.kafka.Client()
+	if err != nil {
+		return err
+	}
+	byTopic := map[string][]int{}
+	for _, r := range e.cfg.State.Ranges {
+		if r.Next < r.End {
+			byTopic[r.Topic] = append(byTopic[r.Topic], r.Partition)
+		}
+	}
+	for topic, parts := range byTopic {
+		first, _, err := LogOffsets(ctx, client, topic, parts)
+		if err != nil {
+			return err
+		}
+		for i, r := range e.cfg.State.Ranges {
+			if f, ok := first[r.Partition]; ok && r.Topic == topic && r.Next < f {
+				next := min(f, r.End)
+				e.log.Warn().Str("topic", topic).Int("partition", r.Partition).Int64("from", r.Next).Int64("to", next).
+					Msg("records deleted by retention before the replay reached them")
+				e.mu.Lock()
+				e.summary.Expired += next - r.Next
+				e.mu.Unlock()
+				e.cfg.State.Ranges[i].Next = next
+			}
+		}
+	}
+	return nil
 }
 
 func (e *Engine) snapshot(base Summary) {
@@ -344,44 +382,4 @@ func (e *Engine) advance(batch []kafka.Message, done []bool) {
 			e.cfg.State.Ranges[j].Next = m.Offset + 1
 		}
 	}
-}
-
-type msgID struct {
-	topic  string
-	part   int
-	offset int64
-}
-
-// recorder remembers the last result the sink gave for each message, so
-// the engine can tell sent from dead-lettered from duplicate (never
-// handed to the sink) after Process.
-type recorder struct {
-	h    consume.Handler
-	mu   sync.Mutex
-	last map[msgID]error
-}
-
-func (r *recorder) Handle(ctx context.Context, msgs []kafka.Message) []error {
-	errs := r.h.Handle(ctx, msgs)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, m := range msgs {
-		if i < len(errs) {
-			r.last[msgID{m.Topic, m.Partition, m.Offset}] = errs[i]
-		}
-	}
-	return errs
-}
-
-func (r *recorder) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	clear(r.last)
-}
-
-func (r *recorder) result(m kafka.Message) (error, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	err, ok := r.last[msgID{m.Topic, m.Partition, m.Offset}]
-	return err, ok
 }

@@ -2,9 +2,9 @@ package replay
 
 import "fmt"
 
-// Summary counts what happened to the records of a replay. Every record
-// read ends in exactly one of Sent, Skipped, Duplicates, DeadLettered or
-// Failed (Matched in a dry run, where nothing is sent).
+// Summary counts what happened to the records of a replay. Every record of
+// the range ends in exactly one of Sent, Skipped, Duplicates, DeadLettered,
+// Failed or Expired (Matched in a dry run, where nothing is sent).
 type Summary struct {
 	Sent         int64 `json:"sent"`          // handled by the sink
 	Skipped      int64 `json:"skipped"`       // not selected: filter, time range, or not redrivable
@@ -12,11 +12,12 @@ type Summary struct {
 	DeadLettered int64 `json:"dead_lettered"` // rejected by the sink, written to its DLQ
 	Failed       int64 `json:"failed"`        // not finished when the run stopped; resuming retries them
 	Matched      int64 `json:"matched"`       // dry run: would have been sent
+	Expired      int64 `json:"expired"`       // deleted by retention before they were read
 }
 
 // Finished is the number of records whose fate is final.
 func (s Summary) Finished() int64 {
-	return s.Sent + s.Skipped + s.Duplicates + s.DeadLettered + s.Matched
+	return s.Sent + s.Skipped + s.Duplicates + s.DeadLettered + s.Matched + s.Expired
 }
 
 func (s *Summary) add(o Summary) {
@@ -25,6 +26,7 @@ func (s *Summary) add(o Summary) {
 	s.Duplicates += o.Duplicates
 	s.DeadLettered += o.DeadLettered
 	s.Matched += o.Matched
+	s.Expired += o.Expired
 	s.Failed = o.Failed
 }
 
@@ -33,6 +35,10 @@ func (s Summary) String() string {
 	if s.Matched > 0 && s.Sent == 0 {
 		return fmt.Sprintf("matched %d, skipped %d (dry run: nothing sent)", s.Matched, s.Skipped)
 	}
-	return fmt.Sprintf("sent %d, skipped %d, duplicates %d, dead-lettered %d, failed %d",
+	out := fmt.Sprintf("sent %d, skipped %d, duplicates %d, dead-lettered %d, failed %d",
 		s.Sent, s.Skipped, s.Duplicates, s.DeadLettered, s.Failed)
+	if s.Expired > 0 {
+		out += fmt.Sprintf(", expired %d (deleted by retention before they were read)", s.Expired)
+	}
+	return out
 }

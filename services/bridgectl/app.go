@@ -134,11 +134,11 @@ func wantsHelp(args []string) bool {
 
 // flags returns a FlagSet for a command that prints its synopsis and flags
 // on --help.
-func (a *app) flags(name, synopsis string) *flag.FlagSet {
+func (a *app) flags(name, synopsis string) *flag.FlagSet { // synopsis starts with name
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(a.errw)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: bridgectl %s\n\n%s\n\nFlags:\n", name, strings.TrimSpace(synopsis))
+		fmt.Fprintf(fs.Output(), "Usage: bridgectl %s\n\nFlags:\n", strings.TrimSpace(synopsis))
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), "\nExit codes: 0 ok, 1 failure, 2 usage, 3 refused or not executed (see bridgectl help).\n")
 	}
