@@ -20,6 +20,12 @@ import (
 // (registered without a factory).
 var ErrSinkUnavailable = errors.New("sink not available in this build")
 
+// ErrSinkConfig marks a factory error caused by the sink's configuration
+// (a variable unset, a mapping file unreadable) rather than by the sink
+// being unreachable: wrap it, fmt.Errorf("%w: ENOS_MAPPING_FILE …",
+// replay.ErrSinkConfig), and bridgectl exits with its usage code.
+var ErrSinkConfig = errors.New("sink configuration")
+
 // SinkEnv is what a SinkFactory gets. The sink reads its own settings (URLs,
 // credentials, mapping files) from the environment the way its service does.
 type SinkEnv struct {

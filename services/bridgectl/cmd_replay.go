@@ -153,7 +153,10 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 	if !r.dryRun {
 		h = r.handler
 		if h == nil {
-			h, closeSink, err = r.sink.Build(ctx, replay.SinkEnv{Kafka: a.cfg.Kafka, Codec: codec, Log: a.log, Metrics: nil})
+			h, closeSink, err = r.sink.Build(ctx, replay.SinkEnv{Kafka: a.cfg.Kafka, Codec: codec, Log: a.log})
+			if errors.Is(err, replay.ErrSinkConfig) {
+				return &exitError{code: exitUsage, err: err}
+			}
 			if err != nil {
 				return err
 			}

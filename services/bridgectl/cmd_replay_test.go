@@ -168,6 +168,10 @@ func TestReplayUnavailableSink(t *testing.T) {
 	if code := ta.run(ctx, t, "replay", "--sink", "enos", "--topic", topic, "--dry-run"); code != exitOK {
 		t.Fatalf("dry run of an unavailable sink: exit %d", code)
 	}
+	ta.cfg.Topics.Events, ta.sinks = topic, nil
+	if code := ta.run(ctx, t, "replay", "--sink", "telemetry"); code != exitUsage || !strings.Contains(ta.errw.String(), "CODECS_DIR") {
+		t.Fatalf("telemetry sink without CODECS_DIR: exit %d, want %d naming CODECS_DIR", code, exitUsage)
+	}
 }
 
 func TestUsage(t *testing.T) {

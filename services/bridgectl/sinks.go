@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/snotibridge/snotibridge/pkg/codecs"
 	"github.com/snotibridge/snotibridge/pkg/consume"
@@ -44,11 +44,11 @@ func defaultSinks(cfg *Config) replay.Sinks {
 func telemetrySink(cfg *Config) replay.SinkFactory {
 	return func(ctx context.Context, env replay.SinkEnv) (consume.Handler, error) {
 		if cfg.CodecsDir == "" {
-			return nil, errors.New("CODECS_DIR is not set: point it (or --codecs-dir) at the decoder's codec folder")
+			return nil, fmt.Errorf("%w: CODECS_DIR is not set: point it (or --codecs-dir) at the decoder's codec folder", replay.ErrSinkConfig)
 		}
 		reg, err := codecs.Open(cfg.CodecsDir, env.Log)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: CODECS_DIR=%q: %w", replay.ErrSinkConfig, cfg.CodecsDir, err)
 		}
 		w, err := env.Kafka.NewWriter(cfg.Topics.Telemetry)
 		if err != nil {
