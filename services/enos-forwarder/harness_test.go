@@ -48,7 +48,7 @@ type harness struct {
 	producedN           int
 }
 
-func newHarness(t *testing.T, mapping string, simCfg sinksim.EnOSConfig) *harness {
+func newHarness(t testing.TB, mapping string, simCfg sinksim.EnOSConfig) *harness {
 	t.Helper()
 	brokers := kafkatest.Brokers(t)
 	simCfg.Credentials = map[string]string{accessKey: secretKey}
@@ -108,7 +108,7 @@ func (h *harness) env() []string {
 }
 
 // startInProcess runs the forwarder until the returned stop is called.
-func (h *harness) startInProcess(t *testing.T) (stop func()) {
+func (h *harness) startInProcess(t testing.TB) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
