@@ -1,0 +1,208 @@
+package energismefwd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/energisme"
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+)
+
+// EventTypeRaw is the only event type pushed to Energisme.
+const EventTypeRaw = "device_status_raw"
+
+// DefaultConcurrency is how many devices are pushed at once by default.
+const DefaultConcurrency = 8
+
+// Pusher sends one uplink and classifies failures with sinkerr
+// (*energisme.Client).
+type Pusher interface {
+	Push(ctx context.Context, u energisme.Uplink) error
+}
+
+// UnmappedPolicy says what happens to events of products not in the
+// mapping (ENERGISME_UNMAPPED).
+type UnmappedPolicy string
+
+// Unmapped policies.
+const (
+	// UnmappedDLQ dead-letters them with reason no_mapping (the default):
+	// once the mapping is fixed, bridgectl redrives them.
+	UnmappedDLQ UnmappedPolicy = "dlq"
+	// UnmappedSkip marks them done without sending; they are counted in
+	// energisme_unmapped_events_total and logged.
+	UnmappedSkip UnmappedPolicy = "skip"
+)
+
+// ParseUnmappedPolicy reads ENERGISME_UNMAPPED.
+func ParseUnmappedPolicy(s string) (UnmappedPolicy, error) {
+	switch p := UnmappedPolicy(s); p {
+	case UnmappedDLQ, UnmappedSkip:
+		return p, nil
+	case "":
+		return UnmappedDLQ, nil
+	}
+	return "", fmt.Errorf("ENERGISME_UNMAPPED=%q: must be dlq (dead-letter events of unmapped products) or skip (count, log and drop them)", s)
+}
+
+// PushConfig configures a PushHandler.
+type PushConfig struct {
+	Mapping     *Mapping
+	Unmapped    UnmappedPolicy // default UnmappedDLQ
+	Concurrency int            // devices pushed at once (default 8)
+}
+
+// PushHandler turns device_status_raw events into Energisme uplinks: one
+// POST per event, timestamp = the event's created_at, payload = its raw
+// bytes, device id and devicetype from the mapping. It is a consume.Handler
+// for consume.Runner (the forwarder) and consume.Processor (replays); it is
+// safe for concurrent use. Results per message:
+//
+//   - nil: sent (2xx), or nothing to send (another event type, or an
+//     unmapped product under UnmappedSkip);
+//   - retryable (from the client: 408, 429, 5xx, 401/403, network): the
+//     runner retries, holding the batch; a device's later events in the
+//     batch are not attempted before it, so they stay in order;
+//   - permanent, with a reason: undecodable, no_payload, no_mapping,
+//     no_device_id, invalid_uplink, or http_<status> for a 4xx, whose dead
+//     letter's error carries the status and the response body.
+type PushHandler struct {
+	cfg      PushConfig
+	pusher   Pusher
+	codec    *records.Codec
+	log      zerolog.Logger
+	perKey   consume.Handler
+	events   *prometheus.CounterVec // outcome
+	unmapped *prometheus.CounterVec // product_key, action
+	warned   sync.Map               // product keys already logged as unmapped
+}
+
+// NewPushHandler validates cfg and builds the handler. Its counters are
+// registered with reg (reused when another handler of the process did).
+func NewPushHandler(cfg PushConfig, p Pusher, codec *records.Codec, log zerolog.Logger, reg prometheus.Registerer) (*PushHandler, error) {
+	if cfg.Mapping == nil {
+		return nil, errors.New("energismefwd: the push handler needs a mapping (ENERGISME_MAPPING_FILE)")
+	}
+	if p == nil || codec == nil {
+		return nil, errors.New("energismefwd: the push handler needs a pusher and a codec")
+	}
+	var err error
+	if cfg.Unmapped, err = ParseUnmappedPolicy(string(cfg.Unmapped)); err != nil {
+		return nil, err
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	h := &PushHandler{
+		cfg: cfg, pusher: p, codec: codec,
+		log: log.With().Str("component", "energisme-push").Logger(),
+		events: registerCounter(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "energisme_push_events_total",
+			Help: "Events handled by the Energisme push, by outcome (sent, ignored, unmapped_skipped, rejected, retry).",
+		}, []string{"outcome"})),
+		unmapped: registerCounter(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "energisme_unmapped_events_total",
+			Help: "Raw events of products missing from ENERGISME_MAPPING_FILE, by product and action (skipped, dead_lettered).",
+		}, []string{"product_key", "action"})),
+	}
+	h.perKey = consume.PerKey(cfg.Concurrency, h.send)
+	return h, nil
+}
+
+// Handle implements consume.Handler: concurrent across keys (devices), in
+// order within a key. It blocks until every message has a result or ctx
+// ends (the pending pushes then fail with ctx's error, which is retryable).
+func (h *PushHandler) Handle(ctx context.Context, msgs []kafka.Message) []error {
+	return h.perKey.Handle(ctx, msgs)
+}
+
+func (h *PushHandler) send(ctx context.Context, m kafka.Message) error {
+	// The header spares decoding the events that are not for Energisme.
+	if et := records.Header(m, "event_type"); et != "" && et != EventTypeRaw {
+		h.events.WithLabelValues("ignored").Inc()
+		return nil
+	}
+	var ev records.SnotiEvent
+	if err := h.codec.Unmarshal(m.Value, &ev); err != nil {
+		h.events.WithLabelValues("rejected").Inc()
+		return consume.Reject("undecodable", err)
+	}
+	if ev.EventType != EventTypeRaw {
+		h.events.WithLabelValues("ignored").Inc()
+		return nil
+	}
+	if len(ev.Raw) == 0 {
+		h.events.WithLabelValues("rejected").Inc()
+		return consume.Reject("no_payload", fmt.Errorf("event %s of device %s has no raw payload", ev.EventID, ev.DID))
+	}
+	target, err := h.cfg.Mapping.Resolve(ev.ProductKey, ev.DID, ev.MAC)
+	switch {
+	case errors.Is(err, ErrUnmapped):
+		return h.unmappedEvent(ev, err)
+	case err != nil:
+		h.events.WithLabelValues("rejected").Inc()
+		return consume.Reject("no_device_id", err)
+	}
+	err = h.pusher.Push(ctx, energisme.Uplink{Time: ev.CreatedAt, DeviceID: target.DeviceID, Payload: ev.Raw, DeviceType: target.DeviceType})
+	switch {
+	case err == nil:
+		h.events.WithLabelValues("sent").Inc()
+		return nil
+	case sinkerr.IsPermanent(err):
+		h.events.WithLabelValues("rejected").Inc()
+		var herr *energisme.HTTPError
+		if errors.As(err, &herr) {
+			return consume.Reject(fmt.Sprintf("http_%d", herr.StatusCode), err)
+		}
+		return consume.Reject("invalid_uplink", err)
+	default:
+		h.events.WithLabelValues("retry").Inc()
+		return err
+	}
+}
+
+func (h *PushHandler) unmappedEvent(ev records.SnotiEvent, err error) error {
+	action := "dead_lettered"
+	if h.cfg.Unmapped == UnmappedSkip {
+		action = "skipped"
+	}
+	h.unmapped.WithLabelValues(ev.ProductKey, action).Inc()
+	// Loud once per product, quiet afterwards: the counter keeps the tally.
+	lvl := zerolog.DebugLevel
+	if _, seen := h.warned.LoadOrStore(ev.ProductKey, true); !seen {
+		lvl = zerolog.WarnLevel
+	}
+	h.log.WithLevel(lvl).Str("product_key", ev.ProductKey).Str("did", ev.DID).Str("action", action).
+		Msg("product not in ENERGISME_MAPPING_FILE; add it to forward its devices")
+	if h.cfg.Unmapped == UnmappedSkip {
+		h.events.WithLabelValues("unmapped_skipped").Inc()
+		return nil
+	}
+	h.events.WithLabelValues("rejected").Inc()
+	return consume.Reject("no_mapping", err)
+}
+
+// registerCounter registers c, or returns the counter already registered
+// under its name (several handlers in one process, or a replay).
+func registerCounter(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
+	if reg == nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
