@@ -30,7 +30,7 @@ error, attempts, source topic/partition/offset, …) and, under "original", the
 record it holds decoded to JSON.`
 
 const dlqRedriveSynopsis = `dlq redrive --topic D [--since X] [--filter …] [--sink S | --to-source]
-       [--rate N] [--execute] [--report FILE] [--state FILE] [--restart]
+       [--rate N/s] [--execute] [--report FILE] [--state FILE] [--restart]
 
 Resends the dead letters of D: through the sink's own handler (--sink, by
 default the sink whose DLQ D is), or back to the topic each came from
@@ -146,13 +146,14 @@ func (a *app) dlqRedrive(ctx context.Context, args []string) error {
 	var (
 		sinkName  = fs.String("sink", "", "sink to resend through (default: the sink whose DLQ --topic is)")
 		toSource  = fs.Bool("to-source", false, "write each record back to its source topic instead")
-		rate      = fs.Float64("rate", 0, "at most N records per second (0: no limit)")
 		execute   = fs.Bool("execute", false, "resend (otherwise only print the plan)")
 		report    = fs.String("report", "", "JSON-lines outcome report, appended (default: next to the state file)")
 		statePath = fs.String("state", "", "progress file (default: derived from the parameters)")
 		restart   = fs.Bool("restart", false, "ignore saved progress")
 		codecsDir = fs.String("codecs-dir", "", "telemetry sink: codec folder (default CODECS_DIR)")
 	)
+	var rate rateFlag
+	fs.Var(&rate, "rate", "at most N records per second, N or N/s (0: no limit)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -216,7 +217,7 @@ func (a *app) dlqRedrive(ctx context.Context, args []string) error {
 		kind: "redrive", params: params, statePath: path, restart: *restart,
 		resolve: func() (replay.Plan, error) { return plan, nil },
 		engine: replay.Config{
-			Filter: filter, Rate: *rate, Transform: unwrap, OnOutcome: rep.write,
+			Filter: filter, Rate: float64(rate), Transform: unwrap, OnOutcome: rep.write,
 		},
 		sink: sink,
 	}

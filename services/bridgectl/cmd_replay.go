@@ -15,7 +15,7 @@ import (
 )
 
 const replaySynopsis = `replay --sink telemetry|enos|energisme [--topic T[,T…]] [--from X] [--to X]
-       [--filter product_key=…,did=…] [--rate N] [--dry-run] [--state FILE] [--restart]
+       [--filter product_key=…,did=…] [--rate N/s] [--dry-run] [--state FILE] [--restart]
 
 Reads [--from, --to) of the topics with bridgectl's own partition readers (no
 consumer group: no live group moves) and pushes every selected record through
@@ -52,7 +52,6 @@ func (a *app) replay(ctx context.Context, args []string) error {
 		fromS     = fs.String("from", "earliest", "start: RFC 3339 time, offset, p=offset,…, earliest")
 		toS       = fs.String("to", "latest", "end, excluded: RFC 3339 time, offset, p=offset,…, latest (the log end when the replay starts)")
 		filterS   = fs.String("filter", "", "only records whose fields match: product_key=…,did=…,event_type=… (repeat a field for alternatives)")
-		rate      = fs.Float64("rate", 0, "at most N records per second (0: no limit)")
 		dryRun    = fs.Bool("dry-run", false, "count and show samples, send nothing")
 		samples   = fs.Int("samples", 5, "dry run: matched records printed as JSON lines")
 		statePath = fs.String("state", "", "progress file (default: derived from the parameters, in BRIDGECTL_STATE_DIR)")
@@ -60,6 +59,8 @@ func (a *app) replay(ctx context.Context, args []string) error {
 		codecsDir = fs.String("codecs-dir", "", "telemetry sink: codec folder (default CODECS_DIR)")
 		batch     = fs.Int("batch-size", 500, "records per handler call")
 	)
+	var rate rateFlag
+	fs.Var(&rate, "rate", "at most N records per second, N or N/s (0: no limit)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -90,8 +91,8 @@ func (a *app) replay(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageErrorf("--filter %v", err)
 	}
-	if *rate < 0 || *batch < 1 || *samples < 0 {
-		return usageErrorf("--rate, --batch-size and --samples must be positive")
+	if *batch < 1 || *samples < 0 {
+		return usageErrorf("--batch-size must be ≥ 1 and --samples ≥ 0")
 	}
 	tops := sink.Inputs
 	if *topics != "" {
@@ -113,7 +114,7 @@ func (a *app) replay(ctx context.Context, args []string) error {
 		statePath: *statePath, restart: *restart, dryRun: *dryRun,
 		resolve: func() (replay.Plan, error) { return replay.Resolve(ctx, client, tops, from, to) },
 		engine: replay.Config{
-			Filter: filter, From: from, To: to, Rate: *rate, BatchSize: *batch,
+			Filter: filter, From: from, To: to, Rate: float64(rate), BatchSize: *batch,
 			DryRun: *dryRun, Samples: *samples,
 		},
 		sink: sink,

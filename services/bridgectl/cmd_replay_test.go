@@ -84,7 +84,7 @@ func TestReplayTimeRange(t *testing.T) {
 	t.Run("filter", func(t *testing.T) {
 		f := &fakeSink{}
 		ta.useFakeSink(f, topic, dlq)
-		if code := ta.run(ctx, t, "replay", "--sink", "fake", "--from", from, "--to", to, "--filter", "did=dev3,did=dev4,product_key=pk"); code != exitOK {
+		if code := ta.run(ctx, t, "replay", "--sink", "fake", "--from", from, "--to", to, "--filter", "did=dev3,did=dev4,product_key=pk", "--rate", "10000/s"); code != exitOK {
 			t.Fatalf("exit %d", code)
 		}
 		got := f.accepted()
@@ -199,6 +199,33 @@ func TestUsage(t *testing.T) {
 			var out, errw syncBuffer
 			if got := run(ctx, tt.args, &out, &errw); got != tt.want {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", got, tt.want, &out, &errw)
+			}
+		})
+	}
+}
+
+func TestRateFlag(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    float64
+		wantErr bool
+	}{
+		{name: "number", in: "200", want: 200},
+		{name: "per second", in: "12.5/s", want: 12.5},
+		{name: "no limit", in: "0", want: 0},
+		{name: "negative", in: "-1", wantErr: true},
+		{name: "per minute", in: "5/m", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r rateFlag
+			err := r.Set(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Set(%q) = %v, wantErr %v", tt.in, err, tt.wantErr)
+			}
+			if err == nil && float64(r) != tt.want {
+				t.Errorf("Set(%q) → %v, want %v", tt.in, float64(r), tt.want)
 			}
 		})
 	}
