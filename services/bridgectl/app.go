@@ -85,18 +85,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if f, ok := stderr.(*os.File); ok {
 		a.tty = isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 	}
-	if !wantsHelp(rest) {
-		if err := config.Load(&a.cfg); err != nil {
-			fmt.Fprintf(stderr, "bridgectl: invalid configuration:\n%v\n", err)
-			return exitUsage
-		}
-		if _, set := os.LookupEnv("LOG_FORMAT"); !set {
-			a.cfg.Log.Format = "console"
-		}
-		if a.log, err = logging.NewTo(stderr, a.cfg.Log, "bridgectl"); err != nil {
-			fmt.Fprintf(stderr, "bridgectl: %v\n", err)
-			return exitUsage
-		}
+	// With --help the configuration only supplies the defaults shown, so a
+	// bad environment does not hide the help.
+	help := wantsHelp(rest)
+	if err := config.Load(&a.cfg); err != nil && !help {
+		fmt.Fprintf(stderr, "bridgectl: invalid configuration:\n%v\n", err)
+		return exitUsage
+	}
+	if _, set := os.LookupEnv("LOG_FORMAT"); !set {
+		a.cfg.Log.Format = "console"
+	}
+	if a.log, err = logging.NewTo(stderr, a.cfg.Log, "bridgectl"); err != nil && !help {
+		fmt.Fprintf(stderr, "bridgectl: %v\n", err)
+		return exitUsage
 	}
 	return a.exec(ctx, cmd, rest)
 }

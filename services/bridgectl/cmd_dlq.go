@@ -282,7 +282,7 @@ func dlqFlags(fs interface {
 	String(name, value, usage string) *string
 }) (topic, since, filter *string) {
 	topic = fs.String("topic", "", "dead-letter topic (required), e.g. enos.dlq.v1")
-	since = fs.String("since", "earliest", "from: RFC 3339 time, offset, p=offset,… or earliest")
+	since = fs.String("since", "earliest", "from: RFC 3339 time, a duration back from now (24h), offset, p=offset,… or earliest")
 	filter = fs.String("filter", "", "only dead letters matching reason=…,stage=…,product_key=…,did=…,event_type=…")
 	return topic, since, filter
 }
@@ -293,8 +293,11 @@ func (a *app) dlqPlan(ctx context.Context, topic, since, filterS string) (replay
 		return replay.Plan{}, replay.Filter{}, nil, usageErrorf("--topic is required")
 	}
 	from, err := replay.ParseBound(since)
+	if d, derr := time.ParseDuration(since); derr == nil && d > 0 {
+		from, err = replay.AtTime(time.Now().Add(-d)), nil
+	}
 	if err != nil {
-		return replay.Plan{}, replay.Filter{}, nil, usageErrorf("--since %v", err)
+		return replay.Plan{}, replay.Filter{}, nil, usageErrorf("--since %v (or a duration such as 24h)", err)
 	}
 	filter, err := replay.ParseFilter(filterS)
 	if err != nil {

@@ -73,7 +73,7 @@ func TestDLQRoutine(t *testing.T) {
 	})
 
 	t.Run("list counts by reason", func(t *testing.T) {
-		if code := ta.run(ctx, t, "dlq", "list", "--topic", dlq); code != exitOK {
+		if code := ta.run(ctx, t, "dlq", "list", "--topic", dlq, "--since", "1h"); code != exitOK {
 			t.Fatalf("exit %d", code)
 		}
 		rows := map[string]string{}
