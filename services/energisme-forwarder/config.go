@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/snotibridge/snotibridge/pkg/energismefwd"
+	"github.com/snotibridge/snotibridge/pkg/service"
+)
+
+// Config is the forwarder's configuration (see README, "Configuration").
+// The push part runs when ENERGISME_URL is set, the file part when
+// ENERGISME_SFTP_ADDR is set; at least one must be.
+type Config struct {
+	service.Base
+	Push  energismefwd.PushSettings
+	Files energismefwd.FileSettings
+
+	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
+	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`
+	TopicDLQ       string `envconfig:"TOPIC_DLQ" default:"energisme.dlq.v1"`
+	// GroupID is the push part's consumer group.
+	GroupID string `envconfig:"GROUP_ID" default:"energisme"`
+	// FilesGroupID is the file part's consumer group: its own, so a slow
+	// SFTP server never holds back the push and the other way round.
+	FilesGroupID string `envconfig:"FILES_GROUP_ID" default:"energisme-files"`
+	BatchSize    int    `envconfig:"ENERGISME_BATCH_SIZE" default:"500"`
+}
+
+// Validate checks the forwarder's own variables; the parts check theirs.
+func (c *Config) Validate() error {
+	var errs []error
+	if !c.Push.Enabled() && !c.Files.Enabled() {
+		errs = append(errs, errors.New("ENERGISME_URL and ENERGISME_SFTP_ADDR are both empty: set ENERGISME_URL for the HTTP push, ENERGISME_SFTP_ADDR for flat files, or both"))
+	}
+	for name, v := range map[string]string{"TOPIC_EVENTS": c.TopicEvents, "TOPIC_TELEMETRY": c.TopicTelemetry, "TOPIC_DLQ": c.TopicDLQ, "GROUP_ID": c.GroupID, "FILES_GROUP_ID": c.FilesGroupID} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", name))
+		}
+	}
+	if c.GroupID != "" && c.GroupID == c.FilesGroupID {
+		errs = append(errs, fmt.Errorf("GROUP_ID and FILES_GROUP_ID are both %q: the two parts need their own consumer groups", c.GroupID))
+	}
+	if c.BatchSize < 1 || c.BatchSize > 10000 {
+		errs = append(errs, fmt.Errorf("ENERGISME_BATCH_SIZE=%d: must be 1..10000", c.BatchSize))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,20 @@
+// Command energisme-forwarder sends device data to Energisme: raw status
+// payloads from snoti.events.v1 by HTTP push, and decoded telemetry from
+// device.telemetry.v1 as flat files over SFTP. Each part has its own
+// consumer group and is enabled by its own variables.
+package main
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/service"
+)
+
+func main() {
+	var cfg Config
+	service.Main("energisme-forwarder", &cfg, func(ctx context.Context, log zerolog.Logger) error {
+		return run(ctx, cfg, log)
+	})
+}

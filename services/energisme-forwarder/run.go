@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/httpserver"
+	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/service"
+)
+
+// run builds the forwarder and runs it until ctx is cancelled.
+func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
+	a, err := newApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	return a.run(ctx)
+}
+
+// app is the forwarder's parts, built but not running; tests reach its
+// metrics.
+type app struct {
+	cfg     Config
+	log     zerolog.Logger
+	metrics *prometheus.Registry
+	parts   []service.Part
+}
+
+func newApp(cfg Config, log zerolog.Logger) (*app, error) {
+	codec, err := records.NewCodec()
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, metrics: httpserver.NewRegistry()}
+	http := httpserver.New(cfg.HTTP, log, a.metrics)
+
+	if cfg.Push.Enabled() {
+		h, err := cfg.Push.NewPushHandler(codec, log, a.metrics)
+		if err != nil {
+			return nil, err
+		}
+		runner, err := consume.New(consume.Config{
+			ProcessorConfig: consume.ProcessorConfig{Stage: "energisme", DLQTopic: cfg.TopicDLQ},
+			GroupID:         cfg.GroupID,
+			Topics:          []string{cfg.TopicEvents},
+			BatchSize:       cfg.BatchSize,
+		}, cfg.Kafka, h, codec, log.With().Str("part", "push").Logger(), a.metrics)
+		if err != nil {
+			return nil, err
+		}
+		http.AddReadiness("push", runner.Ready)
+		a.parts = append(a.parts, service.Part{Name: "push", Run: runner.Run})
+		log.Info().Str("group", cfg.GroupID).Str("topic", cfg.TopicEvents).Int("concurrency", cfg.Push.Concurrency).
+			Str("unmapped", cfg.Push.Unmapped).Msg("HTTP push enabled")
+	}
+
+	if cfg.Files.Enabled() {
+		fe, up, err := cfg.Files.NewFileExporter(codec, log, a.metrics)
+		if err != nil {
+			return nil, err
+		}
+		runner, err := consume.NewAsync(consume.AsyncConfig{
+			ProcessorConfig: consume.ProcessorConfig{Stage: "energisme-files", DLQTopic: cfg.TopicDLQ},
+			GroupID:         cfg.FilesGroupID,
+			Topics:          []string{cfg.TopicTelemetry},
+			// Room for a full set of windows plus the next one, so fetching
+			// pauses only while an upload cannot finish.
+			MaxPending: 2 * cfg.Files.MaxMessages,
+			// The partial windows are uploaded on shutdown within most of
+			// the budget; what misses it stays uncommitted.
+			DrainTimeout: drainBudget(cfg.ShutdownTimeout),
+		}, cfg.Kafka, fe, codec, log.With().Str("part", "files").Logger(), a.metrics)
+		if err != nil {
+			return nil, err
+		}
+		http.AddReadiness("files", runner.Ready)
+		a.parts = append(a.parts, service.Part{Name: "files", Run: func(ctx context.Context) error {
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = up.Close(cctx)
+			}()
+			return runner.Run(ctx)
+		}})
+		log.Info().Str("group", cfg.FilesGroupID).Str("topic", cfg.TopicTelemetry).Str("sftp", cfg.Files.SFTPAddr).
+			Dur("interval", cfg.Files.Interval).Str("format", cfg.Files.Format).Msg("flat files enabled")
+	}
+	a.parts = append(a.parts, service.Part{Name: "http", Run: http.Run})
+	return a, nil
+}
+
+// run runs the parts. Shutdown order: the push consumer (its batch
+// finishes or is left uncommitted), the file consumer (partial windows
+// uploaded within the drain budget, then committed), the HTTP server.
+func (a *app) run(ctx context.Context) error {
+	return service.Run(ctx, a.log, a.cfg.ShutdownTimeout, a.parts...)
+}
+
+// drainBudget leaves a third of the shutdown budget for stopping the push
+// part, committing and closing.
+func drainBudget(shutdown time.Duration) time.Duration {
+	return max(shutdown*2/3, time.Second)
+}
