@@ -259,67 +259,79 @@ func (e *Engine) collect(ctx context.Context, in <-chan kafka.Message) (batch []
 	return batch, true
 }
 
-// handle finishes one batch and moves each partition's next offset over
-// the records finished without a gap.
+// handle finishes one batch, moves each partition's next offset over the
+// records finished without a gap, and counts only those: a record finished
+// after an unfinished one of its partition is read, sent and counted again
+// when the replay resumes.
 func (e *Engine) handle(ctx context.Context, batch []kafka.Message) error {
-	done := make([]bool, len(batch))
+	results := make([]Outcome, len(batch)) // Result "" while not finished
 	var sendIdx []int
 	var send []kafka.Message
-	var sum Summary
 	for i, m := range batch {
+		results[i].Message = m
 		out, err := e.selectMessage(m)
-		if err != nil || !e.cfg.Filter.Match(m) || !e.inTime(m) {
-			done[i] = true
-			sum.Skipped++
-			e.outcome(m, "skipped", err)
-			continue
-		}
-		if e.cfg.DryRun {
-			done[i] = true
-			sum.Matched++
+		switch {
+		case err != nil || !e.cfg.Filter.Match(m) || !e.inTime(m):
+			results[i].Result, results[i].Err = "skipped", err
+		case e.cfg.DryRun:
+			results[i].Result = "matched"
 			if len(e.samples) < e.cfg.Samples {
 				e.samples = append(e.samples, m)
 			}
-			e.outcome(m, "matched", nil)
-			continue
+		default:
+			sendIdx = append(sendIdx, i)
+			send = append(send, out)
 		}
-		sendIdx = append(sendIdx, i)
-		send = append(send, out)
 	}
 	var perr error
-	if len(send) > 0 {
-		if err := e.pace.wait(ctx, len(send)); err != nil {
-			e.add(sum, int64(len(send)))
-			return nil // cancelled: nothing sent, nothing lost
-		}
+	if len(send) > 0 && e.pace.wait(ctx, len(send)) == nil {
 		e.rec.reset()
 		var sent []bool
 		sent, perr = e.proc.Process(ctx, send)
-		failed := int64(0)
 		for j, i := range sendIdx {
 			if j >= len(sent) || !sent[j] {
-				failed++
 				continue
 			}
-			done[i] = true
 			err, called := e.rec.result(send[j])
 			switch {
 			case !called:
-				sum.Duplicates++
-				e.outcome(batch[i], "duplicate", nil)
+				results[i].Result = "duplicate"
 			case sinkerr.Classify(err) == sinkerr.ClassPermanent:
-				sum.DeadLettered++
-				e.outcome(batch[i], "dead_lettered", err)
+				results[i].Result, results[i].Err = "dead_lettered", err
 			default:
-				sum.Sent++
-				e.outcome(batch[i], "sent", nil)
+				results[i].Result = "sent"
 			}
 		}
-		e.add(sum, failed)
-	} else {
-		e.add(sum, 0)
 	}
-	e.advance(batch, done)
+	done := make([]bool, len(batch))
+	for i, r := range results {
+		done[i] = r.Result != ""
+	}
+	kept := e.advance(batch, done)
+	var sum Summary
+	var failed int64
+	for i, r := range results {
+		if !kept[i] {
+			failed++
+			continue
+		}
+		switch r.Result {
+		case "skipped":
+			sum.Skipped++
+		case "matched":
+			sum.Matched++
+		case "duplicate":
+			sum.Duplicates++
+		case "dead_lettered":
+			sum.DeadLettered++
+		case "sent":
+			sum.Sent++
+		}
+		if e.cfg.OnOutcome != nil {
+			e.cfg.OnOutcome(r)
+		}
+	}
+	e.add(sum, failed)
 	if perr != nil && ctx.Err() == nil {
 		return fmt.Errorf("processing a batch: %w", perr)
 	}
@@ -351,19 +363,15 @@ func (e *Engine) inTime(m kafka.Message) bool {
 	return true
 }
 
-func (e *Engine) outcome(m kafka.Message, result string, err error) {
-	if e.cfg.OnOutcome != nil {
-		e.cfg.OnOutcome(Outcome{Message: m, Result: result, Err: err})
-	}
-}
-
 // advance sets each range's Next past the records of batch that are done
-// with no unfinished record before them.
-func (e *Engine) advance(batch []kafka.Message, done []bool) {
+// with no unfinished record before them in their partition, and reports
+// which records it moved over.
+func (e *Engine) advance(batch []kafka.Message, done []bool) []bool {
 	type tp struct {
 		topic string
 		part  int
 	}
+	kept := make([]bool, len(batch))
 	blocked := map[tp]bool{}
 	idx := map[tp]int{}
 	for i, r := range e.cfg.State.Ranges {
@@ -371,15 +379,14 @@ func (e *Engine) advance(batch []kafka.Message, done []bool) {
 	}
 	for i, m := range batch {
 		k := tp{m.Topic, m.Partition}
-		if blocked[k] {
-			continue
-		}
-		if !done[i] {
+		if blocked[k] || !done[i] {
 			blocked[k] = true
 			continue
 		}
+		kept[i] = true
 		if j, ok := idx[k]; ok && m.Offset+1 > e.cfg.State.Ranges[j].Next {
 			e.cfg.State.Ranges[j].Next = m.Offset + 1
 		}
 	}
+	return kept
 }

@@ -10,7 +10,7 @@ type Summary struct {
 	Skipped      int64 `json:"skipped"`       // not selected: filter, time range, or not redrivable
 	Duplicates   int64 `json:"duplicates"`    // same event_id as a record already handled
 	DeadLettered int64 `json:"dead_lettered"` // rejected by the sink, written to its DLQ
-	Failed       int64 `json:"failed"`        // not finished when the run stopped; resuming retries them
+	Failed       int64 `json:"failed"`        // not finished (in order) when the run stopped; resuming sends them again
 	Matched      int64 `json:"matched"`       // dry run: would have been sent
 	Expired      int64 `json:"expired"`       // deleted by retention before they were read
 }
