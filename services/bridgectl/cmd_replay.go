@@ -41,7 +41,6 @@ type replayRun struct {
 	engine    replay.Config
 	sink      replay.Sink
 	handler   consume.Handler // set to bypass sink.Build (redrive --to-source)
-	onSamples func([]kafka.Message) error
 }
 
 func (a *app) replay(ctx context.Context, args []string) error {
@@ -149,7 +148,7 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 		return err
 	}
 	var h consume.Handler
-	var dlqW *kafka.Writer
+	var dlq *kafka.Writer
 	closeSink := func(context.Context) error { return nil }
 	if !r.dryRun {
 		h = r.handler
@@ -162,28 +161,13 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 				return err
 			}
 		}
-		if dlqW, err = a.cfg.Kafka.NewWriter(r.sink.DLQTopic); err != nil {
+		if dlq, err = a.cfg.Kafka.NewWriter(r.sink.DLQTopic); err != nil {
 			return err
 		}
 	}
-	cfg := r.engine
-	cfg.State, cfg.Stage, cfg.DLQTopic = st, r.sink.Stage, r.sink.DLQTopic
-	if !r.dryRun {
-		cfg.StatePath = path
-	}
-	var dlq consume.MessageWriter
-	if dlqW != nil {
-		dlq = dlqW
-	}
-	eng, err := replay.New(cfg, a.cfg.Kafka, h, dlq, codec, a.log)
-	if err != nil {
-		return err
-	}
-	p := a.startProgress(ctx, eng.Progress)
-	sum, runErr := eng.Run(ctx)
-	p.finish()
-	if dlqW != nil {
-		if err := dlqW.Close(); err != nil && runErr == nil {
+	sum, runErr := a.runEngine(ctx, r, st, path, h, dlq, codec)
+	if dlq != nil {
+		if err := dlq.Close(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("closing the dead-letter writer: %w", err)
 		}
 	}
@@ -191,21 +175,6 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 	defer cancel()
 	if err := closeSink(cctx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("closing the sink: %w", err)
-	}
-	if r.dryRun {
-		if r.onSamples != nil {
-			if err := r.onSamples(eng.Samples()); err != nil {
-				return err
-			}
-		} else {
-			for _, m := range eng.Samples() {
-				line, err := renderRecord(codec, m, false)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(a.out, "%s\n", line)
-			}
-		}
 	}
 	if r.dryRun {
 		fmt.Fprintf(a.errw, "%s dry run: matched %d, skipped %d; nothing sent\n", r.kind, sum.Matched, sum.Skipped)
@@ -222,6 +191,32 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 		return fmt.Errorf("%w (progress saved to %s: run the same command to resume)", runErr, path)
 	}
 	return nil
+}
+
+// runEngine runs the engine with progress reporting; a dry run prints its
+// samples on stdout.
+func (a *app) runEngine(ctx context.Context, r replayRun, st *replay.State, path string, h consume.Handler, dlq *kafka.Writer, codec *records.Codec) (replay.Summary, error) {
+	cfg := r.engine
+	cfg.State, cfg.Stage, cfg.DLQTopic = st, r.sink.Stage, r.sink.DLQTopic
+	var w consume.MessageWriter // a nil *kafka.Writer must stay a nil interface
+	if !r.dryRun {
+		cfg.StatePath, w = path, dlq
+	}
+	eng, err := replay.New(cfg, a.cfg.Kafka, h, w, codec, a.log)
+	if err != nil {
+		return replay.Summary{}, err
+	}
+	p := a.startProgress(ctx, eng.Progress)
+	sum, err := eng.Run(ctx)
+	p.finish()
+	for _, m := range eng.Samples() {
+		line, rerr := renderRecord(codec, m, false)
+		if rerr != nil {
+			return sum, rerr
+		}
+		fmt.Fprintf(a.out, "%s\n", line)
+	}
+	return sum, err
 }
 
 func (a *app) printPlan(st *replay.State, path string, resumed, dryRun bool) {
