@@ -185,6 +185,8 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 		fmt.Fprintf(a.errw, "%s total over every run: %s\n", r.kind, st.Summary)
 	}
 	switch {
+	case runErr != nil && r.dryRun:
+		return runErr
 	case runErr != nil && ctx.Err() != nil:
 		return fmt.Errorf("interrupted; progress saved to %s: run the same command to resume", path)
 	case runErr != nil:
