@@ -20,6 +20,9 @@ type Record interface {
 // messages. It is immutable and safe for concurrent use.
 type Codec struct {
 	reg *avro.Registry
+	// fastSnotiEvent: the current SnotiEvent schema is the one
+	// appendSnotiEventV1 writes.
+	fastSnotiEvent bool
 }
 
 // NewCodec compiles every embedded schema version.
@@ -28,7 +31,11 @@ func NewCodec() (*Codec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Codec{reg: reg}, nil
+	cur, err := reg.Current("SnotiEvent")
+	if err != nil {
+		return nil, err
+	}
+	return &Codec{reg: reg, fastSnotiEvent: cur.Fingerprint == snotiEventV1Fingerprint}, nil
 }
 
 // Registry exposes the underlying schema registry (for tools that render
@@ -37,6 +44,9 @@ func (c *Codec) Registry() *avro.Registry { return c.reg }
 
 // Marshal encodes r with the current version of its schema.
 func (c *Codec) Marshal(r Record) ([]byte, error) {
+	if e, ok := r.(*SnotiEvent); ok && c.fastSnotiEvent {
+		return appendSnotiEventV1(make([]byte, 0, 256+len(e.RawJSON)+len(e.Raw)), snotiEventV1Fingerprint, e)
+	}
 	n, err := r.toNative()
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", r.SchemaName(), err)
