@@ -27,7 +27,9 @@ The end is fixed when the replay starts: records written later are not part
 of it. Progress is saved to a state file; the same command run again resumes
 where it stopped (at-least-once: sinks drop duplicates by event_id).
 Sinks: telemetry re-runs the decoder (CODECS_DIR) into the telemetry topic;
-enos and energisme push to the forwarders' APIs, flagged as historical.`
+enos posts through the EnOS forwarder's handler (ENOS_*) as non-realtime
+backfill; energisme pushes raw status events through the Energisme
+forwarder's handler (ENERGISME_*; Energisme has no backfill flag).`
 
 // replayRun is what replay and dlq redrive share: a planned, resumable run
 // of the engine into a sink.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/replay"
 )
 
 // TestReplayTimeRange replays [t0+10m, t0+40m) of 60 events spread over
@@ -152,25 +153,31 @@ func TestReplayResume(t *testing.T) {
 	}
 }
 
-// TestReplayUnavailableSink: a sink without a factory is refused clearly,
-// but may still be dry-run.
+// TestReplayUnavailableSink: a sink without a factory is refused clearly
+// but may still be dry-run; a sink whose variables are unset is a
+// configuration error.
 func TestReplayUnavailableSink(t *testing.T) {
 	ctx := testContext(t)
 	ta := newTestApp(t)
 	topic := kafkatest.Topic(t, ta.brokers, 1)
-	ta.cfg.Topics.Telemetry = topic
-	if code := ta.run(ctx, t, "replay", "--sink", "enos"); code != exitUsage {
+	ta.sinks = replay.Sinks{{Name: "later", Stage: "later", Inputs: []string{topic}, DLQTopic: "later.dlq"}}
+	if code := ta.run(ctx, t, "replay", "--sink", "later"); code != exitUsage {
 		t.Fatalf("exit %d, want %d", code, exitUsage)
 	}
 	if !strings.Contains(ta.errw.String(), "not available in this build") {
 		t.Errorf("message:\n%s", ta.errw)
 	}
-	if code := ta.run(ctx, t, "replay", "--sink", "enos", "--topic", topic, "--dry-run"); code != exitOK {
+	if code := ta.run(ctx, t, "replay", "--sink", "later", "--dry-run"); code != exitOK {
 		t.Fatalf("dry run of an unavailable sink: exit %d", code)
 	}
-	ta.cfg.Topics.Events, ta.sinks = topic, nil
-	if code := ta.run(ctx, t, "replay", "--sink", "telemetry"); code != exitUsage || !strings.Contains(ta.errw.String(), "CODECS_DIR") {
-		t.Fatalf("telemetry sink without CODECS_DIR: exit %d, want %d naming CODECS_DIR", code, exitUsage)
+
+	ta.cfg.Topics.Events, ta.cfg.Topics.Telemetry, ta.sinks = topic, topic, nil
+	for _, sink := range []string{"telemetry", "enos", "energisme"} {
+		t.Setenv("ENOS_MAPPING_FILE", "")
+		t.Setenv("ENERGISME_URL", "")
+		if code := ta.run(ctx, t, "replay", "--sink", sink); code != exitUsage || !strings.Contains(ta.errw.String(), "sink configuration") {
+			t.Errorf("%s sink without its variables: exit %d, want %d and a configuration error", sink, code, exitUsage)
+		}
 	}
 }
 

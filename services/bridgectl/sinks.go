@@ -7,17 +7,19 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/codecs"
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/decode"
+	"github.com/snotibridge/snotibridge/pkg/energismefwd"
+	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/replay"
 )
 
 // defaultSinks is the table of replay and redrive targets.
 //
-// To plug in a forwarder, set its Factory to a replay.SinkFactory,
+// A sink's Factory is a replay.SinkFactory,
 // func(ctx context.Context, env replay.SinkEnv) (consume.Handler, error),
-// that builds the same handler as the forwarder from the forwarder's own
-// environment variables (ENOS_*, ENERGISME_*), flagging records as
-// historical when env.Replay is true (EnOS: non-realtime). Nothing else in
-// bridgectl changes.
+// that builds the same handler as the live stage from the stage's own
+// environment variables, flagging records as historical when env.Replay is
+// true (EnOS: non-realtime). A sink registered without a Factory answers
+// "not available in this build".
 func defaultSinks(cfg *Config) replay.Sinks {
 	return replay.Sinks{
 		{
@@ -28,13 +30,29 @@ func defaultSinks(cfg *Config) replay.Sinks {
 		{
 			Name: "enos", Stage: "enos",
 			Inputs: []string{cfg.Topics.Telemetry, cfg.Topics.Events}, DLQTopic: cfg.Topics.EnosDLQ,
-			Factory: nil, // enosfwd: not in this build yet
+			Factory: configErrors(enosfwd.ReplaySink),
 		},
 		{
+			// Energisme's push API has no backfill flag: replayed uplinks go
+			// out like live ones, with their original timestamps.
 			Name: "energisme", Stage: "energisme",
-			Inputs: []string{cfg.Topics.Events, cfg.Topics.Telemetry}, DLQTopic: cfg.Topics.EnergismeDLQ,
-			Factory: nil, // energismefwd: not in this build yet
+			Inputs: []string{cfg.Topics.Events}, DLQTopic: cfg.Topics.EnergismeDLQ,
+			Factory: configErrors(func(_ context.Context, env replay.SinkEnv) (consume.Handler, error) {
+				return energismefwd.NewPushHandlerFromEnv(env.Codec, env.Log, env.Metrics)
+			}),
 		},
+	}
+}
+
+// configErrors marks every error of f as a configuration error: the
+// forwarders' factories only read variables and files, nothing is dialled.
+func configErrors(f replay.SinkFactory) replay.SinkFactory {
+	return func(ctx context.Context, env replay.SinkEnv) (consume.Handler, error) {
+		h, err := f(ctx, env)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", replay.ErrSinkConfig, err)
+		}
+		return h, nil
 	}
 }
 
