@@ -232,6 +232,8 @@ link and the services reload. */}}
   value: {{ .Values.topics.energismeDLQ | quote }}
 - name: GROUP_ID
   value: {{ $v.groupId | quote }}
+- name: FILES_GROUP_ID
+  value: {{ $v.filesGroupId | quote }}
 {{- end -}}
 
 {{- define "snotibridge.volumes.energismeForwarder" -}}

@@ -39,7 +39,7 @@ snotiSim: snoti-sim
 sinkSim: sink-sim
 {{- end -}}
 
-{{/* The consumer services: values key -> the topic their lag is read on (empty: every topic of the group). */}}
+{{/* The consumer services (values key: program): KEDA scales them on their group's lag. */}}
 {{- define "snotibridge.consumers" -}}
 decoder: decoder
 enosForwarder: enos-forwarder
