@@ -557,18 +557,24 @@ func TestPushUnaffectedByStuckEnOSGroup(t *testing.T) {
 	}()
 	waitFor(t, time.Minute, "the EnOS stand-in to be stuck retrying", func() bool { return enosAttempts.Load() >= 20 })
 
+	before := enosAttempts.Load()
 	during := deliver(e.events + "-energisme-during-enos-outage")
+	// Stuck before and still stuck after, having committed nothing: it
+	// was failing all along while Energisme delivered.
+	waitFor(t, time.Minute, "the EnOS stand-in still retrying", func() bool { return enosAttempts.Load() > before })
 	attemptsDuring := enosAttempts.Load()
 	if c, _ := e.committed(enosGroup, e.events, 3); c != 0 {
 		t.Fatalf("the EnOS stand-in committed %d: it was not stuck", c)
-	}
-	if attemptsDuring < 40 {
-		t.Fatalf("the EnOS stand-in made only %d attempts: it was not retrying while Energisme delivered", attemptsDuring)
 	}
 	t.Logf("%d uplinks: %s without the EnOS outage, %s during it (EnOS stand-in: %d failed attempts, nothing committed); bound %s",
 		n, baseline.Round(time.Millisecond), during.Round(time.Millisecond), attemptsDuring, bound)
 	if during > bound || baseline > bound {
 		t.Fatalf("delivery took %s during the EnOS outage and %s without it; both must be within %s", during, baseline, bound)
+	}
+	// Tighter than the bound, loose enough for a busy 2-core runner: a
+	// shared group or a shared retry loop would never finish at all.
+	if slack := 5 * time.Second; during > baseline+slack {
+		t.Fatalf("delivery took %s during the EnOS outage, more than %s over the %s without it", during, slack, baseline)
 	}
 }
 
