@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/replay"
+	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
 
 // TestReplayTimeRange replays [t0+10m, t0+40m) of 60 events spread over
@@ -235,5 +237,49 @@ func TestRateFlag(t *testing.T) {
 				t.Errorf("Set(%q) → %v, want %v", tt.in, float64(r), tt.want)
 			}
 		})
+	}
+}
+
+// TestReplaySinkDown: a sink that fails every call is retried, not
+// dead-lettered; stopping then leaves every record for the next run,
+// which delivers them all once the sink is back.
+func TestReplaySinkDown(t *testing.T) {
+	ctx := testContext(t)
+	ta := newTestApp(t)
+	codec, _ := records.NewCodec()
+	topic := kafkatest.Topic(t, ta.brokers, 2)
+	dlq := kafkatest.Topic(t, ta.brokers, 1)
+	var msgs []kafka.Message
+	for i := 0; i < 20; i++ {
+		msgs = append(msgs, event(t, codec, i, "pk", "device_online", nil))
+	}
+	produce(ctx, t, ta, topic, msgs...)
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	calls := 0
+	down := &fakeSink{reject: func(kafka.Message) error {
+		return sinkerr.NewRetryable(errors.New("503 from the sink"), 0)
+	}}
+	down.after = func(int) {
+		if calls++; calls == 3 { // the sink failed three rounds: the operator gives up for now
+			stop()
+		}
+	}
+	ta.useFakeSink(down, topic, dlq)
+	if code := ta.run(runCtx, t, "replay", "--sink", "fake"); code != exitFailure {
+		t.Fatalf("exit %d, want %d", code, exitFailure)
+	}
+	if !strings.Contains(ta.errw.String(), "replay: sent 0, skipped 0, duplicates 0, dead-lettered 0, failed 20") {
+		t.Errorf("want nothing dead-lettered and some failed:\n%s", ta.errw)
+	}
+
+	up := &fakeSink{}
+	ta.useFakeSink(up, topic, dlq)
+	if code := ta.run(ctx, t, "replay", "--sink", "fake"); code != exitOK {
+		t.Fatalf("resumed: exit %d", code)
+	}
+	if got := up.accepted(); len(got) != 20 {
+		t.Errorf("resumed replay sent %d records, want all 20", len(got))
 	}
 }
