@@ -51,6 +51,13 @@ func (a *app) offsetsShow(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.out, "group %s  state %s  members %d\n", *group, orDash(g.GroupState), len(g.Members))
+	if len(committed) == 0 {
+		note := ""
+		if g.GroupState == "Dead" {
+			note = " (the group does not exist)"
+		}
+		fmt.Fprintf(a.errw, "group %s has no committed offsets%s\n", *group, note)
+	}
 	for _, m := range g.Members {
 		fmt.Fprintf(a.out, "  member %s  client %s  host %s\n", m.MemberID, m.ClientID, m.ClientHost)
 	}
