@@ -35,6 +35,8 @@ const (
 	evCharger  = "3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b"
 	macProduct = "0a0b0c0d0e0f00112233445566778899"
 	token      = "sim-token"
+
+	enosAccessKey, enosSecretKey, enosOrgID = "ak", "sk", "org"
 )
 
 // env is one test's Kafka topics and in-process emulators.
@@ -45,7 +47,8 @@ type env struct {
 	telemetry string
 	dlq       string
 	stack     *sinksim.Stack
-	url       string
+	base      string // the emulators' HTTP base URL
+	url       string // the Energisme push endpoint
 	sftpRoot  string
 	known     string
 	codec     *records.Codec
@@ -57,7 +60,7 @@ func newEnv(t *testing.T, withSFTP bool) *env {
 	e := &env{t: t, kc: kc, events: kafkatest.Topic(t, kc.Brokers, 3), telemetry: kafkatest.Topic(t, kc.Brokers, 3), dlq: kafkatest.Topic(t, kc.Brokers, 1)}
 	e.codec, _ = records.NewCodec()
 	sc := sinksim.StackConfig{
-		EnOS:      sinksim.EnOSConfig{Credentials: map[string]string{"ak": "sk"}, OrgID: "org"},
+		EnOS:      sinksim.EnOSConfig{Credentials: map[string]string{enosAccessKey: enosSecretKey}, OrgID: enosOrgID},
 		Energisme: sinksim.EnergismeConfig{Token: token},
 	}
 	if withSFTP {
@@ -71,7 +74,7 @@ func newEnv(t *testing.T, withSFTP bool) *env {
 	e.stack = st
 	srv := httptest.NewServer(st)
 	t.Cleanup(srv.Close)
-	e.url = srv.URL + sinksim.DefaultEnergismePath
+	e.base, e.url = srv.URL, srv.URL+sinksim.DefaultEnergismePath
 	if withSFTP {
 		if err := st.Start(); err != nil {
 			t.Fatal(err)
