@@ -91,6 +91,10 @@ type AsyncRunner struct {
 	m        *metrics
 	notify   chan struct{}
 	progress atomic.Int64 // unix nanos of the last fetch or commit
+	// pausedSince is the unix nanos since when the fetch loop has been
+	// waiting for room in the tracker or for the handler to take a
+	// message; 0 while it waits on Kafka or works.
+	pausedSince atomic.Int64
 	// uncommitted holds, per partition, the newest released message whose
 	// commit has not succeeded yet. Only the commit loop touches it, then
 	// Run's final commit after the loop ended.
@@ -131,16 +135,18 @@ func NewAsync(cfg AsyncConfig, kcfg kafkaconf.Config, h AsyncHandler, codec *rec
 	}, nil
 }
 
-// Ready reports whether the runner fetched or committed in the last minute
-// (an idle group counts as progress). It turns unready when fetching has
-// been paused for a minute because the handler cannot finish anything.
+// Ready reports whether the runner is running and not held back: it turns
+// unready when fetching has been paused for a minute because the handler
+// finishes nothing (its sink is down). Waiting on Kafka — an idle topic —
+// counts as ready; kafka-go logs broker trouble meanwhile.
 func (r *AsyncRunner) Ready(context.Context) error {
-	last := r.progress.Load()
-	if last == 0 {
-		return errors.New("no fetch from Kafka yet")
+	if r.progress.Load() == 0 {
+		return errors.New("not consuming yet")
 	}
-	if age := time.Since(time.Unix(0, last)); age > time.Minute {
-		return fmt.Errorf("no progress for %s (%d messages pending)", age.Round(time.Second), r.tracker.Pending())
+	if since := r.pausedSince.Load(); since != 0 {
+		if age := time.Since(time.Unix(0, since)); age > time.Minute {
+			return fmt.Errorf("fetching paused for %s: %d messages pending that the handler has not finished", age.Round(time.Second), r.tracker.Pending())
+		}
 	}
 	return nil
 }
@@ -217,20 +223,22 @@ func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<-
 		}
 		r.progress.Store(time.Now().UnixNano())
 		r.m.lag.WithLabelValues(r.cfg.Stage, m.Topic, strconv.Itoa(m.Partition)).Set(float64(max(0, m.HighWaterMark-m.Offset-1)))
+		r.pausedSince.Store(time.Now().UnixNano())
 		fresh, err := r.tracker.Add(ctx, m)
 		if err != nil {
 			return nil // ctx ended while fetching was paused
 		}
-		if !fresh {
+		if fresh {
+			r.m.inFlight.WithLabelValues(r.cfg.Stage).Set(float64(r.tracker.Pending()))
+			select {
+			case in <- m:
+			case <-ctx.Done():
+				return nil
+			}
+		} else {
 			r.m.messages.WithLabelValues(r.cfg.Stage, "duplicate").Inc()
-			continue
 		}
-		r.m.inFlight.WithLabelValues(r.cfg.Stage).Set(float64(r.tracker.Pending()))
-		select {
-		case in <- m:
-		case <-ctx.Done():
-			return nil
-		}
+		r.pausedSince.Store(0)
 	}
 }
 

@@ -315,3 +315,33 @@ func TestAsyncRunnerBoundsPending(t *testing.T) {
 	}
 	waitFor(t, time.Minute, "the first 10 committed", func() bool { return committedPerPartition(t, kc, in+"-g", in)[0] == 10 })
 }
+
+func TestAsyncRunnerReadyWhileIdle(t *testing.T) {
+	kc := kafkatest.Config(t)
+	in := kafkatest.Topic(t, kc.Brokers, 1)
+	dlq := kafkatest.Topic(t, kc.Brokers, 1)
+	codec, _ := records.NewCodec()
+	r, err := consume.NewAsync(consume.AsyncConfig{
+		ProcessorConfig: consume.ProcessorConfig{Stage: "test-async", DLQTopic: dlq},
+		GroupID:         in + "-g", Topics: []string{in},
+	}, kc, consume.AsyncHandlerFunc(func(ctx context.Context, msgs <-chan kafka.Message, acks consume.Acks) error {
+		for m := range msgs {
+			acks.Done(m)
+		}
+		return nil
+	}), codec, zerolog.Nop(), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ready(context.Background()) == nil {
+		t.Fatal("ready before Run")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	waitFor(t, 10*time.Second, "ready on an idle topic", func() bool { return r.Ready(context.Background()) == nil })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
