@@ -59,7 +59,10 @@ type FileConfig struct {
 // While the server is unreachable it retries the same batch (same name)
 // with backoff and reads nothing new: the consumer stops fetching and lag
 // grows in Kafka. A record that is not DeviceTelemetry is dead-lettered
-// (reason undecodable).
+// (reason undecodable). Delivery is at least once: after a crash between a
+// rename and the commit, or a rebalance that moves a partition while its
+// window is open, some rows are written again, in a file whose name differs
+// when the window boundaries differ.
 type FileExporter struct {
 	cfg   FileConfig
 	exp   Exporter

@@ -84,3 +84,26 @@ func TestLoadMappingMissingFile(t *testing.T) {
 		t.Fatalf("missing file: %v, want an error naming ENERGISME_MAPPING_FILE", err)
 	}
 }
+
+func FuzzParseMapping(f *testing.F) {
+	for _, s := range []string{
+		`{"products":{"pk":{"devicetype":"dt"}}}`,
+		`{"products":{"pk":{"devicetype":"dt","deviceid":"mac","devices":{"AABB":"m1"}}}}`,
+		`{"products":{}}`, `{`, `[]`, `{"products":{"":{"devicetype":""}}} x`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := energismefwd.ParseMapping("fuzz.json", data)
+		if err != nil {
+			return
+		}
+		// A valid mapping resolves its products without panicking, and
+		// never to an empty devicetype.
+		for _, pk := range m.Products() {
+			if got, err := m.Resolve(pk, "did", "mac"); err == nil && got.DeviceType == "" {
+				t.Fatalf("product %q resolves to an empty devicetype", pk)
+			}
+		}
+	})
+}
