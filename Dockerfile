@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # One image pattern for every service, built from the repository root:
 #
 #   docker build --build-arg SERVICE=ingest -t snotibridge/ingest .
@@ -7,7 +5,9 @@
 # SERVICE is a folder of services/. The build uses a workspace holding only
 # pkg, schemas and that service, so no other service's code or modules enter
 # the image. The only downloads are Go modules (cached across builds); the
-# result is one static binary on distroless, running as nonroot.
+# result is one static binary on distroless, running as nonroot. Needs
+# BuildKit (Docker 23+), whose built-in frontend knows RUN --mount; no
+# "# syntax=" line, so no frontend image is pulled either.
 
 ARG GO_IMAGE=golang:1.26-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot

@@ -55,6 +55,10 @@ func helm(t *testing.T) string {
 			helmErr = &buildError{err: err, out: string(out)}
 			return
 		}
+		if err := os.Chmod(tmp, 0o755); err != nil {
+			helmErr = err
+			return
+		}
 		if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
 			helmErr = err
 			return
