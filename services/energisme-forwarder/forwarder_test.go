@@ -41,7 +41,7 @@ const (
 
 // env is one test's Kafka topics and in-process emulators.
 type env struct {
-	t         *testing.T
+	t         testing.TB
 	kc        kafkaconf.Config
 	events    string
 	telemetry string
@@ -54,7 +54,7 @@ type env struct {
 	codec     *records.Codec
 }
 
-func newEnv(t *testing.T, withSFTP bool) *env {
+func newEnv(t testing.TB, withSFTP bool) *env {
 	t.Helper()
 	kc := kafkatest.Config(t)
 	e := &env{t: t, kc: kc, events: kafkatest.Topic(t, kc.Brokers, 3), telemetry: kafkatest.Topic(t, kc.Brokers, 3), dlq: kafkatest.Topic(t, kc.Brokers, 1)}
