@@ -262,6 +262,8 @@ func (h *Handler) record(kind, mode string, idx []int, count func(j int) int, re
 	return stop
 }
 
+// isTelemetry tells telemetry from events by the schema header, as both
+// carry an event_type header.
 func isTelemetry(m kafka.Message) bool {
 	return strings.HasPrefix(records.Header(m, "schema"), "DeviceTelemetry.")
 }

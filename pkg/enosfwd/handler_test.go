@@ -154,6 +154,8 @@ func TestHandlerMapsRecords(t *testing.T) {
 		15: event(t, "pk-unknown", "d1", "m1", "device_status_kv", t0, nil),
 		16: event(t, "pk-ev", "d1", "m1", "attr_alert", t0, nil), // no attr
 		17: {Topic: "device.telemetry.v1", Value: []byte("not avro")},
+		// A status event is skipped on its headers, without decoding.
+		18: {Topic: "snoti.events.v1", Value: []byte("not decoded"), Headers: []kafka.Header{{Key: "event_type", Value: []byte("device_status_raw")}, {Key: "schema", Value: []byte("SnotiEvent.v1")}}},
 	}
 	errs := h.Handle(context.Background(), msgs)
 	wantReason := map[int]string{3: "no_mapping", 4: "no_mapping", 6: "no_mapping", 16: "bad_record", 17: "bad_record"}

@@ -2,6 +2,7 @@ package enosfwd
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -39,6 +40,9 @@ func (h *Handler) convert(m kafka.Message) (item, error) {
 		}
 		return h.convertTelemetry(&t)
 	}
+	if skipByHeaders(m) {
+		return item{kind: KindOther, skip: true}, nil
+	}
 	var e records.SnotiEvent
 	err := h.codec.Unmarshal(m.Value, &e)
 	if err == nil {
@@ -66,12 +70,22 @@ func (h *Handler) convertTelemetry(t *records.DeviceTelemetry) (item, error) {
 	return it, nil
 }
 
+// forwardedEvents are the SnotiEvent types EnOS receives.
+var forwardedEvents = map[string]bool{"attr_fault": true, "attr_alert": true, "device_online": true, "device_offline": true}
+
+// skipByHeaders reports a SnotiEvent that EnOS takes nothing from, known by
+// its headers without decoding it: most of the events topic is status
+// events, which reach EnOS as telemetry.
+func skipByHeaders(m kafka.Message) bool {
+	return strings.HasPrefix(records.Header(m, "schema"), "SnotiEvent.") && !forwardedEvents[records.Header(m, "event_type")]
+}
+
 func (h *Handler) convertEvent(e *records.SnotiEvent) (item, error) {
 	it := item{kind: KindOther, time: e.CreatedAt}
-	switch e.EventType {
-	case "attr_fault", "attr_alert":
+	switch {
+	case e.EventType == "attr_fault" || e.EventType == "attr_alert":
 		it.kind = KindEvent
-	case "device_online", "device_offline":
+	case forwardedEvents[e.EventType]:
 	default:
 		// Status events reach EnOS as decoded telemetry; others carry
 		// nothing EnOS takes.

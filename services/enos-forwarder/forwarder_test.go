@@ -116,11 +116,15 @@ func checkPoints(t *testing.T, sim *sinksim.EnOS, want map[point]any, dups bool,
 	return n
 }
 
-func waitPoints(t *testing.T, sim *sinksim.EnOS, want map[point]any, timeout time.Duration) {
+func waitPoints(t testing.TB, sim *sinksim.EnOS, want map[point]any, timeout time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err := sim.WaitFor(ctx, func(e *sinksim.EnOS) bool {
+		// The cheap count first: the full scan only once enough arrived.
+		if e.Stats().Points < len(want) {
+			return false
+		}
 		seen := map[point]bool{}
 		for _, p := range e.Points() {
 			k := point{p.ProductKey + "/" + p.DeviceKey, p.PointID, p.Time}
@@ -131,7 +135,7 @@ func waitPoints(t *testing.T, sim *sinksim.EnOS, want map[point]any, timeout tim
 		return len(seen) == len(want)
 	})
 	if err != nil {
-		t.Fatalf("waiting for %d distinct points (emulator has %d points in all): %v", len(want), len(sim.Points()), err)
+		t.Fatalf("waiting for %d distinct points (emulator has %d points in all): %v", len(want), sim.Stats().Points, err)
 	}
 }
 

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/snotisim"
+)
+
+// BenchmarkChainLatency5k runs snoti-sim → ingest → decoder →
+// enos-forwarder → EnOS emulator, the three services as built programs on
+// real Kafka, with the simulator's fleet pushing 5000 events/s, and reports
+// the latency from each event's first SNoti push to the first of its
+// measurement points accepted by the emulator (status events only: the
+// others carry no points). One run of at least 5 s of events whatever b.N,
+// so that the p99 stands on enough samples. Every process shares the
+// machine with the broker: on a small machine the figures are CPU-bound,
+// and the per-program CPU metrics say where it goes.
+//
+// The consume runner fills a batch until BatchSize messages or a BatchWait
+// gap, so under a steady stream each consuming stage adds up to
+// BatchSize/rate: the decoder's default of 1000 dominates at low rates,
+// hence the runs with DECODER_BATCH_SIZE=250 (the forwarder's default).
+func BenchmarkChainLatency(b *testing.B) {
+	for _, run := range []struct{ rate, decoderBatch int }{{1000, 0}, {5000, 0}, {1000, 250}, {5000, 250}} {
+		name := fmt.Sprintf("rate=%d/decoder_batch=default", run.rate)
+		if run.decoderBatch > 0 {
+			name = fmt.Sprintf("rate=%d/decoder_batch=%d", run.rate, run.decoderBatch)
+		}
+		b.Run(name, func(b *testing.B) { benchChain(b, run.rate, run.decoderBatch) })
+	}
+}
+
+func benchChain(b *testing.B, rate, decoderBatch int) {
+	n := max(b.N, 5*rate)
+	c := newChain(b, snotisim.Fleet{Devices: 500, Rate: float64(rate), MaxEvents: uint64(n), Seed: 3})
+	c.logLevel = "error"
+	c.decoderBatch = decoderBatch
+	c.start(b)
+	b.ResetTimer()
+	cpu0 := c.cpuSeconds()
+	// Read back only once SNoti has every ACK, to keep the test's own work
+	// out of the measured window.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := c.sim.WaitFor(ctx, func(s snotisim.Summary) bool { return s.Acks >= uint64(n) }); err != nil {
+		b.Fatalf("waiting for %d ACKs: %v", n, err)
+	}
+	events := c.readEvents(b, n, 5*time.Minute)
+	x := c.expect(b, events)
+	waitPoints(b, c.enos, x.points, 5*time.Minute)
+	b.StopTimer()
+	for name, sec := range c.cpuSeconds() {
+		// CPU per 1000 events, to see which stage a small machine spends on.
+		b.ReportMetric((sec-cpu0[name])/float64(n)*1e6, name+"-cpu-ms/1k-events")
+	}
+
+	arrived := map[uint64]time.Time{} // seq → first point accepted
+	var warm time.Time                // the first SNoti event's point at EnOS
+	for _, p := range c.enos.Points() {
+		seq, ok := x.pointSeq[point{p.ProductKey + "/" + p.DeviceKey, p.PointID, p.Time}]
+		if !ok {
+			continue
+		}
+		if at, seen := arrived[seq]; !seen || p.ReceivedAt.Before(at) {
+			arrived[seq] = p.ReceivedAt
+		}
+		if warm.IsZero() || p.ReceivedAt.Before(warm) {
+			warm = p.ReceivedAt
+		}
+	}
+	// Events pushed before the whole chain had carried one through measure
+	// the ingest's start (login, first metadata), not the steady state.
+	var lat, queued []time.Duration
+	for _, e := range c.sim.Entries() {
+		at, ok := arrived[e.Seq]
+		if !ok || e.FirstPush.IsZero() || e.FirstPush.Before(warm) {
+			continue
+		}
+		lat = append(lat, at.Sub(e.FirstPush))
+		queued = append(queued, e.FirstPush.Sub(e.Published))
+	}
+	if len(lat) < len(arrived)/2 {
+		b.Fatalf("latency of %d events only, %d arrived", len(lat), len(arrived))
+	}
+	q := func(d []time.Duration, f float64) float64 {
+		slices.Sort(d)
+		return float64(d[min(len(d)-1, int(f*float64(len(d))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(q(lat, 0.50), "p50-ms")
+	b.ReportMetric(q(lat, 0.99), "p99-ms")
+	b.ReportMetric(q(lat, 1), "max-ms")
+	b.ReportMetric(q(queued, 0.99), "sim-queue-p99-ms")
+	b.ReportMetric(float64(len(lat)), "events-measured")
+}
