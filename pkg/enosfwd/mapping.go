@@ -104,7 +104,7 @@ type file struct {
 func LoadMapping(path string) (*Mapping, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading ENOS_MAPPING_FILE: %w", err)
+		return nil, fmt.Errorf("reading the mapping file: %w", err)
 	}
 	return ParseMapping(path, data)
 }
