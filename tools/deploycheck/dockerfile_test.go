@@ -226,7 +226,9 @@ var imagePath = regexp.MustCompile(`(^|[\s=])/(src|out|probe)\b`)
 func emulateBuildStage(t *testing.T, root, scratch string, df dockerfile, svc string, ignore *patternmatcher.PatternMatcher) {
 	t.Helper()
 	vars := map[string]string{"SERVICE": svc}
-	env := append(os.Environ(), "SERVICE="+svc, "GOFLAGS=")
+	// Only the image's settings: no workspace, flags or toolchain of the
+	// host's go command leak into the emulated build.
+	env := append(os.Environ(), "SERVICE="+svc, "GOFLAGS=", "GOWORK=", "GOTOOLCHAIN=", "CGO_ENABLED=")
 	workdir := scratch
 	inImage := func(p string) string {
 		if filepath.IsAbs(p) {
