@@ -6,7 +6,7 @@ require (
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/moby/buildkit v0.31.2
 	github.com/moby/patternmatcher v0.6.1
-	golang.org/x/mod v0.42.0
+	golang.org/x/mod v0.41.0
 	k8s.io/api v0.37.0
 	sigs.k8s.io/yaml v1.6.0
 )
