@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -58,6 +60,24 @@ type PushHandler struct {
 	events   *prometheus.CounterVec // outcome
 	unmapped *prometheus.CounterVec // product_key, action
 	warned   sync.Map               // product keys already logged as unmapped
+	// failingSince is the unix nanos of the first retryable failure since
+	// the last success; 0 while pushes succeed.
+	failingSince atomic.Int64
+}
+
+// FailingFor is how long Ready tolerates Energisme failing every push.
+const FailingFor = time.Minute
+
+// Ready reports an error when every push has failed retryably for more
+// than FailingFor (Energisme down, or a rejected token). An idle stream is
+// ready. Safe for concurrent use.
+func (h *PushHandler) Ready(context.Context) error {
+	if since := h.failingSince.Load(); since != 0 {
+		if d := time.Since(time.Unix(0, since)); d > FailingFor {
+			return fmt.Errorf("Energisme failing every push for %s", d.Round(time.Second))
+		}
+	}
+	return nil
 }
 
 // NewPushHandler validates cfg and builds the handler. Its counters are
@@ -129,6 +149,7 @@ func (h *PushHandler) send(ctx context.Context, m kafka.Message) error {
 	err = h.pusher.Push(ctx, energisme.Uplink{Time: ev.CreatedAt, DeviceID: target.DeviceID, Payload: ev.Raw, DeviceType: target.DeviceType})
 	switch {
 	case err == nil:
+		h.failingSince.Store(0)
 		h.events.WithLabelValues("sent").Inc()
 		return nil
 	case sinkerr.IsPermanent(err):
@@ -138,7 +159,10 @@ func (h *PushHandler) send(ctx context.Context, m kafka.Message) error {
 			return consume.Reject(fmt.Sprintf("http_%d", herr.StatusCode), err)
 		}
 		return consume.Reject("invalid_uplink", err)
+	case ctx.Err() != nil:
+		return err // shutting down: not Energisme's fault
 	default:
+		h.failingSince.CompareAndSwap(0, time.Now().UnixNano())
 		h.events.WithLabelValues("retry").Inc()
 		return err
 	}

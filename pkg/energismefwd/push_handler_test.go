@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,5 +191,33 @@ func TestParseUnmappedPolicy(t *testing.T) {
 				t.Fatalf("ParseUnmappedPolicy(%q) = %q, %v", tt.in, got, err)
 			}
 		})
+	}
+}
+
+func TestPushHandlerReady(t *testing.T) {
+	var down atomic.Bool
+	p := &fakePusher{fail: func(energisme.Uplink) error {
+		if down.Load() {
+			return sinkerr.NewRetryable(errors.New("503"), 0)
+		}
+		return nil
+	}}
+	h, codec := newPushHandler(t, p, energismefwd.UnmappedDLQ)
+	if err := h.Ready(context.Background()); err != nil {
+		t.Fatalf("idle handler not ready: %v", err)
+	}
+	down.Store(true)
+	msg := []kafka.Message{event(t, codec, "e1", "device_status_raw", pk, "d1", []byte{1})}
+	h.Handle(context.Background(), msg)
+	// Failing for less than FailingFor is still ready: a blip is not an outage.
+	if err := h.Ready(context.Background()); err != nil {
+		t.Fatalf("ready after one failure: %v", err)
+	}
+	down.Store(false)
+	if errs := h.Handle(context.Background(), msg); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if err := h.Ready(context.Background()); err != nil {
+		t.Fatalf("not ready after a success: %v", err)
 	}
 }

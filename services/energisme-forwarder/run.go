@@ -53,7 +53,9 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		http.AddReadiness("push", runner.Ready)
+		// The handler's check, not the runner's: it tells an idle topic
+		// (ready) from Energisme failing every push for a minute.
+		http.AddReadiness("push", h.Ready)
 		a.parts = append(a.parts, service.Part{Name: "push", Run: runner.Run})
 		log.Info().Str("group", cfg.GroupID).Str("topic", cfg.TopicEvents).Int("concurrency", cfg.Push.Concurrency).
 			Str("unmapped", cfg.Push.Unmapped).Msg("HTTP push enabled")
