@@ -1,0 +1,74 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/config"
+)
+
+func TestConfigFromEnv(t *testing.T) {
+	base := map[string]string{
+		"ENOS_APIM_URL": "https://apim.example", "ENOS_API_URL": "https://iot-http-integration.example",
+		"ENOS_ACCESS_KEY": "ak", "ENOS_SECRET_KEY": "do-not-echo", "ENOS_ORG_ID": "o15",
+		"ENOS_MAPPING_FILE": "mapping.example.json",
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		check   func(t *testing.T, c Config)
+		wantErr []string
+	}{
+		{name: "defaults", check: func(t *testing.T, c Config) {
+			if c.GroupID != "enos" || c.TopicTelemetry != "device.telemetry.v1" || c.TopicEvents != "snoti.events.v1" || c.TopicDLQ != "enos.dlq.v1" {
+				t.Errorf("topics and group = %s %s %s %s", c.GroupID, c.TopicTelemetry, c.TopicEvents, c.TopicDLQ)
+			}
+			if c.EnOS.BackfillAge != time.Hour || c.BatchSize != 250 || c.EnOS.RequestTimeout != 30*time.Second {
+				t.Errorf("backfill age %s, batch %d, request timeout %s", c.EnOS.BackfillAge, c.BatchSize, c.EnOS.RequestTimeout)
+			}
+		}},
+		{name: "overrides", env: map[string]string{"GROUP_ID": "enos-b", "ENOS_BACKFILL_AGE": "0", "ENOS_BATCH_SIZE": "1000"}, check: func(t *testing.T, c Config) {
+			if c.GroupID != "enos-b" || c.EnOS.BackfillAge != 0 || c.BatchSize != 1000 {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{name: "every problem at once",
+			env:     map[string]string{"ENOS_API_URL": "iot.example", "ENOS_ORG_ID": "", "ENOS_MAPPING_FILE": "missing.json", "ENOS_BATCH_SIZE": "0", "TOPIC_DLQ": "snoti.events.v1", "ENOS_BACKFILL_AGE": "-1h"},
+			wantErr: []string{`ENOS_API_URL="iot.example"`, "ENOS_ORG_ID is empty", `ENOS_MAPPING_FILE="missing.json"`, "ENOS_BATCH_SIZE=0: must be 1..10000", `TOPIC_DLQ="snoti.events.v1": must differ`, "ENOS_BACKFILL_AGE=-1h0m0s: must be 0"}},
+		{name: "unparseable", env: map[string]string{"ENOS_BACKFILL_AGE": "soon", "ENOS_BATCH_SIZE": "many"},
+			wantErr: []string{`ENOS_BACKFILL_AGE="soon": cannot parse`, `ENOS_BATCH_SIZE="many": cannot parse`}},
+		{name: "bad mapping", env: map[string]string{"ENOS_MAPPING_FILE": "testdata/bad-mapping.json"},
+			wantErr: []string{`testdata/bad-mapping.json: products.3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b.points["voltage"]="voltage V"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range base {
+				t.Setenv(k, v)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var c Config
+			err := config.Load(&c)
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.check(t, c)
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load succeeded, want %q", tt.wantErr)
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error lacks %q:\n%v", want, err)
+				}
+			}
+			if strings.Contains(err.Error(), "do-not-echo") {
+				t.Error("the secret key is in the error")
+			}
+		})
+	}
+}
