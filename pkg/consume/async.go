@@ -200,7 +200,9 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 	switch {
 	case fetchErr != nil:
 		return fetchErr
-	case herr != nil && !(ctx.Err() != nil && errors.Is(herr, context.Canceled)):
+	case herr != nil && !(ctx.Err() != nil && (errors.Is(herr, context.Canceled) || errors.Is(herr, context.DeadlineExceeded))):
+		// A handler giving up at the end of the drain budget is a clean
+		// stop; its unfinished messages stay uncommitted.
 		return fmt.Errorf("async handler: %w", herr)
 	case ctx.Err() == nil:
 		return errors.New("async handler returned before its input was closed")
