@@ -15,6 +15,14 @@
 // client's retryable error, unchanged, when EnOS is down or busy, so that
 // the runner holds the batch and retries.
 //
-// Records older than Config.BackfillAge, and every record of a handler
-// built for a replay, are sent with isRealtimeIntegration:false.
+// Entries carry the device's time (DeviceTelemetry.Time, SnotiEvent.CreatedAt)
+// in epoch milliseconds, or the ingest's receipt time when the device gave
+// none. Records older than Config.BackfillAge, every record of a handler
+// built for a replay, and every batch whose context replay.IsReplay marks
+// are sent with isRealtimeIntegration:false.
+//
+// Within a batch, entries are posted grouped by kind (measurement points,
+// events, attributes), each in record order, so one device's measurement
+// points keep their order; a device's event may reach EnOS before a
+// measurement point of the same batch, which EnOS orders by time anyway.
 package enosfwd

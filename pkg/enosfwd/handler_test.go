@@ -156,9 +156,10 @@ func TestHandlerMapsRecords(t *testing.T) {
 		17: {Topic: "device.telemetry.v1", Value: []byte("not avro")},
 		// A status event is skipped on its headers, without decoding.
 		18: {Topic: "snoti.events.v1", Value: []byte("not decoded"), Headers: []kafka.Header{{Key: "event_type", Value: []byte("device_status_raw")}, {Key: "schema", Value: []byte("SnotiEvent.v1")}}},
+		19: telemetry(t, "pk-ev", "d9", "", time.Time{}, records.DataPoint{Name: "voltage", Value: 1.0}),
 	}
 	errs := h.Handle(context.Background(), msgs)
-	wantReason := map[int]string{3: "no_mapping", 4: "no_mapping", 6: "no_mapping", 16: "bad_record", 17: "bad_record"}
+	wantReason := map[int]string{3: "no_mapping", 4: "no_mapping", 6: "no_mapping", 16: "bad_record", 17: "bad_record", 19: "bad_record"}
 	for i, err := range errs {
 		if want, ok := wantReason[i]; ok {
 			if !sinkerr.IsPermanent(err) || consume.ReasonOf(err) != want {

@@ -56,7 +56,10 @@ func (h *Handler) convert(m kafka.Message) (item, error) {
 }
 
 func (h *Handler) convertTelemetry(t *records.DeviceTelemetry) (item, error) {
-	it := item{kind: KindMeasurepoint, time: t.Time}
+	it := item{kind: KindMeasurepoint, time: recordTime(t.Time, t.ReceivedAt)}
+	if it.time.IsZero() {
+		return it, rejectf(ReasonBadRecord, fmt.Errorf("telemetry %s of device %s has no time", t.EventID, t.DID))
+	}
 	p, dev, err := h.device(t.ProductKey, t.DID, t.MAC)
 	if err != nil {
 		return it, err
@@ -66,7 +69,7 @@ func (h *Handler) convertTelemetry(t *records.DeviceTelemetry) (item, error) {
 		it.skip = true
 		return it, nil
 	}
-	it.point = &enos.MeasurepointEntry{Device: dev, Time: t.Time, Measurepoints: mp}
+	it.point = &enos.MeasurepointEntry{Device: dev, Time: it.time, Measurepoints: mp}
 	return it, nil
 }
 
@@ -81,7 +84,7 @@ func skipByHeaders(m kafka.Message) bool {
 }
 
 func (h *Handler) convertEvent(e *records.SnotiEvent) (item, error) {
-	it := item{kind: KindOther, time: e.CreatedAt}
+	it := item{kind: KindOther, time: recordTime(e.CreatedAt, e.ReceivedAt)}
 	switch {
 	case e.EventType == "attr_fault" || e.EventType == "attr_alert":
 		it.kind = KindEvent
@@ -91,6 +94,9 @@ func (h *Handler) convertEvent(e *records.SnotiEvent) (item, error) {
 		// nothing EnOS takes.
 		it.skip = true
 		return it, nil
+	}
+	if it.time.IsZero() {
+		return it, rejectf(ReasonBadRecord, fmt.Errorf("%s event %s has no time", e.EventType, e.EventID))
 	}
 	p, dev, err := h.device(e.ProductKey, e.DID, e.MAC)
 	if err != nil {
@@ -109,7 +115,7 @@ func (h *Handler) convertEvent(e *records.SnotiEvent) (item, error) {
 			it.skip = true
 			return it, nil
 		}
-		it.event = &enos.EventEntry{Device: dev, Time: e.CreatedAt, Events: map[string]map[string]any{
+		it.event = &enos.EventEntry{Device: dev, Time: it.time, Events: map[string]map[string]any{
 			id: {"value": e.Attr.Value, "attr_name": e.Attr.Name},
 		}}
 	default:
@@ -117,7 +123,7 @@ func (h *Handler) convertEvent(e *records.SnotiEvent) (item, error) {
 		if e.EventType == "device_offline" {
 			l, online = p.Offline, false
 		}
-		it.attr, it.event = l.entry(dev, online, e.CreatedAt)
+		it.attr, it.event = l.entry(dev, online, it.time)
 		switch {
 		case it.attr != nil:
 			it.kind = KindAttribute
@@ -128,6 +134,19 @@ func (h *Handler) convertEvent(e *records.SnotiEvent) (item, error) {
 		}
 	}
 	return it, nil
+}
+
+// recordTime is the device's time of a record, or the time the ingest
+// received it when the device gave none (a zero or pre-1970 time would
+// reach EnOS as a nonsense timestamp).
+func recordTime(device, received time.Time) time.Time {
+	if device.Unix() > 0 {
+		return device
+	}
+	if received.Unix() > 0 {
+		return received
+	}
+	return time.Time{}
 }
 
 // device finds the product mapping and names the device, or rejects the
