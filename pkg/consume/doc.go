@@ -11,4 +11,10 @@
 // written to the stage's dead-letter topic with the reason and the original
 // record, and the stream moves on). Duplicates are dropped by event_id within
 // a bounded window.
+//
+// An AsyncRunner serves handlers that hold messages for a while before they
+// are done (the Energisme file export keeps a window of rows for minutes):
+// a Tracker records completion per partition in any order and the runner
+// commits only the contiguous done prefix, pausing fetches when too much is
+// pending.
 package consume

@@ -35,6 +35,8 @@ type Runner struct {
 	log      zerolog.Logger
 	m        *metrics
 	progress atomic.Int64 // unix nanos of the last successful fetch or commit
+	idle     atomic.Bool  // waiting for a first message: nothing to do is not a lack of progress
+	lastErr  atomic.Int64 // unix nanos of the reader's last reported error
 }
 
 // New builds a runner; h processes the batches. It writes dead letters to
@@ -61,14 +63,24 @@ func New(cfg Config, kcfg kafkaconf.Config, h Handler, codec *records.Codec, log
 	return &Runner{cfg: cfg, kafka: kcfg, proc: proc, dlq: dlq, log: log, m: proc.m}, nil
 }
 
-// Ready reports whether the runner has talked to Kafka successfully in the
-// last minute (or is idle with nothing to fetch, which also counts).
+// Ready reports whether the runner is making progress: it fetched or
+// committed in the last minute, or it is waiting for new messages without
+// the reader reporting errors (a quiet topic is not a stall). A batch held
+// for more than a minute by a failing sink, or a reader failing to reach
+// Kafka, is not ready.
 func (r *Runner) Ready(context.Context) error {
 	last := r.progress.Load()
 	if last == 0 {
 		return errors.New("no fetch from Kafka yet")
 	}
+	recentErr := time.Since(time.Unix(0, r.lastErr.Load())) < time.Minute
+	if r.idle.Load() && !recentErr {
+		return nil
+	}
 	if age := time.Since(time.Unix(0, last)); age > time.Minute {
+		if recentErr {
+			return fmt.Errorf("no progress for %s; the Kafka reader reports errors", age.Round(time.Second))
+		}
 		return fmt.Errorf("no progress for %s", age.Round(time.Second))
 	}
 	return nil
@@ -100,7 +112,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		ReadBackoffMin:        100 * time.Millisecond,
 		ReadBackoffMax:        2 * time.Second,
 		WatchPartitionChanges: true,
-		ErrorLogger:           kafka.LoggerFunc(func(f string, a ...any) { r.log.Warn().Msgf(f, a...) }),
+		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
+			r.lastErr.Store(time.Now().UnixNano())
+			r.log.Warn().Msgf(f, a...)
+		}),
 	})
 	defer reader.Close()
 	defer r.dlq.Close()
@@ -136,7 +151,9 @@ func (r *Runner) fetchBatch(ctx context.Context, reader *kafka.Reader) ([]kafka.
 		if len(batch) > 0 {
 			fctx, cancel = context.WithTimeout(ctx, r.cfg.BatchWait)
 		}
+		r.idle.Store(len(batch) == 0)
 		m, err := reader.FetchMessage(fctx)
+		r.idle.Store(false)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {

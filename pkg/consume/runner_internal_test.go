@@ -1,6 +1,7 @@
 package consume
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -49,5 +50,33 @@ func TestBackoff(t *testing.T) {
 	}
 	if d := p.backoff(0, time.Hour); d != 10*time.Second {
 		t.Errorf("Retry-After 1h: backoff %s, want capped at MaxWait 10s", d)
+	}
+}
+
+func TestReady(t *testing.T) {
+	long := time.Now().Add(-2 * time.Minute).UnixNano()
+	tests := []struct {
+		name     string
+		progress int64
+		idle     bool
+		lastErr  int64
+		wantErr  bool
+	}{
+		{name: "never fetched", wantErr: true},
+		{name: "recent progress", progress: time.Now().UnixNano()},
+		{name: "quiet topic, idle", progress: long, idle: true},
+		{name: "idle but reader failing", progress: long, idle: true, lastErr: time.Now().UnixNano(), wantErr: true},
+		{name: "batch held by a failing sink", progress: long, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Runner{}
+			r.progress.Store(tt.progress)
+			r.idle.Store(tt.idle)
+			r.lastErr.Store(tt.lastErr)
+			if err := r.Ready(context.Background()); (err != nil) != tt.wantErr {
+				t.Errorf("Ready = %v, wantErr %v", err, tt.wantErr)
+			}
+		})
 	}
 }
