@@ -32,7 +32,7 @@ Usage:
 
 Run "bridgectl <command> --help" for a command's flags. Kafka, topic names
 and logging come from the environment (KAFKA_*, TOPIC_*, LOG_*), as for the
-services; see OPERATIONS.md.
+services; see the README, "Operations".
 
 Exit codes:
   0  done, or nothing to do

@@ -8,7 +8,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/logging"
 )
 
-// Config is bridgectl's environment (see OPERATIONS.md): the variables the
+// Config is bridgectl's environment (see the README, "Configuration"): the variables the
 // services share, the topic names, and the defaults of topics ensure.
 type Config struct {
 	Log    logging.Config

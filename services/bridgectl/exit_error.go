@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Exit codes, documented in the usage text and OPERATIONS.md. Scripts may
+// Exit codes, documented in the usage text and the README ("Operations"). Scripts may
 // rely on them.
 const (
 	exitOK      = 0 // done (or nothing to do)
