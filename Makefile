@@ -35,10 +35,12 @@ test:
 test-go:
 	go test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
-## lint: go vet and gofmt over every module (golangci-lint too when installed)
+## lint: go vet and gofmt over every module, every service built alone
+## (GOWORK=off, through its replace directives), golangci-lint when installed
 lint:
 	go vet $(PKGS)
 	@out="$$(gofmt -l $(MODULES))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@for s in $(SERVICES); do (cd services/$$s && GOWORK=off go build -o /dev/null .) || { echo "services/$$s does not build with GOWORK=off: run go mod tidy there"; exit 1; }; done
 	@if command -v golangci-lint >/dev/null; then for m in $(MODULES); do (cd $$m && golangci-lint run ./...); done; fi
 
 ## bench: Go benchmarks of every module against a real broker (the ingest's
