@@ -113,12 +113,16 @@ while true; do
 	pushed=$(metric ingest snoti_pushes_total)
 	acked=$(metric ingest ingest_acks_total)
 	invalid=$(metric ingest ingest_invalid_lines_total)
-	line="snoti→ingest $(rate pushed "$pushed")/s acked $(rate acked "$acked")/s invalid $invalid"
+	say "$(printf '%-20s' ingest) pushes $(rate pushed "$pushed")/s, ACKed after Kafka $(rate acked "$acked")/s (total $acked), invalid lines $invalid  http://127.0.0.1:${port[ingest]}/metrics"
 	for n in decoder enos-forwarder energisme-forwarder; do
 		done_=$(metric "$n" snotibridge_consumer_messages_total)
 		lag=$(metric "$n" snotibridge_consumer_lag)
 		dlq=$(metric "$n" snotibridge_consumer_dead_letters_total)
-		line+=" | ${n%-forwarder} $(rate "$n" "$done_")/s lag $lag dlq $dlq"
+		retries=$(metric "$n" snotibridge_consumer_retries_total)
+		say "$(printf '%-20s' "$n") $(rate "$n" "$done_")/s (total $done_), lag $lag, retries $retries, DLQ $dlq  http://127.0.0.1:${port[$n]}/metrics"
 	done
-	say "$line"
+	enos=$(curl -fsS --max-time 2 http://127.0.0.1:8090/sim/enos/stats 2>/dev/null | tr -d '\n' | head -c 200)
+	energisme=$(curl -fsS --max-time 2 http://127.0.0.1:8090/sim/energisme/stats 2>/dev/null | tr -d '\n' | head -c 200)
+	files=$(find "$run_dir/sink-sim/sftp" -type f 2>/dev/null | wc -l)
+	say "$(printf '%-20s' sink-sim) EnOS ${enos:-?}; Energisme ${energisme:-?}; SFTP files $files"
 done
