@@ -42,7 +42,10 @@ stop_all() {
 	tools/kafka/kafka.sh stop "$root/.cache/kafka/dev" || true
 	say "all stopped; logs in $logs"
 }
-trap stop_all INT TERM EXIT
+# Children run in sessions of their own (setsid), so a Ctrl-C reaches only
+# this script, which stops them one by one in order.
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 say "starting Apache Kafka on $brokers"
 tools/kafka/kafka.sh start "$root/.cache/kafka/dev" "$kafka_port" "$kafka_cport"
@@ -57,7 +60,7 @@ bin/bridgectl topics ensure
 start() {
 	local n="$1"
 	shift
-	env HTTP_ADDR="127.0.0.1:${port[$n]}" "$@" "bin/$n" >>"$logs/$n.log" 2>&1 &
+	setsid env HTTP_ADDR="127.0.0.1:${port[$n]}" "$@" "bin/$n" >>"$logs/$n.log" 2>&1 &
 	pid[$n]=$!
 	say "started $n (pid ${pid[$n]}, log .run/logs/$n.log, metrics http://127.0.0.1:${port[$n]}/metrics)"
 }
@@ -97,11 +100,12 @@ metric() {
 }
 
 declare -A last=()
-rate() { # key value → per-second rate since the last call
+# rate KEY VALUE sets RATE to the per-second change since the last call
+# (no subshell: it must remember the last value).
+rate() {
 	local k="$1" v="$2" prev="${last[$1]:-}"
 	last[$k]="$v"
-	[[ -n "$prev" ]] || { echo "-"; return; }
-	echo $(((v - prev) / interval))
+	if [[ -n "$prev" ]]; then RATE=$(((v - prev) / interval)); else RATE="-"; fi
 }
 
 say "pipeline running; progress every ${interval}s (Ctrl-C stops everything)"
@@ -113,13 +117,17 @@ while true; do
 	pushed=$(metric ingest snoti_pushes_total)
 	acked=$(metric ingest ingest_acks_total)
 	invalid=$(metric ingest ingest_invalid_lines_total)
-	say "$(printf '%-20s' ingest) pushes $(rate pushed "$pushed")/s, ACKed after Kafka $(rate acked "$acked")/s (total $acked), invalid lines $invalid  http://127.0.0.1:${port[ingest]}/metrics"
+	rate pushed "$pushed"
+	pushed_rate=$RATE
+	rate acked "$acked"
+	say "$(printf '%-20s' ingest) pushes ${pushed_rate}/s, ACKed after Kafka ${RATE}/s (total $acked), invalid lines $invalid  http://127.0.0.1:${port[ingest]}/metrics"
 	for n in decoder enos-forwarder energisme-forwarder; do
 		done_=$(metric "$n" snotibridge_consumer_messages_total)
 		lag=$(metric "$n" snotibridge_consumer_lag)
 		dlq=$(metric "$n" snotibridge_consumer_dead_letters_total)
 		retries=$(metric "$n" snotibridge_consumer_retries_total)
-		say "$(printf '%-20s' "$n") $(rate "$n" "$done_")/s (total $done_), lag $lag, retries $retries, DLQ $dlq  http://127.0.0.1:${port[$n]}/metrics"
+		rate "$n" "$done_"
+		say "$(printf '%-20s' "$n") ${RATE}/s (total $done_), lag $lag, retries $retries, DLQ $dlq  http://127.0.0.1:${port[$n]}/metrics"
 	done
 	enos=$(curl -fsS --max-time 2 http://127.0.0.1:8090/sim/enos/stats 2>/dev/null | tr -d '\n' | head -c 200)
 	energisme=$(curl -fsS --max-time 2 http://127.0.0.1:8090/sim/energisme/stats 2>/dev/null | tr -d '\n' | head -c 200)

@@ -111,7 +111,9 @@ start() {
 	fi
 	fetch
 	mkdir -p "$dir"
-	nohup "$here/kafka.sh" run "$dir" "$port" "$cport" >"$dir/kafka.log" 2>&1 &
+	# A session of its own: a Ctrl-C in the caller's terminal must not reach
+	# the broker (the caller stops it with kafka.sh stop, after its clients).
+	setsid nohup "$here/kafka.sh" run "$dir" "$port" "$cport" >"$dir/kafka.log" 2>&1 &
 	echo $! >"$dir/kafka.pid"
 	wait_port "$port" "$!" "$dir/kafka.log"
 	echo "kafka.sh: Apache Kafka $version up on 127.0.0.1:$port (pid $(cat "$dir/kafka.pid"), log $dir/kafka.log)" >&2
