@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
@@ -167,11 +168,17 @@ func (s *TokenSource) timestamp() int64 {
 // the same access key, say) used the same timestamp.
 var errRepeated = errors.New("repeated token request")
 
-// request asks the token service for a token, once more with a fresh
-// timestamp if the first one collided with another request's (status 1001).
+// request asks the token service for a token, again with a fresh timestamp
+// (twice at most) if one collided with another request's (status 1001).
+// Another client with the same access key (a second replica, say) counts
+// milliseconds too, so the next timestamp jumps a random few milliseconds
+// ahead rather than by one, which could collide again.
 func (s *TokenSource) request(ctx context.Context, path, current string) (string, time.Duration, error) {
 	token, ttl, err := s.requestOnce(ctx, path, current)
-	if errors.Is(err, errRepeated) {
+	for retry := 0; retry < 2 && errors.Is(err, errRepeated); retry++ {
+		s.mu.Lock()
+		s.lastTS += 1 + rand.Int64N(50)
+		s.mu.Unlock()
 		token, ttl, err = s.requestOnce(ctx, path, current)
 	}
 	return token, ttl, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -34,11 +36,20 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	if err != nil {
 		return err
 	}
+	if cfg.MemoryLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemoryLimitMiB << 20)
+		log.Info().Int64("mib", cfg.MemoryLimitMiB).Msg("soft memory limit set (INGEST_MEMORY_LIMIT_MIB)")
+	}
 	writer, err := cfg.Kafka.NewWriter("")
 	if err != nil {
 		return err
 	}
 	defer writer.Close()
+	// The pipeline batches by itself (pushes queue while a write is in
+	// flight), so kafka-go's linger would only add latency: flush at once,
+	// with room for a whole batch per partition.
+	writer.BatchTimeout = 250 * time.Microsecond
+	writer.BatchSize = cfg.BatchSize
 	if err := checkTopics(ctx, cfg, log); err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 		return nil, err
 	}
 	if stack.SFTP != nil {
-		if err := writeKnownHosts(cfg.SFTPKnownHostsFile, stack.SFTP); err != nil {
+		if err := writeKnownHosts(cfg.SFTPKnownHostsFile, cfg.SFTPKnownHostsNames, stack.SFTP); err != nil {
 			_ = a.ln.Close()
 			_ = stack.Stop(context.Background())
 			return nil, err

@@ -45,6 +45,10 @@ type Config struct {
 	// SFTPKnownHostsFile, when set, is written with a known_hosts line for
 	// localhost and 127.0.0.1 at the SFTP port, for ENERGISME_SFTP_KNOWN_HOSTS.
 	SFTPKnownHostsFile string `envconfig:"SINK_SIM_SFTP_KNOWN_HOSTS_FILE" default:".run/sink-sim/known_hosts"`
+	// SFTPKnownHostsNames are the host names the known_hosts line is written
+	// for: the names clients use to reach the server (e.g. the compose
+	// service name).
+	SFTPKnownHostsNames []string `envconfig:"SINK_SIM_SFTP_KNOWN_HOSTS_NAMES" default:"localhost,127.0.0.1"`
 }
 
 // Validate reports every invalid sink-sim variable.

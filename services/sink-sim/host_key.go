@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 
@@ -75,8 +76,8 @@ func readAuthorizedKeys(path string) ([]ssh.PublicKey, error) {
 }
 
 // writeKnownHosts writes a known_hosts line for the SFTP server as reached
-// from this machine.
-func writeKnownHosts(path string, srv *sinksim.SFTPServer) error {
+// under each of names.
+func writeKnownHosts(path string, names []string, srv *sinksim.SFTPServer) error {
 	if path == "" {
 		return nil
 	}
@@ -84,7 +85,19 @@ func writeKnownHosts(path string, srv *sinksim.SFTPServer) error {
 	if err != nil {
 		return fmt.Errorf("parsing SFTP address: %w", err)
 	}
-	line := srv.KnownHostsLine(net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port))
+	if len(names) == 0 {
+		names = []string{"localhost", "127.0.0.1"}
+	}
+	addrs := make([]string, 0, len(names))
+	for _, n := range names {
+		if n = strings.TrimSpace(n); n != "" {
+			addrs = append(addrs, net.JoinHostPort(n, port))
+		}
+	}
+	if len(addrs) == 0 {
+		return fmt.Errorf("SINK_SIM_SFTP_KNOWN_HOSTS_NAMES has no name: list the host names clients use, e.g. localhost,127.0.0.1")
+	}
+	line := srv.KnownHostsLine(addrs...)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("creating the known_hosts directory: %w", err)
 	}
