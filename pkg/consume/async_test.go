@@ -17,6 +17,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // windowSink is an AsyncHandler that gathers each partition's messages into
@@ -221,7 +222,7 @@ func TestAsyncRunnerOutageRestartAndDeadLetters(t *testing.T) {
 
 	s.setDown(true)
 	stop := startAsync(t, kc, group, in, dlq, s, 200, 10*time.Second)
-	waitFor(t, time.Minute, "failed uploads during the outage", func() bool { _, _, f := s.stats(); return f >= 5 })
+	testkit.Eventually(t, time.Minute, "failed uploads during the outage", func() bool { _, _, f := s.stats(); return f >= 5 })
 	checkCommits("during the outage")
 	if c := committedPerPartition(t, kc, group, in); c[0]+c[1]+c[2] > int64(n/50) {
 		// Only rejected records can be done while the sink is down, and only
@@ -229,13 +230,13 @@ func TestAsyncRunnerOutageRestartAndDeadLetters(t *testing.T) {
 		t.Fatalf("committed %v during the outage", c)
 	}
 	s.setDown(false)
-	waitFor(t, time.Minute, "some records stored", func() bool { st, _, _ := s.stats(); return st >= n/3 })
+	testkit.Eventually(t, time.Minute, "some records stored", func() bool { st, _, _ := s.stats(); return st >= n/3 })
 	stop() // mid-stream: the partial windows are uploaded on the way out
 	checkCommits("after a stop mid-stream")
 
 	stop = startAsync(t, kc, group, in, dlq, s, 200, 10*time.Second)
-	waitFor(t, 2*time.Minute, "every good record stored", func() bool { st, _, _ := s.stats(); return st == n-n/50 })
-	waitFor(t, time.Minute, "offsets committed to the end", func() bool {
+	testkit.Eventually(t, 2*time.Minute, "every good record stored", func() bool { st, _, _ := s.stats(); return st == n-n/50 })
+	testkit.Eventually(t, time.Minute, "offsets committed to the end", func() bool {
 		c := committedPerPartition(t, kc, group, in)
 		return c[0]+c[1]+c[2] == n
 	})
@@ -303,17 +304,17 @@ func TestAsyncRunnerBoundsPending(t *testing.T) {
 	got := func() int { mu.Lock(); defer mu.Unlock(); return received }
 	stop := startAsync(t, kc, in+"-g", in, dlq, h, maxPending, time.Second)
 	defer stop()
-	waitFor(t, time.Minute, "the tracker to fill", func() bool { return got() >= maxPending })
+	testkit.Eventually(t, time.Minute, "the tracker to fill", func() bool { return got() >= maxPending })
 	// Fetching is paused: releasing 10 lets exactly 10 more in.
 	release <- 10
-	waitFor(t, time.Minute, "10 more after the release", func() bool { return got() >= maxPending+10 })
+	testkit.Eventually(t, time.Minute, "10 more after the release", func() bool { return got() >= maxPending+10 })
 	for range 5 {
 		release <- 0 // a round trip through the handler's loop
 	}
 	if r := got(); r != maxPending+10 {
 		t.Fatalf("received %d, want %d: the bound of %d pending was not kept", r, maxPending+10, maxPending)
 	}
-	waitFor(t, time.Minute, "the first 10 committed", func() bool { return committedPerPartition(t, kc, in+"-g", in)[0] == 10 })
+	testkit.Eventually(t, time.Minute, "the first 10 committed", func() bool { return committedPerPartition(t, kc, in+"-g", in)[0] == 10 })
 }
 
 func TestAsyncRunnerReadyWhileIdle(t *testing.T) {
@@ -339,7 +340,7 @@ func TestAsyncRunnerReadyWhileIdle(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	waitFor(t, 10*time.Second, "ready on an idle topic", func() bool { return r.Ready(context.Background()) == nil })
+	testkit.Eventually(t, 10*time.Second, "ready on an idle topic", func() bool { return r.Ready(context.Background()) == nil })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)

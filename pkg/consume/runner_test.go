@@ -17,6 +17,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestMain(m *testing.M) { kafkatest.Main(m) }
@@ -68,17 +69,6 @@ func produce(t *testing.T, kc kafkaconf.Config, topic string, from, to int) {
 	defer cancel()
 	if err := w.WriteMessages(ctx, ms...); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -141,8 +131,8 @@ func TestRunnerOutageAndDeadLetters(t *testing.T) {
 	sink := &fakeSink{outage: 25, accepted: map[string]int{}}
 	stop := startRunner(t, kc, group, in, dlq, consume.PerKey(4, sink.send))
 	want := n - n/10 // values ending in 7 are rejected
-	waitFor(t, 2*time.Minute, "every good record at the sink", func() bool { return sink.count() == want })
-	waitFor(t, time.Minute, "offsets committed to the end", func() bool {
+	testkit.Eventually(t, 2*time.Minute, "every good record at the sink", func() bool { return sink.count() == want })
+	testkit.Eventually(t, time.Minute, "offsets committed to the end", func() bool {
 		c, e := committed(t, kc, group, in)
 		return c == e && e == n
 	})
@@ -194,11 +184,11 @@ func TestRunnerRestartLosesNothing(t *testing.T) {
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(seen) }
 
 	stop := startRunner(t, kc, group, in, dlq, h)
-	waitFor(t, 2*time.Minute, "some progress", func() bool { return count() >= n/4 })
+	testkit.Eventually(t, 2*time.Minute, "some progress", func() bool { return count() >= n/4 })
 	stop() // mid-stream
 	before := count()
 	stop = startRunner(t, kc, group, in, dlq, h)
-	waitFor(t, 2*time.Minute, "every record after the restart", func() bool { return count() == n })
+	testkit.Eventually(t, 2*time.Minute, "every record after the restart", func() bool { return count() == n })
 	stop()
 	t.Logf("records seen before the restart: %d of %d", before, n)
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // TestChainSimIngestDecoder pushes frames the test encodes with known values
@@ -96,18 +96,9 @@ func TestChainSimIngestDecoder(t *testing.T) {
 	}
 
 	// The ingest, as a real process.
-	bin := filepath.Join(t.TempDir(), "ingest")
-	if out, err := exec.Command("go", "build", "-o", bin, "../ingest").CombinedOutput(); err != nil {
-		t.Fatalf("building ingest: %v\n%s", err, out)
-	}
-	ingest := exec.Command(bin)
-	ingest.Env = append(os.Environ(), "KAFKA_BROKERS="+brokers[0], "SNOTI_ADDR="+sim.Addr(), "SNOTI_PROTOCOL=v1",
+	ingest := testkit.Start(t, testkit.Build(t, "../ingest"), append(os.Environ(), "KAFKA_BROKERS="+brokers[0], "SNOTI_ADDR="+sim.Addr(), "SNOTI_PROTOCOL=v1",
 		"SNOTI_ENTERPRISE_ID=e", "SNOTI_ENTERPRISE_SECRET=s", "SNOTI_CA_FILE="+ca, "SNOTI_PREFETCH=500",
-		"TOPIC_EVENTS="+events, "TOPIC_INVALID="+invalid, "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn")
-	ingest.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := ingest.Start(); err != nil {
-		t.Fatal(err)
-	}
+		"TOPIC_EVENTS="+events, "TOPIC_INVALID="+invalid, "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn"))
 	defer func() { _ = ingest.Process.Signal(syscall.SIGTERM); _, _ = ingest.Process.Wait() }()
 
 	kc := kafkatest.Config(t)

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // TestChainSNotiToEnergismeWhileEnOSIsDown: raw events pushed by snoti-sim
@@ -145,31 +145,10 @@ func TestChainSNotiToEnergismeWhileEnOSIsDown(t *testing.T) {
 		len(expect), took.Round(time.Millisecond), enos.Stats().Faults, c, end)
 }
 
-var (
-	programsMu sync.Mutex
-	programs   = map[string]string{}
-)
-
 // program builds services/<name> once per test binary.
 func program(t *testing.T, name string) string {
 	t.Helper()
-	programsMu.Lock()
-	defer programsMu.Unlock()
-	if p, ok := programs[name]; ok {
-		return p
-	}
-	dir, err := os.MkdirTemp("", "energisme-chain-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", p, ".")
-	cmd.Dir = filepath.Join("..", name)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", name, err, out)
-	}
-	programs[name] = p
-	return p
+	return testkit.Build(t, filepath.Join("..", name))
 }
 
 // startProgram runs a service program until the test ends (SIGTERM, then

@@ -27,6 +27,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestMain(m *testing.M) { kafkatest.Main(m) }
@@ -203,17 +204,6 @@ func (e *env) committed(group, topic string, partitions int) (committed, end int
 	return committed, end
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func readDeadLetters(t *testing.T, e *env, n int) []records.DeadLetter {
 	t.Helper()
 	var out []records.DeadLetter
@@ -266,7 +256,7 @@ func TestPushDeliversExactUplinks(t *testing.T) {
 	if err := emu.WaitUplinks(ctx, len(expect)); err != nil {
 		t.Fatalf("waiting for %d uplinks: %v (got %d)", len(expect), err, len(emu.Uplinks()))
 	}
-	waitFor(t, time.Minute, "offsets committed to the end", func() bool { c, end := e.committed(group, e.events, 3); return c == end })
+	testkit.Eventually(t, time.Minute, "offsets committed to the end", func() bool { c, end := e.committed(group, e.events, 3); return c == end })
 
 	lastSeq := map[string]string{}
 	for _, u := range emu.Uplinks() {
@@ -343,7 +333,7 @@ func TestPushSustained5xxThenRecovery(t *testing.T) {
 		t.Fatalf("after recovery: %d of %d distinct uplinks: %v", distinctPayloads(emu), n, err)
 	}
 	took := time.Since(start)
-	waitFor(t, time.Minute, "offsets committed to the end", func() bool { c, end := e.committed(group, e.events, 3); return c == end && end == n })
+	testkit.Eventually(t, time.Minute, "offsets committed to the end", func() bool { c, end := e.committed(group, e.events, 3); return c == end && end == n })
 	stop()
 	stats := emu.Stats()
 	if stats.Faults == 0 {
@@ -396,7 +386,7 @@ func TestFilesSFTPOutage(t *testing.T) {
 	a, stop := e.start(cfg)
 
 	e.write(e.telemetry, batch(0, 60))
-	waitFor(t, time.Minute, "the first batch on the server and committed", func() bool {
+	testkit.Eventually(t, time.Minute, "the first batch on the server and committed", func() bool {
 		c, _ := e.committed(cfg.FilesGroupID, e.telemetry, 3)
 		return c == 60 && len(rowsOnServer(t, e.sftpRoot)) == 120
 	})
@@ -409,14 +399,14 @@ func TestFilesSFTPOutage(t *testing.T) {
 	}
 	outageStart := time.Now()
 	e.write(e.telemetry, batch(60, 120))
-	waitFor(t, time.Minute, "uploads failing during the outage", func() bool { return counter(t, a.metrics, "energisme_files_total", "error") >= 2 })
+	testkit.Eventually(t, time.Minute, "uploads failing during the outage", func() bool { return counter(t, a.metrics, "energisme_files_total", "error") >= 2 })
 	if c, _ := e.committed(cfg.FilesGroupID, e.telemetry, 3); c != 60 {
 		t.Fatalf("committed %d during the outage, want 60: offsets of rows not on the server were committed", c)
 	}
 	if err := e.stack.SFTP.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Minute, "every row on the server and committed after the outage", func() bool {
+	testkit.Eventually(t, 2*time.Minute, "every row on the server and committed after the outage", func() bool {
 		c, _ := e.committed(cfg.FilesGroupID, e.telemetry, 3)
 		return c == 120 && len(rowsOnServer(t, e.sftpRoot)) >= 240
 	})
@@ -558,13 +548,13 @@ func TestPushUnaffectedByStuckEnOSGroup(t *testing.T) {
 			t.Errorf("EnOS stand-in: %v", err)
 		}
 	}()
-	waitFor(t, time.Minute, "the EnOS stand-in to be stuck retrying", func() bool { return enosAttempts.Load() >= 20 })
+	testkit.Eventually(t, time.Minute, "the EnOS stand-in to be stuck retrying", func() bool { return enosAttempts.Load() >= 20 })
 
 	before := enosAttempts.Load()
 	during := deliver(e.events + "-energisme-during-enos-outage")
 	// Stuck before and still stuck after, having committed nothing: it
 	// was failing all along while Energisme delivered.
-	waitFor(t, time.Minute, "the EnOS stand-in still retrying", func() bool { return enosAttempts.Load() > before })
+	testkit.Eventually(t, time.Minute, "the EnOS stand-in still retrying", func() bool { return enosAttempts.Load() > before })
 	attemptsDuring := enosAttempts.Load()
 	if c, _ := e.committed(enosGroup, e.events, 3); c != 0 {
 		t.Fatalf("the EnOS stand-in committed %d: it was not stuck", c)
@@ -619,7 +609,7 @@ func TestFilesShutdown(t *testing.T) {
 			cfg.Files.Interval = time.Hour // only the shutdown writes a file
 			cfg.ShutdownTimeout = 6 * time.Second
 			a, stop := e.start(cfg)
-			waitFor(t, time.Minute, "every record in the open window", func() bool { return gauge(t, a.metrics, "energisme_file_window_messages") == 30 })
+			testkit.Eventually(t, time.Minute, "every record in the open window", func() bool { return gauge(t, a.metrics, "energisme_file_window_messages") == 30 })
 			if tt.serverDown {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 const (
@@ -154,35 +154,10 @@ func (c *chain) warmUp(t testing.TB) {
 	}
 }
 
-var (
-	programsMu sync.Mutex
-	programs   = map[string]string{}
-	programDir string
-)
-
 // program builds services/<name> once per test binary.
 func program(t testing.TB, name string) string {
 	t.Helper()
-	programsMu.Lock()
-	defer programsMu.Unlock()
-	if p, ok := programs[name]; ok {
-		return p
-	}
-	if programDir == "" {
-		d, err := os.MkdirTemp("", "snotibridge-chain-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		programDir = d
-	}
-	p := filepath.Join(programDir, name)
-	cmd := exec.Command("go", "build", "-o", p, ".")
-	cmd.Dir = filepath.Join("..", name)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", name, err, out)
-	}
-	programs[name] = p
-	return p
+	return testkit.Build(t, filepath.Join("..", name))
 }
 
 func (c *chain) startProgram(t testing.TB, name string, env []string) {

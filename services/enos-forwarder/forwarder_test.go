@@ -9,6 +9,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 const testMapping = `{
@@ -196,7 +197,7 @@ func TestForwarderHoldsThroughOutage(t *testing.T) {
 
 	// A sustained outage: four refusals, at least three Retry-After apart.
 	const refusals = 4
-	waitFor(t, time.Minute, "EnOS refusing requests", func() bool { return h.sim.Faults().Injected() >= refusals })
+	testkit.Eventually(t, time.Minute, "EnOS refusing requests", func() bool { return h.sim.Faults().Injected() >= refusals })
 	if n := h.sim.Stats().Points; n != 0 {
 		t.Fatalf("%d points accepted while EnOS was down", n)
 	}
@@ -216,23 +217,6 @@ func TestForwarderHoldsThroughOutage(t *testing.T) {
 		t.Errorf("%d requests refused, want at most %d: Retry-After not honoured", injected, refusals+1)
 	}
 	t.Logf("outage: %d requests refused, %d points delivered after recovery, 0 lost, 0 dead letters", injected, len(f.points))
-}
-
-// waitFor polls cond until it holds or timeout passes (for state that has
-// no change notification, such as the emulator's fault counter).
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
 }
 
 func TestForwarderBadMappingDeadLettersOnlyThatProduct(t *testing.T) {

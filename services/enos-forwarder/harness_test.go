@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestMain(m *testing.M) { kafkatest.Main(m) }
@@ -132,51 +132,9 @@ func (h *harness) startInProcess(t testing.TB) (stop func()) {
 	return stop
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// binary builds the forwarder once per test binary.
-func binary(t testing.TB) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "enos-forwarder-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "enos-forwarder")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("building enos-forwarder: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
 func (h *harness) startProcess(t *testing.T) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(binary(t))
-	cmd.Env = h.env()
-	cmd.Stderr = &testWriter{t: t}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	return cmd
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w *testWriter) Write(b []byte) (int, error) {
-	w.t.Logf("enos-forwarder: %s", b)
-	return len(b), nil
+	return testkit.Start(t, testkit.Build(t, "."), h.env())
 }
 
 // produce writes records to their topics with acks=all, keyed by did.

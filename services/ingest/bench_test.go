@@ -21,6 +21,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // BenchmarkIngest measures, in one run on one broker: Kafka's own
@@ -137,42 +138,13 @@ func newBenchHarness(b *testing.B, brokers []string, fleet snotisim.Fleet) bench
 }
 
 func (h benchHarness) process(b *testing.B, prefetch int) *exec.Cmd {
-	bin := buildBinary(b)
-	cmd := exec.Command(bin)
-	env := h.env()
-	env = append(env, fmt.Sprintf("SNOTI_PREFETCH=%d", prefetch), "INGEST_BATCH_SIZE=5000", "LOG_LEVEL=error")
-	cmd.Env = env
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	return cmd
+	env := append(h.env(), fmt.Sprintf("SNOTI_PREFETCH=%d", prefetch), "INGEST_BATCH_SIZE=5000", "LOG_LEVEL=error")
+	return testkit.Start(b, testkit.Build(b, "."), env)
 }
 
 func stopProcess(cmd *exec.Cmd) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_, _ = cmd.Process.Wait()
-}
-
-func buildBinary(b *testing.B) string {
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ingest-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "ingest")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("building ingest: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		b.Fatal(binErr)
-	}
-	return binPath
 }
 
 // recordSize is the encoded size of a typical device_status_raw record.

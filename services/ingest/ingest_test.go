@@ -23,6 +23,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestMain(m *testing.M) { kafkatest.Main(m) }
@@ -319,9 +320,9 @@ func TestIngestSurvivesBrokerKill(t *testing.T) {
 
 	broker.Kill()
 	// Once writes fail, nothing more is ACKed: SNoti keeps the rest.
-	waitFor(t, time.Minute, "failed Kafka writes", func() bool { return testutil.ToFloat64(p.m.writeErrors) >= 1 })
+	testkit.Eventually(t, time.Minute, "failed Kafka writes", func() bool { return testutil.ToFloat64(p.m.writeErrors) >= 1 })
 	frozen := h.sim.Summary().Acks
-	waitFor(t, time.Minute, "more failed Kafka writes", func() bool { return testutil.ToFloat64(p.m.writeErrors) >= 3 })
+	testkit.Eventually(t, time.Minute, "more failed Kafka writes", func() bool { return testutil.ToFloat64(p.m.writeErrors) >= 3 })
 	if got := h.sim.Summary().Acks; got != frozen {
 		t.Fatalf("ACKs went from %d to %d while Kafka was down", frozen, got)
 	}
@@ -333,60 +334,10 @@ func TestIngestSurvivesBrokerKill(t *testing.T) {
 	t.Logf("ACKs frozen at %d of %d during the outage; after restart %d ACKed, %d distinct in Kafka", frozen, n, sum.Acks, len(seen))
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// binary builds the ingest once per test binary.
-func binary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ingest-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "ingest")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("building ingest: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
 func (h *harness) startProcess(t *testing.T) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(binary(t))
-	cmd.Env = h.env()
-	cmd.Stderr = &testWriter{t: t}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	return cmd
+	return testkit.Start(t, testkit.Build(t, "."), h.env())
 }
-
-type testWriter struct{ t *testing.T }
-
-func (w *testWriter) Write(b []byte) (int, error) { w.t.Logf("ingest: %s", b); return len(b), nil }
 
 func TestIngestKilled(t *testing.T) {
 	const n = 5000
@@ -437,7 +388,7 @@ func TestIngestSIGTERM(t *testing.T) {
 }
 
 func TestInvalidConfigExitsNamingTheVariable(t *testing.T) {
-	cmd := exec.Command(binary(t))
+	cmd := exec.Command(testkit.Build(t, "."))
 	cmd.Env = append(os.Environ(), "SNOTI_ADDR=snoti.example:2017", "SNOTI_PROTOCOL=v1", "SNOTI_ENTERPRISE_ID=e",
 		"SNOTI_ENTERPRISE_SECRET=s", "SNOTI_PREFETCH=0", "KAFKA_BROKERS=nohostport", "SNOTI_HEARTBEAT=soon")
 	out, err := cmd.CombinedOutput()
@@ -451,7 +402,7 @@ func TestInvalidConfigExitsNamingTheVariable(t *testing.T) {
 		}
 	}
 	// Parse errors come first; once they are fixed, every semantic problem is listed at once.
-	cmd = exec.Command(binary(t))
+	cmd = exec.Command(testkit.Build(t, "."))
 	cmd.Env = append(os.Environ(), "SNOTI_ADDR=snoti.example:2017", "SNOTI_PROTOCOL=v1", "SNOTI_ENTERPRISE_ID=e",
 		"SNOTI_ENTERPRISE_SECRET=s", "SNOTI_PREFETCH=0", "KAFKA_BROKERS=nohostport")
 	out, _ = cmd.CombinedOutput()
