@@ -16,7 +16,7 @@ TEST_KAFKA_PORT ?= 19092
 TEST_KAFKA_CPORT ?= 19093
 TEST_TIMEOUT    ?= 30m
 
-.PHONY: build test test-go lint bench bench-go kafka-up kafka-down run
+.PHONY: build test test-go lint bench bench-go kafka-up kafka-down run up down
 
 ## build: every service to bin/<name>
 build:
@@ -67,3 +67,10 @@ kafka-up:
 
 kafka-down:
 	$(KAFKA) stop $(CACHE)/kafka/dev
+
+## up / down: the whole stack on Docker (docker-compose.yml; needs a Docker engine)
+up:
+	docker compose up --build -d
+
+down:
+	docker compose down
