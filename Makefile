@@ -15,6 +15,8 @@ KAFKA_CPORT     ?= 9093
 TEST_KAFKA_PORT ?= 19092
 TEST_KAFKA_CPORT ?= 19093
 TEST_TIMEOUT    ?= 30m
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI         := $(CACHE)/bin/golangci-lint-$(GOLANGCI_VERSION)
 
 .PHONY: build test test-go lint bench bench-go kafka-up kafka-down run up down
 
@@ -35,13 +37,17 @@ test:
 test-go:
 	go test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
-## lint: go vet and gofmt over every module, every service built alone
-## (GOWORK=off, through its replace directives), golangci-lint when installed
+## lint: go vet, gofmt and golangci-lint (.golangci.yml, pinned version
+## installed into .cache/bin) over every module; every service built alone
+## (GOWORK=off, through its replace directives)
 lint:
 	go vet $(PKGS)
 	@out="$$(gofmt -l $(MODULES))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for s in $(SERVICES); do (cd services/$$s && GOWORK=off go build -o /dev/null .) || { echo "services/$$s does not build with GOWORK=off: run go mod tidy there"; exit 1; }; done
-	@if command -v golangci-lint >/dev/null; then for m in $(MODULES); do (cd $$m && golangci-lint run ./...); done; fi
+	@test -x $(GOLANGCI) || { echo "installing golangci-lint $(GOLANGCI_VERSION) into .cache/bin (Go module proxy)"; \
+		tmp=$$(mktemp -d) && GOBIN=$$tmp go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION) && \
+		mkdir -p $(CACHE)/bin && mv $$tmp/golangci-lint $(GOLANGCI); }
+	@for m in $(MODULES); do (cd $$m && $(GOLANGCI) run ./...) || exit 1; done
 
 ## bench: Go benchmarks of every module against a real broker (the ingest's
 ## compares itself with Kafka's ProducerPerformance in the same run); figures

@@ -90,7 +90,9 @@ func (s *windowSink) Run(ctx context.Context, in <-chan kafka.Message, acks cons
 			m = msg
 		}
 		var v int
-		fmt.Sscan(string(m.Value), &v)
+		if _, err := fmt.Sscan(string(m.Value), &v); err != nil {
+			return fmt.Errorf("value %q: %w", m.Value, err)
+		}
 		if v%50 == 0 {
 			if err := acks.Reject(ctx, m, consume.Reject("divisible", fmt.Errorf("value %d", v))); err != nil {
 				return err
@@ -201,7 +203,9 @@ func TestAsyncRunnerOutageRestartAndDeadLetters(t *testing.T) {
 	rejectedAt := map[int]map[int64]bool{}
 	for _, m := range all {
 		var v int
-		fmt.Sscan(string(m.Value), &v)
+		if _, err := fmt.Sscan(string(m.Value), &v); err != nil {
+			t.Fatalf("value %q: %v", m.Value, err)
+		}
 		if v%50 == 0 {
 			if rejectedAt[m.Partition] == nil {
 				rejectedAt[m.Partition] = map[int64]bool{}

@@ -18,7 +18,7 @@ const maxErrorBody = 4 << 10
 
 // ErrUnauthorized marks a push rejected with 401 or 403. It is wrapped in a
 // retryable error: a wrong token fails every uplink, not one bad record.
-var ErrUnauthorized = errors.New("Energisme rejected the token")
+var ErrUnauthorized = errors.New("token rejected by Energisme")
 
 // Client pushes uplinks to Energisme. It is safe for concurrent use;
 // ordering between concurrent Push calls is the caller's business (send one

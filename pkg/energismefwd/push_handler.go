@@ -74,7 +74,7 @@ const FailingFor = time.Minute
 func (h *PushHandler) Ready(context.Context) error {
 	if since := h.failingSince.Load(); since != 0 {
 		if d := time.Since(time.Unix(0, since)); d > FailingFor {
-			return fmt.Errorf("Energisme failing every push for %s", d.Round(time.Second))
+			return fmt.Errorf("every push to Energisme failing for %s", d.Round(time.Second))
 		}
 	}
 	return nil

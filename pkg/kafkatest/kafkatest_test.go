@@ -42,7 +42,9 @@ func produceAndConsume(t *testing.T, brokers []string, topic string, n int) {
 			t.Fatalf("reading %d/%d: %v", got, n, err)
 		}
 		var v int
-		fmt.Sscan(string(m.Value), &v)
+		if _, err := fmt.Sscan(string(m.Value), &v); err != nil {
+			t.Fatalf("value %q: %v", m.Value, err)
+		}
 		if prev, ok := last[string(m.Key)]; ok && v <= prev {
 			t.Fatalf("key %s out of order: %d after %d", m.Key, v, prev)
 		}

@@ -93,7 +93,9 @@ func BenchmarkDecoderThroughKafka(b *testing.B) {
 	}
 	took := time.Since(start)
 	stop()
-	<-done
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
 	rate := float64(n) / took.Seconds()
 	b.ReportMetric(rate, "events/s")
 	report := fmt.Sprintf("# Decoder benchmark\n\n| measure | value |\n|---|---|\n| decoder through Kafka (consume, decode, write acks=all, commit), %d events | %.0f events/s |\n", n, rate)

@@ -44,8 +44,6 @@ type harness struct {
 	batchSize           int
 	backfillAge         time.Duration
 	telemetryW, eventsW *kafka.Writer
-	producedMu          sync.Mutex
-	producedN           int
 }
 
 func newHarness(t testing.TB, mapping string, simCfg sinksim.EnOSConfig) *harness {
