@@ -157,7 +157,7 @@ func (r *AsyncRunner) Ready(context.Context) error {
 // not done are left uncommitted and delivered again to the partition's next
 // owner. Run is called once.
 func (r *AsyncRunner) Run(ctx context.Context) error {
-	reader, err := newGroupReader(r.kafka, r.cfg.GroupID, r.cfg.Topics, 1000, r.log)
+	reader, err := newGroupReader(r.kafka, r.cfg.GroupID, r.cfg.Topics, 1000, r.log, nil)
 	if err != nil {
 		return err
 	}
@@ -330,34 +330,4 @@ func (a asyncAcks) Reject(ctx context.Context, m kafka.Message, err error) error
 	}
 	a.r.wake()
 	return nil
-}
-
-// newGroupReader is the consumer-group reader both runners need: explicit
-// FetchMessage/CommitMessages with synchronous commits, starting at the
-// earliest offset for a new group.
-func newGroupReader(kcfg kafkaconf.Config, group string, topics []string, queue int, log zerolog.Logger) (*kafka.Reader, error) {
-	dialer, err := kcfg.Dialer()
-	if err != nil {
-		return nil, err
-	}
-	return kafka.NewReader(kafka.ReaderConfig{
-		Brokers:               kcfg.Addrs(),
-		GroupID:               group,
-		GroupTopics:           topics,
-		Dialer:                dialer,
-		MinBytes:              1,
-		MaxBytes:              10 << 20,
-		MaxWait:               250 * time.Millisecond,
-		QueueCapacity:         queue,
-		CommitInterval:        0, // synchronous commits: a commit returns only once durable
-		StartOffset:           kafka.FirstOffset,
-		HeartbeatInterval:     3 * time.Second,
-		SessionTimeout:        30 * time.Second,
-		RebalanceTimeout:      30 * time.Second,
-		JoinGroupBackoff:      time.Second,
-		ReadBackoffMin:        100 * time.Millisecond,
-		ReadBackoffMax:        2 * time.Second,
-		WatchPartitionChanges: true,
-		ErrorLogger:           kafka.LoggerFunc(func(f string, a ...any) { log.Warn().Msgf(f, a...) }),
-	}), nil
 }

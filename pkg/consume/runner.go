@@ -90,35 +90,12 @@ func (r *Runner) Ready(context.Context) error {
 // returns nil. Messages fetched but not finished are left uncommitted and
 // will be delivered again (to this group's next owner of the partition).
 func (r *Runner) Run(ctx context.Context) error {
-	dialer, err := r.kafka.Dialer()
+	reader, err := newGroupReader(r.kafka, r.cfg.GroupID, r.cfg.Topics, r.cfg.BatchSize, r.log, func() {
+		r.lastErr.Store(time.Now().UnixNano())
+	})
 	if err != nil {
 		return err
 	}
-	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:           r.kafka.Addrs(),
-		GroupID:           r.cfg.GroupID,
-		GroupTopics:       r.cfg.Topics,
-		Dialer:            dialer,
-		MinBytes:          1,
-		MaxBytes:          10 << 20,
-		MaxWait:           250 * time.Millisecond,
-		QueueCapacity:     r.cfg.BatchSize,
-		CommitInterval:    0, // synchronous commits: a commit returns only once durable
-		StartOffset:       kafka.FirstOffset,
-		HeartbeatInterval: 3 * time.Second,
-		// A killed member's partitions move after SessionTimeout; 10 s with
-		// 3 s heartbeats fails over three times faster than kafka-go's 30 s.
-		SessionTimeout:        10 * time.Second,
-		RebalanceTimeout:      30 * time.Second,
-		JoinGroupBackoff:      time.Second,
-		ReadBackoffMin:        100 * time.Millisecond,
-		ReadBackoffMax:        2 * time.Second,
-		WatchPartitionChanges: true,
-		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
-			r.lastErr.Store(time.Now().UnixNano())
-			r.log.Warn().Msgf(f, a...)
-		}),
-	})
 	defer reader.Close()
 	defer r.dlq.Close()
 	r.log.Info().Strs("topics", r.cfg.Topics).Msg("consuming")
