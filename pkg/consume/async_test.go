@@ -156,20 +156,7 @@ func startAsync(t *testing.T, kc kafkaconf.Config, group, in, dlq string, h cons
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	return func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(time.Minute):
-			t.Error("async runner did not stop within a minute")
-		}
-	}
+	return runInBackground(t, "async runner", r.Run)
 }
 
 // committedPerPartition returns the group's committed offset (next to read)

@@ -2,6 +2,8 @@ package consume
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/snotibridge/snotibridge/pkg/httpserver"
 )
 
 type metrics struct {
@@ -46,30 +48,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Offset commits, by result (ok, error).",
 		}, []string{"stage", "result"}),
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.messages, m.retries, m.dlq, m.inFlight, m.lag, m.batch, m.commits} {
-			if err := reg.Register(c); err != nil {
-				// Several runners in one process share the collectors.
-				if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-					switch c {
-					case m.messages:
-						m.messages = are.ExistingCollector.(*prometheus.CounterVec)
-					case m.retries:
-						m.retries = are.ExistingCollector.(*prometheus.CounterVec)
-					case m.dlq:
-						m.dlq = are.ExistingCollector.(*prometheus.CounterVec)
-					case m.inFlight:
-						m.inFlight = are.ExistingCollector.(*prometheus.GaugeVec)
-					case m.lag:
-						m.lag = are.ExistingCollector.(*prometheus.GaugeVec)
-					case m.batch:
-						m.batch = are.ExistingCollector.(*prometheus.HistogramVec)
-					case m.commits:
-						m.commits = are.ExistingCollector.(*prometheus.CounterVec)
-					}
-				}
-			}
-		}
-	}
+	m.messages = httpserver.Register(reg, m.messages)
+	m.retries = httpserver.Register(reg, m.retries)
+	m.dlq = httpserver.Register(reg, m.dlq)
+	m.inFlight = httpserver.Register(reg, m.inFlight)
+	m.lag = httpserver.Register(reg, m.lag)
+	m.batch = httpserver.Register(reg, m.batch)
+	m.commits = httpserver.Register(reg, m.commits)
 	return m
 }

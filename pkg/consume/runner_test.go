@@ -82,18 +82,25 @@ func startRunner(t *testing.T, kc kafkaconf.Config, group, in, dlq string, h con
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runInBackground(t, "runner", r.Run)
+}
+
+// runInBackground runs run until the returned stop is called, which cancels
+// it and waits for it, failing the test if it errs or hangs.
+func runInBackground(t *testing.T, name string, run func(context.Context) error) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
+	go func() { done <- run(ctx) }()
 	return func() {
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("Run: %v", err)
+				t.Errorf("%s Run: %v", name, err)
 			}
 		case <-time.After(time.Minute):
-			t.Error("runner did not stop within a minute")
+			t.Errorf("%s did not stop within a minute", name)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/codecs"
 	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/httpserver"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
@@ -41,11 +42,7 @@ func NewHandler(dec Decoders, codec *records.Codec, w consume.MessageWriter, reg
 		Name: "decoder_payloads_total",
 		Help: "Events handled by the decoder, by product and outcome (decoded, skipped, or a dead-letter reason).",
 	}, []string{"product_key", "outcome"})
-	if err := reg.Register(c); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			c = are.ExistingCollector.(*prometheus.CounterVec)
-		}
-	}
+	c = httpserver.Register(reg, c)
 	return &Handler{codecs: dec, codec: codec, w: w, outcomes: c}
 }
 

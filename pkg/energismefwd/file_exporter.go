@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/consume"
+	"github.com/snotibridge/snotibridge/pkg/httpserver"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sftpexport"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
@@ -112,7 +113,7 @@ func NewFileExporter(cfg FileConfig, exp Exporter, codec *records.Codec, log zer
 	e := &FileExporter{
 		cfg: cfg, exp: exp, codec: codec,
 		log: log.With().Str("component", "energisme-files").Logger(),
-		files: registerCounter(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		files: httpserver.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "energisme_files_total",
 			Help: "Energisme flat-file upload attempts, by result (ok, error).",
 		}, []string{"result"})),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/energisme"
+	"github.com/snotibridge/snotibridge/pkg/httpserver"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
@@ -99,11 +100,11 @@ func NewPushHandler(cfg PushConfig, p Pusher, codec *records.Codec, log zerolog.
 	h := &PushHandler{
 		cfg: cfg, pusher: p, codec: codec,
 		log: log.With().Str("component", "energisme-push").Logger(),
-		events: registerCounter(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		events: httpserver.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "energisme_push_events_total",
 			Help: "Events handled by the Energisme push, by outcome (sent, ignored, unmapped_skipped, rejected, retry).",
 		}, []string{"outcome"})),
-		unmapped: registerCounter(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		unmapped: httpserver.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "energisme_unmapped_events_total",
 			Help: "Raw events of products missing from ENERGISME_MAPPING_FILE, by product and action (skipped, dead_lettered).",
 		}, []string{"product_key", "action"})),
@@ -187,21 +188,4 @@ func (h *PushHandler) unmappedEvent(ev records.SnotiEvent, err error) error {
 	}
 	h.events.WithLabelValues("rejected").Inc()
 	return consume.Reject("no_mapping", err)
-}
-
-// registerCounter registers c, or returns the counter already registered
-// under its name (several handlers in one process, or a replay).
-func registerCounter(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
