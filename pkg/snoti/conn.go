@@ -75,28 +75,31 @@ func newConn(nc net.Conn, cfg *Config, log zerolog.Logger, ctr *counters) *conn 
 // enqueueAck queues the ACK of p, or counts it dropped if the connection
 // is gone. Never blocks on I/O.
 func (c *conn) enqueueAck(p *Push) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.enqueue(outItem{push: p}) {
 		c.counters.dropped(1)
-		return
 	}
-	c.queue = append(c.queue, outItem{push: p})
-	c.mu.Unlock()
-	c.signal()
 }
 
 // send queues a control line (which must end in "\n").
 func (c *conn) send(line []byte) error {
+	if !c.enqueue(outItem{line: line}) {
+		return ErrNotConnected
+	}
+	return nil
+}
+
+// enqueue queues it for the writer and wakes it; false when the connection
+// is already closed (nothing is queued then).
+func (c *conn) enqueue(it outItem) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return ErrNotConnected
+		return false
 	}
-	c.queue = append(c.queue, outItem{line: line})
+	c.queue = append(c.queue, it)
 	c.mu.Unlock()
 	c.signal()
-	return nil
+	return true
 }
 
 func (c *conn) signal() {

@@ -17,14 +17,9 @@ func (c *Client) FlushAcks(ctx context.Context) error {
 		return nil
 	}
 	barrier := make(chan struct{})
-	cn.mu.Lock()
-	if cn.closed {
-		cn.mu.Unlock()
+	if !cn.enqueue(outItem{barrier: barrier}) {
 		return nil
 	}
-	cn.queue = append(cn.queue, outItem{barrier: barrier})
-	cn.mu.Unlock()
-	cn.signal()
 	select {
 	case <-barrier:
 		return nil
