@@ -4,9 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -212,5 +214,124 @@ func TestComposeMountsExistAndPointVariablesAtThem(t *testing.T) {
 				t.Errorf("%s: %s=%s is not inside any volume of the service", name, k, *val)
 			}
 		}
+	}
+}
+
+// shutdownDefault is SHUTDOWN_TIMEOUT's default, read from pkg/service.
+func shutdownDefault(t *testing.T, root string) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "pkg", "service", "base.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`envconfig:"SHUTDOWN_TIMEOUT" default:"([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("pkg/service/base.go: no SHUTDOWN_TIMEOUT default found")
+	}
+	d, err := time.ParseDuration(string(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestComposeIsLocalAndHardened: nothing published beyond the loopback
+// interface, long-running services restart and drain before being killed,
+// and every container runs without capabilities or privilege escalation.
+func TestComposeIsLocalAndHardened(t *testing.T) {
+	root := repoRoot(t)
+	p := loadCompose(t, root)
+	drain := shutdownDefault(t, root)
+	for name, s := range p.Services {
+		for _, port := range s.Ports {
+			if port.HostIP != "127.0.0.1" {
+				t.Errorf("%s: port %s published on %q, want 127.0.0.1 only", name, port.Published, port.HostIP)
+			}
+		}
+		if !slices.Contains(s.CapDrop, "ALL") {
+			t.Errorf("%s: cap_drop %v, want [ALL]", name, s.CapDrop)
+		}
+		if !slices.Contains(s.SecurityOpt, "no-new-privileges:true") {
+			t.Errorf("%s: security_opt %v lacks no-new-privileges:true", name, s.SecurityOpt)
+		}
+		if builtService(s) != "" && !s.ReadOnly {
+			t.Errorf("%s: root filesystem writable; want read_only: true", name)
+		}
+		if name == "topics" {
+			continue // a one-shot job (checked in TestComposeHealthChecksAndStartOrder)
+		}
+		if s.Restart != types.RestartPolicyUnlessStopped && s.Restart != types.RestartPolicyAlways {
+			t.Errorf("%s: restart %q, want unless-stopped", name, s.Restart)
+		}
+		budget := drain
+		if v := s.Environment["SHUTDOWN_TIMEOUT"]; v != nil {
+			if d, err := time.ParseDuration(*v); err == nil {
+				budget = d
+			}
+		}
+		if s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) <= budget {
+			t.Errorf("%s: stop_grace_period %v, want above the %s drain budget (SHUTDOWN_TIMEOUT)", name, s.StopGracePeriod, budget)
+		}
+	}
+}
+
+// volumePath is where a path inside a container lives: the named volume
+// and the path inside it, or "" when no named volume holds it.
+func volumePath(s types.ServiceConfig, path string) (volume, rel string) {
+	for _, v := range s.Volumes {
+		if v.Type != types.VolumeTypeVolume {
+			continue
+		}
+		target := strings.TrimSuffix(v.Target, "/")
+		r, ok := strings.CutPrefix(path, target+"/")
+		if !ok {
+			continue
+		}
+		if v.Volume != nil && v.Volume.Subpath != "" {
+			r = strings.Trim(v.Volume.Subpath, "/") + "/" + r
+		}
+		return v.Source, r
+	}
+	return "", ""
+}
+
+// TestComposeSinkSimKeyStaysWithSinkSim: the SFTP emulator's host private
+// key is on a volume other services mount; none of them may see it, and
+// energisme-forwarder still finds the known_hosts line sink-sim writes.
+func TestComposeSinkSimKeyStaysWithSinkSim(t *testing.T) {
+	p := loadCompose(t, repoRoot(t))
+	sim := p.Services["sink-sim"]
+	env := func(s types.ServiceConfig, k string) string {
+		if v := s.Environment[k]; v != nil {
+			return *v
+		}
+		return ""
+	}
+	keyVol, keyRel := volumePath(sim, env(sim, "SINK_SIM_SFTP_HOST_KEY_FILE"))
+	if keyVol == "" {
+		t.Fatal("sink-sim: SINK_SIM_SFTP_HOST_KEY_FILE is not on a named volume")
+	}
+	for name, s := range p.Services {
+		if name == "sink-sim" {
+			continue
+		}
+		for _, v := range s.Volumes {
+			if v.Type != types.VolumeTypeVolume || v.Source != keyVol {
+				continue
+			}
+			sub := ""
+			if v.Volume != nil {
+				sub = strings.Trim(v.Volume.Subpath, "/")
+			}
+			if sub == "" || keyRel == sub || strings.HasPrefix(keyRel, sub+"/") {
+				t.Errorf("%s: mounts %s (subpath %q), which holds sink-sim's SSH host private key %s", name, keyVol, sub, keyRel)
+			}
+		}
+	}
+	fwd := p.Services["energisme-forwarder"]
+	hostsVol, hostsRel := volumePath(sim, env(sim, "SINK_SIM_SFTP_KNOWN_HOSTS_FILE"))
+	gotVol, gotRel := volumePath(fwd, env(fwd, "ENERGISME_SFTP_KNOWN_HOSTS"))
+	if hostsVol == "" || gotVol != hostsVol || gotRel != hostsRel {
+		t.Errorf("energisme-forwarder reads known_hosts at %s:%s, sink-sim writes it at %s:%s", gotVol, gotRel, hostsVol, hostsRel)
 	}
 }
