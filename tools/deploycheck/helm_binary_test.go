@@ -13,62 +13,75 @@ import (
 // helmVersion is the Helm built from the Go module proxy for the tests.
 const helmVersion = "v3.22.0"
 
-var (
-	helmOnce sync.Once
-	helmPath string
-	helmErr  error
-)
-
 // helm returns the path of a Helm binary, building it on first use into
 // .cache/bin/helm-<version>/ at the repository root (git-ignored) and
 // reusing it afterwards. SNOTIBRIDGE_SKIP_HELM=1 skips the caller.
 func helm(t *testing.T) string {
 	t.Helper()
-	if os.Getenv("SNOTIBRIDGE_SKIP_HELM") == "1" {
-		t.Skip("SNOTIBRIDGE_SKIP_HELM=1: Helm chart checks skipped on request")
+	return goTool(t, "helm", "helm.sh/helm/v3/cmd/helm", helmVersion, "SNOTIBRIDGE_SKIP_HELM")
+}
+
+// goTool is one pinned tool installed from the Go module proxy.
+type goToolBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var goTools sync.Map // name -> *goToolBuild
+
+// goTool returns the path of the program pkg@version, building it on first
+// use into .cache/bin/<name>-<version>/<name> at the repository root
+// (git-ignored) and reusing it afterwards. skipEnv=1 skips the caller.
+func goTool(t *testing.T, name, pkg, version, skipEnv string) string {
+	t.Helper()
+	if os.Getenv(skipEnv) == "1" {
+		t.Skipf("%s=1: %s checks skipped on request", skipEnv, name)
 	}
 	root := repoRoot(t)
-	helmOnce.Do(func() {
-		dir := filepath.Join(root, ".cache", "bin", "helm-"+helmVersion)
-		helmPath = filepath.Join(dir, "helm")
-		if _, err := os.Stat(helmPath); err == nil {
+	v, _ := goTools.LoadOrStore(name, &goToolBuild{})
+	b := v.(*goToolBuild)
+	b.once.Do(func() {
+		dir := filepath.Join(root, ".cache", "bin", name+"-"+version)
+		b.path = filepath.Join(dir, name)
+		if _, err := os.Stat(b.path); err == nil {
 			return
 		}
 		// Build into a temporary folder and rename, so an interrupted build
 		// never leaves a broken binary to reuse.
-		if helmErr = os.MkdirAll(filepath.Dir(dir), 0o755); helmErr != nil {
+		if b.err = os.MkdirAll(filepath.Dir(dir), 0o755); b.err != nil {
 			return
 		}
-		tmp, err := os.MkdirTemp(filepath.Dir(dir), "helm-build-")
+		tmp, err := os.MkdirTemp(filepath.Dir(dir), name+"-build-")
 		if err != nil {
-			helmErr = err
+			b.err = err
 			return
 		}
 		defer os.RemoveAll(tmp)
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "install", "helm.sh/helm/v3/cmd/helm@"+helmVersion)
+		cmd := exec.CommandContext(ctx, "go", "install", pkg+"@"+version)
 		cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOWORK=off", "CGO_ENABLED=0", "GOFLAGS=-trimpath")
 		cmd.Dir = tmp
 		if out, err := cmd.CombinedOutput(); err != nil {
-			helmErr = &buildError{err: err, out: string(out)}
+			b.err = &buildError{err: err, out: string(out)}
 			return
 		}
 		if err := os.Chmod(tmp, 0o755); err != nil {
-			helmErr = err
+			b.err = err
 			return
 		}
 		if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
-			helmErr = err
+			b.err = err
 			return
 		}
-		t.Logf("built Helm %s from the Go module proxy in %s", helmVersion, time.Since(start).Round(time.Second))
+		t.Logf("built %s %s from the Go module proxy in %s", name, version, time.Since(start).Round(time.Second))
 	})
-	if helmErr != nil {
-		t.Fatalf("building Helm %s (set SNOTIBRIDGE_SKIP_HELM=1 to skip the chart checks): %v", helmVersion, helmErr)
+	if b.err != nil {
+		t.Fatalf("building %s %s (set %s=1 to skip these checks): %v", name, version, skipEnv, b.err)
 	}
-	return helmPath
+	return b.path
 }
 
 type buildError struct {

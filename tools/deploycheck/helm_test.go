@@ -252,6 +252,15 @@ func checkDeployments(t *testing.T, root string, scan *envScanner, c valuesCase,
 			}
 		}
 		checkEnv(t, root, scan, where, svc, ctr.Env)
+		checkMemLimit(t, where, ctr)
+		for _, tsc := range spec.TopologySpreadConstraints {
+			if sel := tsc.LabelSelector; sel == nil || component(sel.MatchLabels) != svc || sel.MatchLabels["app.kubernetes.io/instance"] == "" {
+				t.Errorf("%s: topology spread constraint on %s selects %v, not this component's pods", where, tsc.TopologyKey, sel)
+			}
+		}
+		if d.Spec.Template.Annotations["checksum/config"] == "" {
+			t.Errorf("%s: no checksum/config pod annotation", where)
+		}
 		if sel := d.Spec.Selector.MatchLabels; component(sel) != svc || component(d.Spec.Template.Labels) != svc {
 			t.Errorf("%s: selector %v does not pick the component's pods", where, sel)
 		}
@@ -280,6 +289,23 @@ func checkDeployments(t *testing.T, root string, scan *envScanner, c valuesCase,
 	}
 }
 
+// checkMemLimit: GOMEMLIMIT follows the container's memory limit.
+func checkMemLimit(t *testing.T, where string, c corev1.Container) {
+	t.Helper()
+	for _, e := range c.Env {
+		if e.Name != "GOMEMLIMIT" {
+			continue
+		}
+		if r := e.ValueFrom; r == nil || r.ResourceFieldRef == nil || r.ResourceFieldRef.Resource != "limits.memory" || r.ResourceFieldRef.ContainerName != c.Name {
+			t.Errorf("%s: GOMEMLIMIT is not the resourceFieldRef limits.memory of container %s", where, c.Name)
+		}
+		return
+	}
+	if !c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("%s: a memory limit and no GOMEMLIMIT: the Go GC would not see the limit", where)
+	}
+}
+
 func checkContainerSecurity(t *testing.T, where string, c corev1.Container) {
 	t.Helper()
 	sc := c.SecurityContext
@@ -296,6 +322,9 @@ func checkContainerSecurity(t *testing.T, where string, c corev1.Container) {
 		t.Errorf("%s: container %s: capabilities do not drop ALL", where, c.Name)
 	}
 }
+
+// runtimeVars are read by the Go runtime, not by a service's Config.
+var runtimeVars = map[string]bool{"GOMEMLIMIT": true}
 
 // checkEnv fails for variables the service does not read, and for
 // required ones left unset.
@@ -319,6 +348,9 @@ func checkEnv(t *testing.T, root string, scan *envScanner, where, svc string, en
 			t.Errorf("%s: %s set twice", where, e.Name)
 		}
 		set[e.Name] = true
+		if runtimeVars[e.Name] {
+			continue
+		}
 		if !spec.vars[e.Name] {
 			t.Errorf("%s: sets %s, which services/%s does not read", where, e.Name, svc)
 		}
@@ -363,6 +395,14 @@ func checkReferences(t *testing.T, c valuesCase, m manifests) {
 			}
 		}
 		for _, ctr := range spec.Containers {
+			for _, ef := range ctr.EnvFrom {
+				switch {
+				case ef.SecretRef != nil:
+					check(where, "Secret", ef.SecretRef.Name)
+				case ef.ConfigMapRef != nil:
+					check(where, "ConfigMap", ef.ConfigMapRef.Name)
+				}
+			}
 			for _, e := range ctr.Env {
 				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 					ref := e.ValueFrom.SecretKeyRef
@@ -440,6 +480,8 @@ func checkPDBs(t *testing.T, m manifests) {
 			t.Errorf("Deployment %s: one replica, yet a PodDisruptionBudget that would block node drains", d.Name)
 		case ok && component(pdb.Spec.Selector.MatchLabels) != component(d.Labels):
 			t.Errorf("PodDisruptionBudget %s selects %v", pdb.Name, pdb.Spec.Selector.MatchLabels)
+		case ok && (pdb.Spec.UnhealthyPodEvictionPolicy == nil || *pdb.Spec.UnhealthyPodEvictionPolicy != policyv1.AlwaysAllow):
+			t.Errorf("PodDisruptionBudget %s: unhealthyPodEvictionPolicy is not AlwaysAllow: unready pods (a sink outage) would block node drains", pdb.Name)
 		}
 	}
 }
@@ -468,20 +510,44 @@ func checkCustom(t *testing.T, m manifests, partitions int, exported map[string]
 			t.Errorf("ScaledObject %s: maxReplicaCount %d, want 1..%d (partitions)", name, max, partitions)
 		}
 		trig, _ := get(so, "spec", "triggers").([]any)
-		if len(trig) != 1 {
-			t.Fatalf("ScaledObject %s: %d triggers, want 1", name, len(trig))
-		}
-		tr := trig[0].(map[string]any)
-		for _, k := range []string{"bootstrapServers", "consumerGroup", "lagThreshold"} {
-			if str(tr, "metadata", k) == "" {
-				t.Errorf("ScaledObject %s: kafka trigger without %s", name, k)
+		// One trigger per consumer group the Deployment's pods run.
+		target := str(so, "spec", "scaleTargetRef", "name")
+		var want []string
+		for _, d := range m.deployments {
+			if d.Name == target {
+				for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+					if e.Name == "GROUP_ID" || (e.Name == "FILES_GROUP_ID" && slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Env, func(e corev1.EnvVar) bool { return e.Name == "ENERGISME_SFTP_ADDR" })) {
+						want = append(want, e.Value)
+					}
+				}
 			}
 		}
-		if tr["type"] != "kafka" {
-			t.Errorf("ScaledObject %s: trigger type %v", name, tr["type"])
+		var groups []string
+		for _, x := range trig {
+			tr := x.(map[string]any)
+			for _, k := range []string{"bootstrapServers", "consumerGroup", "lagThreshold"} {
+				if str(tr, "metadata", k) == "" {
+					t.Errorf("ScaledObject %s: kafka trigger without %s", name, k)
+				}
+			}
+			groups = append(groups, str(tr, "metadata", "consumerGroup"))
+			if tr["type"] != "kafka" {
+				t.Errorf("ScaledObject %s: trigger type %v", name, tr["type"])
+			}
+			if str(tr, "metadata", "excludePersistentLag") != "true" {
+				t.Errorf("ScaledObject %s: excludePersistentLag is not true: a dead sink would scale the group to its maximum", name)
+			}
+			if ref := str(tr, "authenticationRef", "name"); ref != "" && !slices.ContainsFunc(m.custom["TriggerAuthentication"], func(o map[string]any) bool { return str(o, "metadata", "name") == ref }) {
+				t.Errorf("ScaledObject %s: authenticationRef %s not rendered", name, ref)
+			}
 		}
-		if ref := str(tr, "authenticationRef", "name"); ref != "" && !slices.ContainsFunc(m.custom["TriggerAuthentication"], func(o map[string]any) bool { return str(o, "metadata", "name") == ref }) {
-			t.Errorf("ScaledObject %s: authenticationRef %s not rendered", name, ref)
+		slices.Sort(groups)
+		slices.Sort(want)
+		if len(want) == 0 || !slices.Equal(groups, want) {
+			t.Errorf("ScaledObject %s: triggers on groups %v, want the groups its pods run %v", name, groups, want)
+		}
+		if get(so, "spec", "advanced", "horizontalPodAutoscalerConfig", "behavior", "scaleUp") == nil || get(so, "spec", "advanced", "horizontalPodAutoscalerConfig", "behavior", "scaleDown") == nil {
+			t.Errorf("ScaledObject %s: no HPA scaleUp/scaleDown behavior", name)
 		}
 	}
 	for _, ta := range m.custom["TriggerAuthentication"] {
@@ -514,7 +580,8 @@ func checkCustom(t *testing.T, m manifests, partitions int, exported map[string]
 				checkPromQL(t, "alert "+alert, expr, exported)
 			}
 		}
-		for _, want := range []string{"SnotibridgeNoPushesReceived", "SnotibridgeAckLatencyHigh", "SnotibridgeConsumerLagGrowing", "SnotibridgeDeadLetters", "SnotibridgeSinkFailing"} {
+		for _, want := range []string{"SnotibridgeNoPushesReceived", "SnotibridgeAckLatencyHigh", "SnotibridgeConsumerLagGrowing", "SnotibridgeDeadLetters", "SnotibridgeSinkFailing",
+			"SnotibridgeComponentDown", "SnotibridgePodDown", "SnotibridgeCrashLooping"} {
 			if !slices.Contains(alerts, want) {
 				t.Errorf("PrometheusRule: no %s alert", want)
 			}

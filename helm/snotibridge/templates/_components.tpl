@@ -4,10 +4,28 @@ template takes the root context. The variable names are the envconfig tags
 of the service's Config; tools/deploycheck fails when one is not read.
 */}}
 
+{{/* <svc>.env: name: value, or name: {valueFrom: ...}. */}}
 {{- define "snotibridge.extraEnv" -}}
 {{- range $k, $v := . }}
 - name: {{ $k }}
+{{- if kindIs "map" $v }}
+  valueFrom:
+    {{- toYaml $v.valueFrom | nindent 4 }}
+{{- else }}
   value: {{ $v | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* GOMEMLIMIT (Go runtime, not envconfig): the container's memory limit
+in bytes, so the GC works harder before the kernel's OOM killer does. */}}
+{{- define "snotibridge.memLimitEnv" -}}
+{{- if and .resources.limits .resources.limits.memory }}
+- name: GOMEMLIMIT
+  valueFrom:
+    resourceFieldRef:
+      containerName: {{ .service }}
+      resource: limits.memory
 {{- end }}
 {{- end -}}
 

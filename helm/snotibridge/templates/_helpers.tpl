@@ -46,9 +46,104 @@ enosForwarder: enos-forwarder
 energismeForwarder: energisme-forwarder
 {{- end -}}
 
+{{/* <registry>/<repository>/<service>:<tag>, pinned by image.digests.<service> when set. */}}
 {{- define "snotibridge.image" -}}
 {{- $tag := .root.Values.image.tag | default .root.Chart.AppVersion -}}
 {{- printf "%s/%s/%s:%s" .root.Values.image.registry .root.Values.image.repository .service $tag -}}
+{{- with index .root.Values.image.digests .service -}}
+@{{ . }}
+{{- end -}}
+{{- end -}}
+
+{{/* The chart's main Secret's data (key: base64), from the secret references given inline. */}}
+{{- define "snotibridge.secretData" -}}
+{{- $refs := list .Values.ingest.snoti.enterpriseSecret .Values.ingest.snoti.products .Values.enosForwarder.enos.accessKey .Values.enosForwarder.enos.secretKey .Values.energismeForwarder.energisme.token .Values.energismeForwarder.sftp.password .Values.energismeForwarder.sftp.privateKey -}}
+{{- if .Values.kafka.sasl.mechanism -}}
+{{- $refs = concat $refs (list .Values.kafka.sasl.username .Values.kafka.sasl.password) -}}
+{{- end -}}
+{{- $data := dict -}}
+{{- range $refs -}}
+{{- if and .value (not .existingSecret) -}}
+{{- $_ := set $data .key (.value | b64enc) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $data -}}
+{{- end -}}
+
+{{/*
+The data of the ConfigMaps and Secrets this chart renders, as
+"<Kind>/<name>": data. The simulator's generated certificate is what the
+cluster holds (secret.yaml reuses it), or a constant before it exists, so
+its checksum never changes at render.
+*/}}
+{{- define "snotibridge.renderedData" -}}
+{{- $out := dict -}}
+{{- range regexSplit "(?m)^---\\s*$" (include (print .Template.BasePath "/configmaps.yaml") .) -1 -}}
+{{- $o := fromYaml . -}}
+{{- if and $o $o.kind -}}
+{{- $_ := set $out (printf "%s/%s" $o.kind $o.metadata.name) ($o.data | default dict) -}}
+{{- end -}}
+{{- end -}}
+{{- $data := include "snotibridge.secretData" . | fromYaml -}}
+{{- if $data -}}
+{{- $_ := set $out (printf "Secret/%s" (include "snotibridge.fullname" .)) $data -}}
+{{- end -}}
+{{- if .Values.snotiSim.enabled -}}
+{{- $name := printf "%s-snoti-sim-tls" (include "snotibridge.fullname" .) -}}
+{{- $live := lookup "v1" "Secret" .Release.Namespace $name -}}
+{{- $_ := set $out (printf "Secret/%s" $name) (($live).data | default (dict "generated" "at install")) -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+sha256 of what a pod uses: (dict "root" $ "rendered" renderedData "uses"
+{env, volumes, envFrom}). Per key for secretKeyRef, configMapKeyRef and
+volumes with items; whole objects otherwise. Objects the chart does not
+render are read from the cluster (lookup; empty under helm template).
+*/}}
+{{- define "snotibridge.checksum" -}}
+{{- $root := .root -}}
+{{- $rendered := .rendered -}}
+{{- $refs := list -}}
+{{- range .uses.env -}}
+{{- with .valueFrom -}}
+{{- with .secretKeyRef }}{{ $refs = append $refs (list "Secret" .name .key) }}{{ end -}}
+{{- with .configMapKeyRef }}{{ $refs = append $refs (list "ConfigMap" .name .key) }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- range .uses.envFrom -}}
+{{- with .secretRef }}{{ $refs = append $refs (list "Secret" .name "") }}{{ end -}}
+{{- with .configMapRef }}{{ $refs = append $refs (list "ConfigMap" .name "") }}{{ end -}}
+{{- end -}}
+{{- range .uses.volumes -}}
+{{- $kind := "" }}{{ $name := "" }}{{ $items := list -}}
+{{- with .secret }}{{ $kind = "Secret" }}{{ $name = .secretName }}{{ $items = .items | default list }}{{ end -}}
+{{- with .configMap }}{{ $kind = "ConfigMap" }}{{ $name = .name }}{{ $items = .items | default list }}{{ end -}}
+{{- if $kind -}}
+{{- if $items -}}
+{{- range $items }}{{ $refs = append $refs (list $kind $name .key) }}{{ end -}}
+{{- else -}}
+{{- $refs = append $refs (list $kind $name "") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $sum := dict -}}
+{{- range $refs -}}
+{{- $id := printf "%s/%s" (index . 0) (index . 1) -}}
+{{- $data := dict -}}
+{{- if hasKey $rendered $id -}}
+{{- $data = index $rendered $id | default dict -}}
+{{- else -}}
+{{- $data = (lookup "v1" (index . 0) $root.Release.Namespace (index . 1)).data | default dict -}}
+{{- end -}}
+{{- if index . 2 -}}
+{{- $_ := set $sum (printf "%s/%s" $id (index . 2)) (index $data (index . 2) | default "") -}}
+{{- else -}}
+{{- $_ := set $sum $id $data -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $sum | sha256sum -}}
 {{- end -}}
 
 {{- define "snotibridge.serviceAccountName" -}}
@@ -167,6 +262,10 @@ SASL credentials ("" for the chart's main Secret).
 {{- if gt (int (index $.Values $key).replicas) (int $.Values.topics.partitions) -}}
 {{- fail (printf "%s.replicas=%d: must be at most topics.partitions (%d)" $key (int (index $.Values $key).replicas) (int $.Values.topics.partitions)) -}}
 {{- end -}}
+{{- end -}}
+{{- $sftp := .Values.energismeForwarder.sftp -}}
+{{- if and .Values.energismeForwarder.enabled $sftp.addr (not $sftp.knownHosts) -}}
+{{- fail (printf "energismeForwarder.sftp.addr=%s: set energismeForwarder.sftp.knownHosts to the server's known_hosts lines (e.g. ssh-keyscan -t ed25519 <host>); without them the forwarder refuses to start" $sftp.addr) -}}
 {{- end -}}
 {{- if gt (int .Values.topics.minInsyncReplicas) (int .Values.topics.replicationFactor) -}}
 {{- fail (printf "topics.minInsyncReplicas=%d: must be at most topics.replicationFactor (%d)" (int .Values.topics.minInsyncReplicas) (int .Values.topics.replicationFactor)) -}}
