@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,7 +37,8 @@ var valuesCases = []valuesCase{
 		external: []string{"kafka-ca", "kafka-credentials", "snoti-products", "snotibridge-codecs",
 			"snotibridge-enos-mapping", "enos-credentials", "energisme-credentials"},
 	},
-	{name: "simulators-and-inline-secrets", files: []string{"testdata/simulators-values.yaml"}},
+	{name: "simulators-and-inline-secrets", files: []string{"testdata/simulators-values.yaml"},
+		external: []string{"decoder-tuning", "decoder-extra"}},
 }
 
 func (c valuesCase) args(chart string) []string {
@@ -643,6 +645,21 @@ func TestHelmRefusesBadValues(t *testing.T) {
 		{name: "prefetch out of range", set: []string{"ingest.snoti.prefetch=0"}, wantErr: "prefetch"},
 		{name: "min ISR above replication", set: []string{"topics.minInsyncReplicas=2"}, wantErr: "minInsyncReplicas"},
 		{name: "broker without port", set: []string{"kafka.brokers[0]=kafka"}, wantErr: "brokers"},
+		// Issue 20.10: unsafe or broken values refused at render.
+		{name: "sftp without known_hosts", set: []string{"energismeForwarder.sftp.addr=sftp.example:22", "energismeForwarder.sftp.user=u"}, wantErr: "energismeForwarder.sftp.knownHosts"},
+		{name: "privileged container", set: []string{"containerSecurityContext.privileged=true"}, wantErr: "privileged"},
+		{name: "added capability", set: []string{"containerSecurityContext.capabilities.add[0]=NET_ADMIN"}, wantErr: "'add' not allowed"},
+		{name: "capabilities not dropped", set: []string{"containerSecurityContext.capabilities.drop[0]=NET_RAW"}, wantErr: "drop"},
+		{name: "seccomp unconfined", set: []string{"podSecurityContext.seccompProfile.type=Unconfined"}, wantErr: "seccompProfile"},
+		{name: "root user", set: []string{"podSecurityContext.runAsUser=0"}, wantErr: "runAsUser"},
+		{name: "pod sysctls", set: []string{"podSecurityContext.sysctls[0].name=net.ipv4.ip_forward"}, wantErr: "sysctls"},
+		{name: "hostPath volume", set: []string{"decoder.extraVolumes[0].name=host", "decoder.extraVolumes[0].hostPath.path=/"}, wantErr: "hostPath"},
+		{name: "spread across components", set: []string{"topologySpreadConstraints[0].maxSkew=1", "topologySpreadConstraints[0].topologyKey=zone",
+			"topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule", "topologySpreadConstraints[0].labelSelector.matchLabels.app=x"}, wantErr: "labelSelector"},
+		{name: "digest not sha256", set: []string{"image.digests.ingest=latest"}, wantErr: "digests"},
+		{name: "digest of no service", set: []string{"image.digests.kafka=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}, wantErr: "invalid propertyName 'kafka'"},
+		{name: "env valueFrom unknown source", set: []string{"decoder.env.DECODER_BATCH_SIZE.valueFrom.vaultRef=x"}, wantErr: "DECODER_BATCH_SIZE"},
+		{name: "probe period zero", set: []string{"probes.liveness.periodSeconds=0"}, wantErr: "periodSeconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -702,5 +719,154 @@ func TestDashboardUsesExportedMetrics(t *testing.T) {
 		if !strings.Contains(all.String(), m) {
 			t.Errorf("dashboard does not show %s", m)
 		}
+	}
+}
+
+// usedContent is what a pod reads from the ConfigMaps and Secrets of a
+// render, by "<Kind>/<name>[/<key>]": per key where the pod names keys,
+// whole objects otherwise; "" for objects the chart does not render.
+func usedContent(m manifests, spec corev1.PodSpec) map[string]string {
+	data := func(kind, name string) map[string]string {
+		switch kind {
+		case "ConfigMap":
+			if cm, ok := m.configMaps[name]; ok {
+				return cm.Data
+			}
+		case "Secret":
+			if s, ok := m.secrets[name]; ok {
+				out := map[string]string{}
+				for k, v := range s.Data {
+					out[k] = string(v)
+				}
+				return out
+			}
+		}
+		return nil
+	}
+	used := map[string]string{}
+	add := func(kind, name, key string) {
+		// The simulator's certificate is generated when the cluster holds
+		// none: random under helm template, kept by upgrades (lookup).
+		if kind == "Secret" && strings.HasSuffix(name, "-snoti-sim-tls") {
+			return
+		}
+		d := data(kind, name)
+		if key != "" {
+			used[kind+"/"+name+"/"+key] = d[key]
+			return
+		}
+		b, _ := json.Marshal(d)
+		used[kind+"/"+name] = string(b)
+	}
+	for _, v := range spec.Volumes {
+		var kind, name string
+		var items []corev1.KeyToPath
+		switch {
+		case v.ConfigMap != nil:
+			kind, name, items = "ConfigMap", v.ConfigMap.Name, v.ConfigMap.Items
+		case v.Secret != nil:
+			kind, name, items = "Secret", v.Secret.SecretName, v.Secret.Items
+		default:
+			continue
+		}
+		if len(items) == 0 {
+			add(kind, name, "")
+		}
+		for _, it := range items {
+			add(kind, name, it.Key)
+		}
+	}
+	for _, c := range spec.Containers {
+		for _, e := range c.Env {
+			switch {
+			case e.ValueFrom == nil:
+			case e.ValueFrom.SecretKeyRef != nil:
+				add("Secret", e.ValueFrom.SecretKeyRef.Name, e.ValueFrom.SecretKeyRef.Key)
+			case e.ValueFrom.ConfigMapKeyRef != nil:
+				add("ConfigMap", e.ValueFrom.ConfigMapKeyRef.Name, e.ValueFrom.ConfigMapKeyRef.Key)
+			}
+		}
+		for _, ef := range c.EnvFrom {
+			switch {
+			case ef.SecretRef != nil:
+				add("Secret", ef.SecretRef.Name, "")
+			case ef.ConfigMapRef != nil:
+				add("ConfigMap", ef.ConfigMapRef.Name, "")
+			}
+		}
+	}
+	return used
+}
+
+// TestHelmChecksumsFollowMountedContent: a Deployment's checksum/config
+// changes when, and only when, the content of a ConfigMap or Secret its
+// pods mount or read changes, so an upgrade rolls exactly those pods; with
+// the simulator's generated certificate, identical values roll nothing.
+func TestHelmChecksumsFollowMountedContent(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := write("base.yaml", `
+enosForwarder:
+  mapping:
+    content: '{"products": {}}'
+energismeForwarder:
+  sftp:
+    addr: sftp.example:22
+    user: snotibridge
+    password: { value: sftp-secret }
+    knownHosts: "sftp.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+`)
+	variants := []struct {
+		name    string
+		values  string
+		changed []string // components whose pods must roll
+	}{
+		{name: "identical values", values: "{}"},
+		{name: "unrelated value", values: "topics: { ensureJob: { backoffLimit: 9 } }"},
+		{name: "EnOS mapping", values: `enosForwarder: { mapping: { content: '{"products": {"x": {}}}' } }`, changed: []string{"enos-forwarder"}},
+		{name: "known_hosts", values: `energismeForwarder: { sftp: { knownHosts: "sftp.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFx0" } }`, changed: []string{"energisme-forwarder"}},
+		{name: "codec file", values: `decoder: { codecs: { files: { 3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b.json: '{"product_key": "3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b", "entities": []}' } } }`, changed: []string{"decoder"}},
+		{name: "SFTP password", values: `energismeForwarder: { sftp: { password: { value: other } } }`, changed: []string{"energisme-forwarder"}},
+		// The chart's Secret changes, but no pod reads that key (the
+		// forwarder talks to the simulator).
+		{name: "unused EnOS key", values: `enosForwarder: { enos: { accessKey: { value: changed } } }`},
+		{name: "Kafka password", values: `kafka: { sasl: { password: { value: changed } } }`,
+			changed: []string{"ingest", "decoder", "enos-forwarder", "energisme-forwarder", "snoti-sim", "sink-sim"}},
+	}
+	render := func(extra ...string) manifests {
+		c := valuesCase{name: "checksums", files: append([]string{"testdata/simulators-values.yaml", base}, extra...)}
+		return decodeAll(t, helmTemplate(t, c))
+	}
+	before := render()
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			after := render(write(strings.ReplaceAll(v.name, " ", "-")+".yaml", v.values))
+			for _, d := range before.deployments {
+				var d2 *appsv1.Deployment
+				for i := range after.deployments {
+					if after.deployments[i].Name == d.Name {
+						d2 = &after.deployments[i]
+					}
+				}
+				if d2 == nil {
+					t.Fatalf("%s not rendered the second time", d.Name)
+				}
+				svc := component(d.Labels)
+				sumChanged := d.Spec.Template.Annotations["checksum/config"] != d2.Spec.Template.Annotations["checksum/config"]
+				contentChanged := !maps.Equal(usedContent(before, d.Spec.Template.Spec), usedContent(after, d2.Spec.Template.Spec))
+				if sumChanged != contentChanged {
+					t.Errorf("%s: checksum changed %v, content its pods use changed %v", d.Name, sumChanged, contentChanged)
+				}
+				if want := slices.Contains(v.changed, svc); sumChanged != want {
+					t.Errorf("%s: checksum changed %v, want %v", d.Name, sumChanged, want)
+				}
+			}
+		})
 	}
 }
