@@ -870,3 +870,73 @@ energismeForwarder:
 		})
 	}
 }
+
+// flattenValues lists the leaf values of a values tree by dotted path:
+// non-empty maps are walked, anything else is a leaf.
+func flattenValues(prefix string, v any, out map[string]any) {
+	if m, ok := v.(map[string]any); ok && len(m) > 0 {
+		for k, x := range m {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			flattenValues(p, x, out)
+		}
+		return
+	}
+	out[prefix] = v
+}
+
+// TestChartReadmeListsEveryValue: the chart README's values table has a row
+// for every value of values.yaml, with its default, and no other row.
+func TestChartReadmeListsEveryValue(t *testing.T) {
+	chart := chartDir(t)
+	vb, err := os.ReadFile(filepath.Join(chart, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(vb, &values); err != nil {
+		t.Fatal(err)
+	}
+	leaves := map[string]any{}
+	flattenValues("", values, leaves)
+	rb, err := os.ReadFile(filepath.Join(chart, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(rb)
+	rows := map[string]string{}
+	for _, line := range strings.Split(readme, "\n") {
+		cells := strings.Split(line, " | ")
+		if len(cells) < 3 || !strings.HasPrefix(cells[0], "| `") {
+			continue
+		}
+		key := strings.Trim(strings.TrimPrefix(cells[0], "| "), "`")
+		if _, dup := rows[key]; dup {
+			t.Errorf("README: %s listed twice", key)
+		}
+		rows[key] = strings.Trim(cells[1], "`")
+	}
+	for key, def := range leaves {
+		cell, ok := rows[key]
+		if !ok {
+			t.Errorf("helm/snotibridge/README.md: no row for %s", key)
+			continue
+		}
+		var got any
+		if err := json.Unmarshal([]byte(cell), &got); err != nil {
+			t.Errorf("README: %s: default %s is not JSON: %v", key, cell, err)
+			continue
+		}
+		want, _ := json.Marshal(def)
+		if g, _ := json.Marshal(got); !bytes.Equal(g, want) {
+			t.Errorf("README: %s: default %s, values.yaml has %s", key, g, want)
+		}
+	}
+	for key := range rows {
+		if _, ok := leaves[key]; !ok {
+			t.Errorf("README lists %s, which values.yaml does not have", key)
+		}
+	}
+}
