@@ -18,7 +18,7 @@ TEST_TIMEOUT    ?= 30m
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI         := $(CACHE)/bin/golangci-lint-$(GOLANGCI_VERSION)
 
-.PHONY: build test test-go lint bench bench-go kafka-up kafka-down run up down
+.PHONY: build test test-go test-tools lint bench bench-go kafka-up kafka-down run up down
 
 ## build: every service to bin/<name>
 build:
@@ -26,13 +26,20 @@ build:
 	@for s in $(SERVICES); do echo "go build -o bin/$$s ./services/$$s"; (cd services/$$s && CGO_ENABLED=0 go build -trimpath -o ../../bin/$$s .); done
 
 ## test: unit, fuzz-seed and integration tests of every module, with -race,
-## against a real Apache Kafka broker started for the run (or KAFKA_BROKERS).
-test:
+## against a real Apache Kafka broker started for the run (or KAFKA_BROKERS);
+## the chart tests' Helm and promtool (promtool test rules) are built first.
+test: test-tools
 	@if [[ -n "$${KAFKA_BROKERS:-}" ]]; then \
 		$(MAKE) --no-print-directory test-go; \
 	else \
 		$(KAFKA) with-broker $(CACHE)/kafka/test $(TEST_KAFKA_PORT) $(TEST_KAFKA_CPORT) -- $(MAKE) --no-print-directory test-go; \
 	fi
+
+## test-tools: the pinned Helm and promtool (versions in tools/deploycheck)
+## built from the Go module proxy into .cache/bin once, outside the tests'
+## timeout; the deploycheck tests reuse them.
+test-tools:
+	cd tools/deploycheck && go test -count=1 -timeout 60m -run '^TestPinnedToolsBuild$$' .
 
 test-go:
 	go test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)

@@ -18,7 +18,7 @@ const helmVersion = "v3.22.0"
 // reusing it afterwards. SNOTIBRIDGE_SKIP_HELM=1 skips the caller.
 func helm(t *testing.T) string {
 	t.Helper()
-	return goTool(t, "helm", "helm.sh/helm/v3/cmd/helm", helmVersion, "SNOTIBRIDGE_SKIP_HELM")
+	return goTool(t, "helm", "helm.sh/helm/v3/cmd/helm", helmVersion, "", "SNOTIBRIDGE_SKIP_HELM")
 }
 
 // goTool is one pinned tool installed from the Go module proxy.
@@ -30,10 +30,11 @@ type goToolBuild struct {
 
 var goTools sync.Map // name -> *goToolBuild
 
-// goTool returns the path of the program pkg@version, building it on first
-// use into .cache/bin/<name>-<version>/<name> at the repository root
-// (git-ignored) and reusing it afterwards. skipEnv=1 skips the caller.
-func goTool(t *testing.T, name, pkg, version, skipEnv string) string {
+// goTool returns the path of the program pkg@version, built with the build
+// tags given (comma-separated, may be empty) on first use into
+// .cache/bin/<name>-<version>/<name> at the repository root (git-ignored)
+// and reused afterwards. skipEnv=1 skips the caller.
+func goTool(t *testing.T, name, pkg, version, tags, skipEnv string) string {
 	t.Helper()
 	if os.Getenv(skipEnv) == "1" {
 		t.Skipf("%s=1: %s checks skipped on request", skipEnv, name)
@@ -61,7 +62,7 @@ func goTool(t *testing.T, name, pkg, version, skipEnv string) string {
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "install", pkg+"@"+version)
+		cmd := exec.CommandContext(ctx, "go", "install", "-tags", tags, pkg+"@"+version)
 		cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOWORK=off", "CGO_ENABLED=0", "GOFLAGS=-trimpath")
 		cmd.Dir = tmp
 		if out, err := cmd.CombinedOutput(); err != nil {
