@@ -124,7 +124,7 @@ func TestAlertRulesFire(t *testing.T) {
 			Cases []struct {
 				Alertname string `json:"alertname"`
 				ExpAlerts []any  `json:"exp_alerts"`
-			} `json:"alert_rule_tests"`
+			} `json:"alert_rule_test"`
 		} `json:"tests"`
 	}
 	if err := yaml.Unmarshal(tests, &suite); err != nil {
