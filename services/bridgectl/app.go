@@ -29,6 +29,8 @@ Usage:
   bridgectl dlq show        [flags]   dead letters as JSON lines, with the original record
   bridgectl dlq redrive     [flags]   resend dead letters to the sink or source (--execute)
   bridgectl tail            [flags]   a topic's records decoded to JSON lines
+  bridgectl codecs fetch    [flags]   a product's data points from the Gizwits
+                                      Enterprise API, into CODECS_DIR
 
 Run "bridgectl <command> --help" for a command's flags. Kafka, topic names
 and logging come from the environment (KAFKA_*, TOPIC_*, LOG_*), as for the
@@ -68,6 +70,7 @@ var commands = []command{
 	{"dlq show", (*app).dlqShow},
 	{"dlq redrive", (*app).dlqRedrive},
 	{"tail", (*app).tail},
+	{"codecs fetch", (*app).codecsFetch},
 }
 
 // run is bridgectl without the process: it returns the exit code.

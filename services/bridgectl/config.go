@@ -22,6 +22,19 @@ type Config struct {
 	Partitions        int    `envconfig:"TOPIC_PARTITIONS" default:"6"`
 	ReplicationFactor int    `envconfig:"TOPIC_REPLICATION_FACTOR" default:"1"`
 	MinInsyncReplicas int    `envconfig:"TOPIC_MIN_INSYNC_REPLICAS" default:"1"`
+	// Gizwits is the Enterprise API, for codecs fetch.
+	Gizwits GizwitsAPI
+}
+
+// GizwitsAPI locates and authorises the Gizwits Enterprise API. The
+// enterprise id and secret are the enterprise's (the same pair as a SNoti v1
+// login); the product secret is the one of the product fetched.
+type GizwitsAPI struct {
+	URL              string `envconfig:"GIZWITS_API_URL" default:"https://enterpriseapi.gizwits.com"`
+	CAFile           string `envconfig:"GIZWITS_API_CA_FILE"`
+	EnterpriseID     string `envconfig:"GIZWITS_ENTERPRISE_ID"`
+	EnterpriseSecret string `envconfig:"GIZWITS_ENTERPRISE_SECRET"`
+	ProductSecret    string `envconfig:"GIZWITS_PRODUCT_SECRET"`
 }
 
 // Topics are the pipeline's topic names, as the services name them.
