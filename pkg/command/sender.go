@@ -204,7 +204,7 @@ func (s *Sender) result(ctx context.Context, cmd *records.DeviceCommand, status,
 		CommandID: cmd.CommandID, ProductKey: cmd.ProductKey, DID: cmd.DID, Status: status, Reason: reason,
 		Path: path, RequestedAt: cmd.RequestedAt, SentAt: sentAt, AnsweredAt: now, Requester: cmd.Requester,
 	}
-	msg, err := s.codec.Message(s.topic, []byte(cmd.DID), res)
+	msg, err := s.codec.Message("", []byte(cmd.DID), res) // the writer names the topic
 	if err != nil {
 		return consume.Reject("unencodable", fmt.Errorf("encoding the result of command %s: %w", cmd.CommandID, err))
 	}

@@ -29,7 +29,26 @@ type GizwitsAPIConfig struct {
 	Products         map[string]GizwitsProduct
 	// TokenTTL is a token's life (default seven days, as the API's).
 	TokenTTL time.Duration
+	// Devices, when set, applies accepted control calls to virtual devices
+	// and may refuse them (an offline device); nil accepts every call.
+	Devices GizwitsDevices
 }
+
+// GizwitsDevices is what the emulator's control call drives: attrs is the
+// "attrs" object of a data-point control, raw the bytes of a pass-through
+// one (exactly one is set).
+type GizwitsDevices interface {
+	Control(productKey, did string, attrs map[string]json.RawMessage, raw []byte) error
+}
+
+// GizwitsRefusal is an error a GizwitsDevices returns to make the control
+// call fail as the API would, e.g. {400, 5305, "device offline!"}.
+type GizwitsRefusal struct {
+	Status, Code int
+	Message      string
+}
+
+func (r *GizwitsRefusal) Error() string { return r.Message }
 
 // GizwitsControl is one control call the emulator accepted.
 type GizwitsControl struct {
@@ -199,10 +218,45 @@ func (g *GizwitsAPI) serveControl(w http.ResponseWriter, r *http.Request) {
 		gizwitsError(w, http.StatusBadRequest, 5002, "form invalid")
 		return
 	}
+	var raw []byte
+	if req.Raw != nil {
+		if raw, err = rawBytes(req.Raw); err != nil {
+			gizwitsError(w, http.StatusBadRequest, 5408, "raw data error!")
+			return
+		}
+	}
+	if g.cfg.Devices != nil {
+		if err := g.cfg.Devices.Control(pk, r.PathValue("did"), req.Attrs, raw); err != nil {
+			var ref *GizwitsRefusal
+			if errors.As(err, &ref) {
+				gizwitsError(w, ref.Status, ref.Code, ref.Message)
+			} else {
+				gizwitsError(w, http.StatusInternalServerError, 5409, "call innerapi failed!")
+			}
+			return
+		}
+	}
 	g.mu.Lock()
 	g.seq++
 	g.controls = append(g.controls, GizwitsControl{Seq: g.seq, ProductKey: pk, DID: r.PathValue("did"), Body: body, Received: g.now()})
 	g.mu.Unlock()
 	g.log.Info().Str("product_key", pk).Str("did", r.PathValue("did")).Msg("control accepted")
 	w.WriteHeader(http.StatusOK)
+}
+
+// rawBytes reads a pass-through body's "raw": a decimal byte array, the
+// API's default form.
+func rawBytes(b json.RawMessage) ([]byte, error) {
+	var arr []int
+	if err := json.Unmarshal(b, &arr); err != nil {
+		return nil, err
+	}
+	out := make([]byte, len(arr))
+	for i, v := range arr {
+		if v < 0 || v > 255 {
+			return nil, errors.New("raw: byte out of range")
+		}
+		out[i] = byte(v)
+	}
+	return out, nil
 }
