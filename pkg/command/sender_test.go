@@ -158,7 +158,7 @@ func (h *harness) produce(t *testing.T, cmds ...*records.DeviceCommand) {
 
 func (h *harness) readResults(t *testing.T, n int) map[string]records.CommandResult {
 	t.Helper()
-	msgs := kafkatest.ReadN(t, h.kc.Addrs(), h.results, n, time.Minute)
+	msgs := kafkatest.ReadN(t, h.kc.Addrs(), h.results, n, 3*time.Minute)
 	out := map[string]records.CommandResult{}
 	for _, m := range msgs {
 		var r records.CommandResult
@@ -225,7 +225,7 @@ func TestSenderThroughEnterpriseAPI(t *testing.T) {
 	if n := h.fleet.count(); n != 2 {
 		t.Errorf("%d controls reached the fleet, want 2 (expired, rejected and offline ones do not)", n)
 	}
-	dl := kafkatest.ReadN(t, h.kc.Addrs(), h.dlq, 1, time.Minute)
+	dl := kafkatest.ReadN(t, h.kc.Addrs(), h.dlq, 1, 3*time.Minute)
 	var d records.DeadLetter
 	if err := h.codec.Unmarshal(dl[0].Value, &d); err != nil || d.Reason != "invalid_command" {
 		t.Errorf("dead letter %+v, %v; want the malformed command with reason invalid_command", d, err)
