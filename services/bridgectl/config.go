@@ -45,22 +45,26 @@ type Topics struct {
 	DecoderDLQ   string `envconfig:"TOPIC_DECODER_DLQ" default:"decoder.dlq.v1"`
 	EnosDLQ      string `envconfig:"TOPIC_ENOS_DLQ" default:"enos.dlq.v1"`
 	EnergismeDLQ string `envconfig:"TOPIC_ENERGISME_DLQ" default:"energisme.dlq.v1"`
+	// Commands and CommandResults carry device commands and their results.
+	Commands       string `envconfig:"TOPIC_COMMANDS" default:"device.commands.v1"`
+	CommandResults string `envconfig:"TOPIC_COMMAND_RESULTS" default:"device.command-results.v1"`
 }
 
 // All lists every topic the pipeline needs.
 func (t Topics) All() []string {
-	return []string{t.Events, t.Invalid, t.Telemetry, t.DecoderDLQ, t.EnosDLQ, t.EnergismeDLQ}
+	return []string{t.Events, t.Invalid, t.Telemetry, t.DecoderDLQ, t.EnosDLQ, t.EnergismeDLQ, t.Commands, t.CommandResults}
 }
 
 // Validate checks the topic names and the topics ensure defaults.
 func (c *Config) Validate() error {
 	var errs []error
-	for name, v := range map[string]string{
-		"TOPIC_EVENTS": c.Topics.Events, "TOPIC_INVALID": c.Topics.Invalid, "TOPIC_TELEMETRY": c.Topics.Telemetry,
-		"TOPIC_DECODER_DLQ": c.Topics.DecoderDLQ, "TOPIC_ENOS_DLQ": c.Topics.EnosDLQ, "TOPIC_ENERGISME_DLQ": c.Topics.EnergismeDLQ,
+	for _, v := range []struct{ name, value string }{
+		{"TOPIC_EVENTS", c.Topics.Events}, {"TOPIC_INVALID", c.Topics.Invalid}, {"TOPIC_TELEMETRY", c.Topics.Telemetry},
+		{"TOPIC_DECODER_DLQ", c.Topics.DecoderDLQ}, {"TOPIC_ENOS_DLQ", c.Topics.EnosDLQ}, {"TOPIC_ENERGISME_DLQ", c.Topics.EnergismeDLQ},
+		{"TOPIC_COMMANDS", c.Topics.Commands}, {"TOPIC_COMMAND_RESULTS", c.Topics.CommandResults},
 	} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", name))
+		if v.value == "" {
+			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", v.name))
 		}
 	}
 	if c.Partitions < 1 {
