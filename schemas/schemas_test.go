@@ -12,7 +12,7 @@ func TestAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"SnotiEvent": false, "DeviceTelemetry": false, "DeadLetter": false}
+	want := map[string]bool{"SnotiEvent": false, "DeviceTelemetry": false, "DeadLetter": false, "DeviceCommand": false, "CommandResult": false}
 	for _, s := range all {
 		var doc struct {
 			Name string `json:"name"`

@@ -43,7 +43,7 @@ func (s FileSettings) Validate() error {
 	if _, err := time.LoadLocation(s.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("ENERGISME_FILE_TZ=%q: not an IANA time zone, e.g. UTC or Europe/Paris", s.TimeZone))
 	} else if _, err := sftpexport.ParseFormat(s.Format); err != nil {
-		errs = append(errs, fmt.Errorf("ENERGISME_FILE_FORMAT=%q: must be csv or json", s.Format))
+		errs = append(errs, fmt.Errorf("ENERGISME_FILE_FORMAT=%q: must be csv, json or xml", s.Format))
 	} else if u, err := sftpexport.New(s.uploaderConfig(), zerolog.Nop()); err != nil {
 		errs = append(errs, err)
 	} else {

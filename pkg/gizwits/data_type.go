@@ -1,5 +1,10 @@
 package gizwits
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // DataType is an attr's data_type.
 type DataType string
 
@@ -39,3 +44,24 @@ const (
 	Alert          AttrType = "alert"
 	Fault          AttrType = "fault"
 )
+
+// attrTypeLetters are the one-letter spellings of the Gizwits Enterprise
+// API's datapoint call (GET /v1/products/{product_key}/datapoint): "W"
+// read/write, "R" read only, "N" alarm, "E" fault. The console export spells
+// the same types out.
+var attrTypeLetters = map[string]AttrType{"W": StatusWritable, "R": StatusReadonly, "N": Alert, "E": Fault}
+
+// UnmarshalJSON reads either spelling of an attr type, so a definition
+// fetched from the Enterprise API loads like a console export.
+func (t *AttrType) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("attr type: want a string: %w", err)
+	}
+	if long, ok := attrTypeLetters[s]; ok {
+		*t = long
+		return nil
+	}
+	*t = AttrType(s)
+	return nil
+}

@@ -58,6 +58,17 @@ func samples() []records.Record {
 			EventID: ptr("e3"), SourceTopic: ptr("snoti.events.v1"), SourcePartition: 2, SourceOffset: 42,
 			Key: []byte("did1"), Value: []byte{0xc3, 0x01, 9}, Headers: map[string]string{"product_key": "pk"},
 		},
+		&records.DeviceCommand{
+			CommandID: "c1", ProductKey: "pk", DID: "did1", MAC: "m", Kind: records.CommandWriteAttrs,
+			Attrs:       []records.DataPoint{{"charge_enable", true}, {"current_limit", int64(16)}, {"ratio", 0.5}, {"mode", "eco"}, {"session_id", []byte{1, 2}}, {"x", nil}},
+			RequestedAt: t0, ExpiresAt: ptr(t1), Requester: "ops",
+		},
+		&records.DeviceCommand{CommandID: "c2", ProductKey: "pk", DID: "did1", Kind: records.CommandWrite, Raw: []byte{0x05, 1}, RequestedAt: t0},
+		&records.CommandResult{
+			CommandID: "c1", ProductKey: "pk", DID: "did1", Status: records.CommandFailed, Reason: "device offline", Path: "snoti",
+			RequestedAt: t0, SentAt: ptr(t0), AnsweredAt: t1, Requester: "ops",
+		},
+		&records.CommandResult{CommandID: "c2", Status: records.CommandExpired, RequestedAt: t0, AnsweredAt: t1},
 	}
 }
 

@@ -70,7 +70,7 @@ func (c *Config) validate() (*time.Location, error) {
 		errs = append(errs, fmt.Errorf("ENERGISME_SFTP_KNOWN_HOSTS=%q: %w", c.KnownHostsFile, err))
 	}
 	if _, err := ParseFormat(string(c.Format)); err != nil {
-		errs = append(errs, fmt.Errorf("ENERGISME_FILE_FORMAT=%q: must be csv or json", c.Format))
+		errs = append(errs, fmt.Errorf("ENERGISME_FILE_FORMAT=%q: must be csv, json or xml", c.Format))
 	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {

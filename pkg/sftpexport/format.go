@@ -17,15 +17,16 @@ type Format string
 const (
 	FormatCSV  Format = "csv"
 	FormatJSON Format = "json"
+	FormatXML  Format = "xml"
 )
 
 // ParseFormat returns the format named s (case-insensitive).
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
-	case FormatCSV, FormatJSON:
+	case FormatCSV, FormatJSON, FormatXML:
 		return f, nil
 	}
-	return "", fmt.Errorf("file format %q: must be csv or json", s)
+	return "", fmt.Errorf("file format %q: must be csv, json or xml", s)
 }
 
 // Ext returns the file extension, with its dot.
@@ -35,7 +36,7 @@ func (f Format) Ext() string { return "." + string(f) }
 //
 // CSV: a header "module,timestamp,value" then one line per row (RFC 4180
 // quoting). JSON: an array of {"module","timestamp","value"} objects, value
-// keeping its JSON type.
+// keeping its JSON type. XML: see renderXML.
 func (f Format) Render(rows []Row, loc *time.Location) ([]byte, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -45,6 +46,8 @@ func (f Format) Render(rows []Row, loc *time.Location) ([]byte, error) {
 		return renderCSV(rows, loc)
 	case FormatJSON:
 		return renderJSON(rows, loc)
+	case FormatXML:
+		return renderXML(rows, loc)
 	}
 	return nil, fmt.Errorf("rendering rows: unknown format %q", f)
 }

@@ -36,7 +36,7 @@ func TestRender(t *testing.T) {
 			`{"module":"d1.mode","timestamp":"2026-07-01 22:30:05","value":"eco, quiet"},` +
 			`{"module":"d1.count","timestamp":"2026-07-01 22:30:05","value":42},` +
 			`{"module":"d1.none","timestamp":"2026-07-01 22:30:05","value":null}]` + "\n"},
-		{name: "unknown format", format: "xml", wantErr: true},
+		{name: "unknown format", format: "yaml", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +60,8 @@ func TestParseFormat(t *testing.T) {
 	}{
 		{name: "csv", in: "csv", want: sftpexport.FormatCSV},
 		{name: "JSON upper", in: "JSON", want: sftpexport.FormatJSON},
-		{name: "xml", in: "xml", wantErr: true},
+		{name: "xml", in: " XML ", want: sftpexport.FormatXML},
+		{name: "yaml", in: "yaml", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

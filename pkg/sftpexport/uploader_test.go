@@ -329,7 +329,7 @@ func TestNewValidates(t *testing.T) {
 		{name: "both credentials", mod: func(c *sftpexport.Config) { c.KeyFile = "/k" }, wantErr: "both set"},
 		{name: "no known_hosts", mod: func(c *sftpexport.Config) { c.KnownHostsFile = "" }, wantErr: "ENERGISME_SFTP_KNOWN_HOSTS"},
 		{name: "missing known_hosts", mod: func(c *sftpexport.Config) { c.KnownHostsFile = "/nonexistent" }, wantErr: "ENERGISME_SFTP_KNOWN_HOSTS"},
-		{name: "bad format", mod: func(c *sftpexport.Config) { c.Format = "xml" }, wantErr: "ENERGISME_FILE_FORMAT"},
+		{name: "bad format", mod: func(c *sftpexport.Config) { c.Format = "yaml" }, wantErr: "ENERGISME_FILE_FORMAT"},
 		{name: "bad zone", mod: func(c *sftpexport.Config) { c.TimeZone = "Mars/Olympus" }, wantErr: "time zone"},
 	}
 	for _, tt := range tests {

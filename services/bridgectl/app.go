@@ -29,6 +29,11 @@ Usage:
   bridgectl dlq show        [flags]   dead letters as JSON lines, with the original record
   bridgectl dlq redrive     [flags]   resend dead letters to the sink or source (--execute)
   bridgectl tail            [flags]   a topic's records decoded to JSON lines
+  bridgectl codecs fetch    [flags]   a product's data points from the Gizwits
+                                      Enterprise API, into CODECS_DIR
+  bridgectl command send    [flags]   a command for a device (--wait: its result)
+  bridgectl command tail    [flags]   command results as JSON lines (tail's flags;
+                                      --filter event_id=<command_id>)
 
 Run "bridgectl <command> --help" for a command's flags. Kafka, topic names
 and logging come from the environment (KAFKA_*, TOPIC_*, LOG_*), as for the
@@ -68,6 +73,9 @@ var commands = []command{
 	{"dlq show", (*app).dlqShow},
 	{"dlq redrive", (*app).dlqRedrive},
 	{"tail", (*app).tail},
+	{"codecs fetch", (*app).codecsFetch},
+	{"command send", (*app).commandSend},
+	{"command tail", (*app).commandTail},
 }
 
 // run is bridgectl without the process: it returns the exit code.

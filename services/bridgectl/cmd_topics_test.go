@@ -20,7 +20,8 @@ func TestTopicsEnsure(t *testing.T) {
 	_, _ = rand.Read(id[:])
 	p := "ensure-" + hex.EncodeToString(id[:]) + "."
 	ta.cfg.Topics = Topics{Events: p + "events", Invalid: p + "invalid", Telemetry: p + "telemetry",
-		DecoderDLQ: p + "decoder.dlq", EnosDLQ: p + "enos.dlq", EnergismeDLQ: p + "energisme.dlq"}
+		DecoderDLQ: p + "decoder.dlq", EnosDLQ: p + "enos.dlq", EnergismeDLQ: p + "energisme.dlq",
+		Commands: p + "commands", CommandResults: p + "command-results"}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -31,8 +32,9 @@ func TestTopicsEnsure(t *testing.T) {
 	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "3"); code != exitOK {
 		t.Fatalf("first run: exit %d", code)
 	}
-	if n := strings.Count(ta.out.String(), "created"); n != 6 {
-		t.Errorf("first run created %d topics, want 6", n)
+	want := len(ta.cfg.Topics.All()) // 8: events, invalid, telemetry, three DLQs, commands, command results
+	if n := strings.Count(ta.out.String(), "created"); n != want {
+		t.Errorf("first run created %d topics, want %d", n, want)
 	}
 	client, _ := ta.cfg.Kafka.Client()
 	found, err := ta.describeTopics(ctx, client, ta.cfg.Topics.All())
@@ -48,14 +50,14 @@ func TestTopicsEnsure(t *testing.T) {
 	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "3"); code != exitOK {
 		t.Fatalf("second run: exit %d", code)
 	}
-	if n := strings.Count(ta.out.String(), "ok "); n != 6 || strings.Contains(ta.out.String(), "created") {
+	if n := strings.Count(ta.out.String(), "ok "); n != want || strings.Contains(ta.out.String(), "created") {
 		t.Errorf("second run is not a no-op:\n%s", ta.out)
 	}
 
 	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "6"); code != exitOK {
 		t.Fatalf("differing run: exit %d", code)
 	}
-	if n := strings.Count(ta.out.String(), "differs"); n != 6 || !strings.Contains(ta.out.String(), "partitions 3 (want 6)") {
+	if n := strings.Count(ta.out.String(), "differs"); n != want || !strings.Contains(ta.out.String(), "partitions 3 (want 6)") {
 		t.Errorf("differences not reported:\n%s", ta.out)
 	}
 	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "6", "--strict"); code != exitFailure {

@@ -22,6 +22,19 @@ type Config struct {
 	Partitions        int    `envconfig:"TOPIC_PARTITIONS" default:"6"`
 	ReplicationFactor int    `envconfig:"TOPIC_REPLICATION_FACTOR" default:"1"`
 	MinInsyncReplicas int    `envconfig:"TOPIC_MIN_INSYNC_REPLICAS" default:"1"`
+	// Gizwits is the Enterprise API, for codecs fetch.
+	Gizwits GizwitsAPI
+}
+
+// GizwitsAPI locates and authorises the Gizwits Enterprise API. The
+// enterprise id and secret are the enterprise's (the same pair as a SNoti v1
+// login); the product secret is the one of the product fetched.
+type GizwitsAPI struct {
+	URL              string `envconfig:"GIZWITS_API_URL" default:"https://enterpriseapi.gizwits.com"`
+	CAFile           string `envconfig:"GIZWITS_API_CA_FILE"`
+	EnterpriseID     string `envconfig:"GIZWITS_ENTERPRISE_ID"`
+	EnterpriseSecret string `envconfig:"GIZWITS_ENTERPRISE_SECRET"`
+	ProductSecret    string `envconfig:"GIZWITS_PRODUCT_SECRET"`
 }
 
 // Topics are the pipeline's topic names, as the services name them.
@@ -32,22 +45,26 @@ type Topics struct {
 	DecoderDLQ   string `envconfig:"TOPIC_DECODER_DLQ" default:"decoder.dlq.v1"`
 	EnosDLQ      string `envconfig:"TOPIC_ENOS_DLQ" default:"enos.dlq.v1"`
 	EnergismeDLQ string `envconfig:"TOPIC_ENERGISME_DLQ" default:"energisme.dlq.v1"`
+	// Commands and CommandResults carry device commands and their results.
+	Commands       string `envconfig:"TOPIC_COMMANDS" default:"device.commands.v1"`
+	CommandResults string `envconfig:"TOPIC_COMMAND_RESULTS" default:"device.command-results.v1"`
 }
 
 // All lists every topic the pipeline needs.
 func (t Topics) All() []string {
-	return []string{t.Events, t.Invalid, t.Telemetry, t.DecoderDLQ, t.EnosDLQ, t.EnergismeDLQ}
+	return []string{t.Events, t.Invalid, t.Telemetry, t.DecoderDLQ, t.EnosDLQ, t.EnergismeDLQ, t.Commands, t.CommandResults}
 }
 
 // Validate checks the topic names and the topics ensure defaults.
 func (c *Config) Validate() error {
 	var errs []error
-	for name, v := range map[string]string{
-		"TOPIC_EVENTS": c.Topics.Events, "TOPIC_INVALID": c.Topics.Invalid, "TOPIC_TELEMETRY": c.Topics.Telemetry,
-		"TOPIC_DECODER_DLQ": c.Topics.DecoderDLQ, "TOPIC_ENOS_DLQ": c.Topics.EnosDLQ, "TOPIC_ENERGISME_DLQ": c.Topics.EnergismeDLQ,
+	for _, v := range []struct{ name, value string }{
+		{"TOPIC_EVENTS", c.Topics.Events}, {"TOPIC_INVALID", c.Topics.Invalid}, {"TOPIC_TELEMETRY", c.Topics.Telemetry},
+		{"TOPIC_DECODER_DLQ", c.Topics.DecoderDLQ}, {"TOPIC_ENOS_DLQ", c.Topics.EnosDLQ}, {"TOPIC_ENERGISME_DLQ", c.Topics.EnergismeDLQ},
+		{"TOPIC_COMMANDS", c.Topics.Commands}, {"TOPIC_COMMAND_RESULTS", c.Topics.CommandResults},
 	} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", name))
+		if v.value == "" {
+			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", v.name))
 		}
 	}
 	if c.Partitions < 1 {

@@ -66,7 +66,8 @@ func newTestApp(t *testing.T) *testApp {
 	a.cfg.StateDir = t.TempDir()
 	a.cfg.Partitions, a.cfg.ReplicationFactor, a.cfg.MinInsyncReplicas = 6, 1, 1
 	a.cfg.Topics = Topics{Events: "unused-events", Invalid: "unused-invalid", Telemetry: "unused-telemetry",
-		DecoderDLQ: "unused-decoder-dlq", EnosDLQ: "unused-enos-dlq", EnergismeDLQ: "unused-energisme-dlq"}
+		DecoderDLQ: "unused-decoder-dlq", EnosDLQ: "unused-enos-dlq", EnergismeDLQ: "unused-energisme-dlq",
+		Commands: "unused-commands", CommandResults: "unused-command-results"}
 	return &testApp{app: a, out: out, errw: errw, brokers: brokers}
 }
 

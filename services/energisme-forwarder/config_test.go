@@ -59,7 +59,7 @@ func TestConfig(t *testing.T) {
 			"ENERGISME_SFTP_PASSWORD": "", "ENERGISME_FILE_INTERVAL": "100ms", "ENERGISME_FILE_MODULE_TEMPLATE": "<point>", "ENERGISME_FILE_PREFIX": ".hidden",
 		}), wantErr: []string{"ENERGISME_SFTP_PASSWORD and ENERGISME_SFTP_KEY_FILE are both empty", "ENERGISME_FILE_INTERVAL=100ms", "ENERGISME_FILE_MODULE_TEMPLATE", "ENERGISME_FILE_PREFIX=\".hidden\""}},
 		{name: "bad time zone and format", env: merge(files, map[string]string{"ENERGISME_FILE_TZ": "Mars/Olympus"}), wantErr: []string{"ENERGISME_FILE_TZ=\"Mars/Olympus\""}},
-		{name: "xml", env: merge(files, map[string]string{"ENERGISME_FILE_FORMAT": "xml"}), wantErr: []string{"ENERGISME_FILE_FORMAT=\"xml\""}},
+		{name: "unknown format", env: merge(files, map[string]string{"ENERGISME_FILE_FORMAT": "yaml"}), wantErr: []string{"ENERGISME_FILE_FORMAT=\"yaml\": must be csv, json or xml"}},
 		{name: "same groups", env: merge(push, map[string]string{"GROUP_ID": "g", "FILES_GROUP_ID": "g"}), wantErr: []string{"GROUP_ID and FILES_GROUP_ID are both \"g\""}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/gizwits"
+	"github.com/snotibridge/snotibridge/pkg/gizwitsapi"
+)
+
+// codecsFetch writes a product's data-point definition, as the Enterprise
+// API serves it, into the decoder's codec folder as <product_key>.json.
+// The file is checked with the decoder's own parser before it is written,
+// and written atomically (temporary file, then rename), so the decoder's
+// hot reload never sees half a file.
+func (a *app) codecsFetch(ctx context.Context, args []string) error {
+	fs := a.flags("codecs fetch", "codecs fetch --product <product_key> [--dir <folder>]")
+	product := fs.String("product", "", "product_key to fetch (required)")
+	dir := fs.String("dir", a.cfg.CodecsDir, "codec folder to write into (CODECS_DIR)")
+	timeout := fs.Duration("timeout", 30*time.Second, "time allowed for the API calls")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	g := a.cfg.Gizwits
+	var missing []error
+	if *product == "" {
+		missing = append(missing, errors.New("--product is required"))
+	}
+	if *dir == "" {
+		missing = append(missing, errors.New("no codec folder: set CODECS_DIR or pass --dir"))
+	}
+	for _, v := range []struct{ name, value string }{
+		{"GIZWITS_ENTERPRISE_ID", g.EnterpriseID}, {"GIZWITS_ENTERPRISE_SECRET", g.EnterpriseSecret}, {"GIZWITS_PRODUCT_SECRET", g.ProductSecret},
+	} {
+		if v.value == "" {
+			missing = append(missing, fmt.Errorf("%s is not set: the Enterprise API needs it for a token", v.name))
+		}
+	}
+	if len(missing) > 0 {
+		return usageErrorf("%w", errors.Join(missing...))
+	}
+	hc, err := gizwitsHTTPClient(g.CAFile)
+	if err != nil {
+		return usageErrorf("GIZWITS_API_CA_FILE=%q: %w", g.CAFile, err)
+	}
+	client, err := gizwitsapi.New(gizwitsapi.Config{
+		URL: g.URL, EnterpriseID: g.EnterpriseID, EnterpriseSecret: g.EnterpriseSecret,
+		ProductSecrets: map[string]string{*product: g.ProductSecret}, HTTPClient: hc,
+	})
+	if err != nil {
+		return usageErrorf("GIZWITS_API_URL=%q: %w", g.URL, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	data, err := client.Datapoint(ctx, *product)
+	if err != nil {
+		return err
+	}
+	def, err := gizwits.Parse(data)
+	if err != nil {
+		return fmt.Errorf("the definition served for product %s does not load: %w", *product, err)
+	}
+	if def.ProductKey() != "" && def.ProductKey() != *product {
+		return fmt.Errorf("the definition served for product %s names product_key %s", *product, def.ProductKey())
+	}
+	path := filepath.Join(*dir, *product+".json")
+	if old, err := os.ReadFile(path); err == nil {
+		if bytes.Equal(old, data) {
+			fmt.Fprintf(a.out, "%s unchanged (%d data points, %s)\n", path, len(def.Attrs()), def.Protocol())
+			return nil
+		}
+		var probe map[string]json.RawMessage
+		if json.Unmarshal(old, &probe) == nil && probe["messages"] != nil {
+			return refusedf("%s holds a custom codec, not a data-point definition: move it to %s.custom.json first", path, *product)
+		}
+	}
+	if err := writeFileAtomic(path, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "wrote %s (%d data points, %s, packetVersion %s)\n", path, len(def.Attrs()), def.Protocol(), def.PacketVersion())
+	return nil
+}
+
+// gizwitsHTTPClient trusts the system roots, or only caFile's when set.
+func gizwitsHTTPClient(caFile string) (*http.Client, error) {
+	if caFile == "" {
+		return &http.Client{}, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no PEM certificate in the file")
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: t}, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// folder and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
