@@ -9,7 +9,9 @@ import (
 )
 
 // Event is one device event to push. The server adds product_key,
-// event_type, did, mac, group_id, created_at and sim_seq to the push;
+// event_type, did and mac (when set), group_id (for the event types whose
+// doc lists it, "" when unset, as the real server sends it), created_at,
+// and sim_seq with Config.Trace;
 // Fields are the event-specific top-level fields (data, ip, event_id, …).
 type Event struct {
 	ProductKey string
@@ -73,19 +75,24 @@ func renderEvent(seq uint64, e *Event, fields []byte, now time.Time) *event {
 		b = append(b, `,"mac":`...)
 		b = appendJSONString(b, e.MAC)
 	}
-	if e.GroupID != "" {
+	if e.GroupID != "" || groupIDTypes[e.EventType] {
 		b = append(b, `,"group_id":`...)
 		b = appendJSONString(b, e.GroupID)
 	}
 	b = append(b, `,"created_at":`...)
 	b = strconv.AppendFloat(b, float64(e.CreatedAt.UnixMicro())/1e6, 'f', 6, 64)
-	b = append(b, `,"sim_seq":`...)
-	b = strconv.AppendUint(b, seq, 10)
 	if inner := bytes.TrimSpace(fields[min(1, len(fields)):max(len(fields)-1, 0)]); len(inner) > 0 {
 		b = append(b, ',')
 		b = append(b, inner...)
 	}
 	return &event{seq: seq, productKey: e.ProductKey, eventType: e.EventType, did: e.DID, body: b, published: now}
+}
+
+// groupIDTypes are the event types whose doc field set has group_id.
+var groupIDTypes = map[string]bool{
+	"device_online": true, "device_offline": true, "attr_fault": true, "attr_alert": true,
+	"device_status_raw": true, "device_status_kv": true, "device_bind": true, "device_unbind": true,
+	"app2dev_raw": true, "app2dev_kv": true,
 }
 
 // appendJSONString appends s as a JSON string; plain ASCII takes the fast

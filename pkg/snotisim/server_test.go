@@ -110,7 +110,7 @@ func TestRefusedLoginAnswersFalseThenCloses(t *testing.T) {
 }
 
 func TestProtocolBasicsByHand(t *testing.T) {
-	srv := startSim(t, snotisim.Config{DeliveryIDs: snotisim.IDBigNumber})
+	srv := startSim(t, snotisim.Config{DeliveryIDs: snotisim.IDBigNumber, Trace: true, MsgIDShare: 1})
 	c := dial(t, srv)
 	c.send(`{"cmd":"login_req","prefetch_count":2,"data":[{"product_key":"` + benchPK + `","auth_id":"a","auth_secret":"s","subkey":"main","events":["device.online"]}]}`)
 	if m := c.recv(); m["cmd"] != "login_res" {
@@ -153,7 +153,7 @@ func TestProtocolBasicsByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.UnknownAcks != 1 || s.ClientInvalid != 2 || s.Pings != 1 || s.MsgIDMismatches != 0 {
+	if s.StaleAcks != 1 || s.UnknownAcks != 0 || s.ClientInvalid != 2 || s.Pings != 1 || s.MsgIDMismatches != 0 {
 		t.Fatalf("ledger %+v", s)
 	}
 }
