@@ -27,10 +27,10 @@ var noHeartbeatLine = []byte("No Heartbeat!")
 
 // invalid_msg error codes seen in public clients.
 const (
-	codeNotLoggedIn      = 4001
-	codeNotLoggedInToo   = 4003
-	codeAlreadyLoggedIn  = 4009
-	minReloginSpacing    = time.Second // a faster second relogin ends the connection instead
+	codeNotLoggedIn     = 4001
+	codeNotLoggedInToo  = 4003
+	codeAlreadyLoggedIn = 4009
+	minReloginSpacing   = time.Second // a faster second relogin ends the connection instead
 )
 
 // secretValue finds the secrets a subscribe_req carries, so remembered
