@@ -54,17 +54,7 @@ func (c *Client) Unsubscribe(ctx context.Context, subs []Product) error {
 	if c.cfg.Protocol != ProtocolV2 {
 		return errors.New("snoti: Unsubscribe needs SNOTI_PROTOCOL=v2")
 	}
-	wire := make([]Product, len(subs))
-	c.prodMu.Lock()
-	for i, s := range subs {
-		wire[i] = Product{ProductKey: s.ProductKey, Subkey: s.Subkey, AuthID: s.AuthID, Events: s.Events}
-		if wire[i].AuthID == "" {
-			if j := slices.IndexFunc(c.products, func(q Product) bool { return q.ProductKey == s.ProductKey && q.Subkey == s.Subkey }); j >= 0 {
-				wire[i].AuthID = c.products[j].AuthID
-			}
-		}
-	}
-	c.prodMu.Unlock()
+	wire := c.unsubscribeEntries(subs)
 	if err := c.request(ctx, "unsubscribe_req", cmdUnsubscribeRes, wire); err != nil {
 		return err
 	}
@@ -80,6 +70,23 @@ func (c *Client) Unsubscribe(ctx context.Context, subs []Product) error {
 	}
 	c.products = slices.DeleteFunc(c.products, func(p Product) bool { return len(p.Events) == 0 })
 	return nil
+}
+
+// unsubscribeEntries are the unsubscribe_req entries of subs: product_key,
+// subkey, auth_id (the remembered one when subs leave it empty) and events.
+func (c *Client) unsubscribeEntries(subs []Product) []Product {
+	wire := make([]Product, len(subs))
+	c.prodMu.Lock()
+	defer c.prodMu.Unlock()
+	for i, s := range subs {
+		wire[i] = Product{ProductKey: s.ProductKey, Subkey: s.Subkey, AuthID: s.AuthID, Events: s.Events}
+		if wire[i].AuthID == "" {
+			if j := slices.IndexFunc(c.products, func(q Product) bool { return q.ProductKey == s.ProductKey && q.Subkey == s.Subkey }); j >= 0 {
+				wire[i].AuthID = c.products[j].AuthID
+			}
+		}
+	}
+	return wire
 }
 
 // request sends cmd with data and waits for the reply named replyCmd.
