@@ -26,6 +26,9 @@ type Event struct {
 	// members are copied into the push byte for byte (numbers keep every
 	// digit, key order is kept).
 	FieldsJSON json.RawMessage
+	// V2FieldsJSON, a JSON object, adds members to v2 pushes only: fields
+	// the v1 doc predates, such as the NB-IoT fields of device_online.
+	V2FieldsJSON json.RawMessage
 }
 
 // event is a published Event with its rendered body: the JSON members of
@@ -36,6 +39,7 @@ type event struct {
 	eventType  string
 	did        string
 	body       []byte
+	v2Extra    []byte // ",member,…" for v2 pushes only
 	published  time.Time
 }
 
@@ -85,7 +89,11 @@ func renderEvent(seq uint64, e *Event, fields []byte, now time.Time) *event {
 		b = append(b, ',')
 		b = append(b, inner...)
 	}
-	return &event{seq: seq, productKey: e.ProductKey, eventType: e.EventType, did: e.DID, body: b, published: now}
+	ev := &event{seq: seq, productKey: e.ProductKey, eventType: e.EventType, did: e.DID, body: b, published: now}
+	if x := bytes.TrimSpace(e.V2FieldsJSON); len(x) > 2 && x[0] == '{' {
+		ev.v2Extra = append([]byte{','}, bytes.TrimSpace(x[1:len(x)-1])...)
+	}
+	return ev
 }
 
 // groupIDTypes are the event types whose doc field set has group_id.

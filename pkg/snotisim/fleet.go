@@ -262,19 +262,19 @@ func (f *fleet) online(d *device, e Event) (Event, []byte) {
 	e.EventType = "device_online"
 	b := append(make([]byte, 0, 160), `{"ip":"10.0.`...)
 	b = strconv.AppendInt(b, int64(f.rng.IntN(256)), 10)
-	b = append(b, `.7","country":"France","region":"Auvergne-Rhone-Alpes","city":"Lyon"`...)
-	if d.index%4 == 3 {
-		b = append(b, `,"latitude":45.7`...)
-		b = strconv.AppendInt(b, int64(f.rng.IntN(1000)), 10)
-		b = append(b, `,"longitude":4.8`...)
-		b = strconv.AppendInt(b, int64(f.rng.IntN(1000)), 10)
-		b = append(b, `,"iccid":"8933150319`...)
-		b = fmt.Appendf(b, "%010d", d.index)
-		b = append(b, `","imsi":"20815`...)
-		b = fmt.Appendf(b, "%010d", d.index)
-		b = append(b, '"')
+	b = append(b, `.7","country":"France","region":"Auvergne-Rhone-Alpes","city":"Lyon"}`...)
+	if d.index%4 == 3 { // NB-IoT fields: v2 only, the v1 doc predates them
+		x := append(make([]byte, 0, 128), `{"latitude":45.7`...)
+		x = strconv.AppendInt(x, int64(f.rng.IntN(1000)), 10)
+		x = append(x, `,"longitude":4.8`...)
+		x = strconv.AppendInt(x, int64(f.rng.IntN(1000)), 10)
+		x = append(x, `,"iccid":"8933150319`...)
+		x = fmt.Appendf(x, "%010d", d.index)
+		x = append(x, `","imsi":"20815`...)
+		x = fmt.Appendf(x, "%010d", d.index)
+		e.V2FieldsJSON = append(x, `"}`...)
 	}
-	return e, append(b, '}')
+	return e, b
 }
 
 // drift moves every value a little, within the attr's bounds.

@@ -232,6 +232,9 @@ func (s *session) renderPush(b []byte, proto string, it outItem, padded bool, si
 		b = append(b, `",`...)
 	}
 	b = append(b, it.m.ev.body...)
+	if proto == protoV2 {
+		b = append(b, it.m.ev.v2Extra...)
+	}
 	return append(b, "}\n"...)
 }
 
