@@ -378,6 +378,8 @@ func (c *conn) invalidMsg(w *wireMessage) {
 			c.close(err)
 		}
 	case codeAlreadyLoggedIn:
+		// Nothing to do; if it answers our relogin, the login stands.
+		c.reloginPending = false
 		c.log.Debug().Int("error_code", code).Str("server_msg", w.Msg).Msg("snoti server says already logged in: nothing to do")
 	default:
 		c.log.Warn().Str("server_msg", w.Msg).RawJSON("error_code", orNull(w.ErrorCode)).

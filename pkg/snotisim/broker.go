@@ -153,9 +153,11 @@ func (b *broker) ack(s *session, deliveryID, msgID []byte, stall bool) ackResult
 			return ackRepeated
 		}
 		b.ledger.sum.StaleAcks++
-		if stall && !s.stalled {
-			s.stalled = true
-			b.ledger.sum.Stalls++
+		if stall || s.stalled {
+			if !s.stalled {
+				s.stalled = true
+				b.ledger.sum.Stalls++
+			}
 			return ackStalled
 		}
 		return ackStale

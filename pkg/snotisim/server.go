@@ -185,6 +185,30 @@ func (s *Server) ForgetLogins() int {
 	return n
 }
 
+// SendInvalidMsg writes invalid_msg with code and msg to every connection
+// that has logged in (v1 ones without the code, as the v1 doc has none),
+// whether or not its login was forgotten (ForgetLogins), to see how clients
+// handle codes such as 4001, 4003 and 4009. It returns how many got it.
+func (s *Server) SendInvalidMsg(code int, msg string) int {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, sess := range sessions {
+		s.b.mu.Lock()
+		in, proto := sess.everIn && !sess.closed, sess.proto
+		s.b.mu.Unlock()
+		if in {
+			sess.send(invalidLine(proto, code, msg))
+			n++
+		}
+	}
+	return n
+}
+
 // DropConnections closes every client connection, as a server restart or
 // a network cut would; their un-ACKed messages become deliverable again.
 // It returns how many connections were closed.

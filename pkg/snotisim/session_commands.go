@@ -324,6 +324,10 @@ func (s *session) invalid(code int, msg string) { s.invalidProto(s.proto, code, 
 
 func (s *session) invalidProto(proto string, code int, msg string) {
 	s.srv.b.note(func(sum *Summary) { sum.ClientInvalid++ })
+	s.reply(invalidLine(proto, code, msg))
+}
+
+func invalidLine(proto string, code int, msg string) []byte {
 	var b []byte
 	if proto == protoV1 { // the v1 doc's invalid_msg has no error_code
 		b, _ = json.Marshal(struct {
@@ -337,7 +341,7 @@ func (s *session) invalidProto(proto string, code int, msg string) {
 			Msg       string `json:"msg"`
 		}{"invalid_msg", code, msg})
 	}
-	s.reply(append(b, '\n'))
+	return append(b, '\n')
 }
 
 // sendThenClose queues line (if any) and closes the connection once
