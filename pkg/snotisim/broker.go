@@ -140,9 +140,10 @@ const (
 // ack settles the message delivered to s under deliveryID. An id s has
 // not outstanding is counted: repeated if s issued it, stale otherwise
 // (an earlier connection's id: ids are scoped to connections), which in
-// stall mode stops every push on s. A v2 ACK whose msg_id differs from
-// the push's (missing when the push had one, or present when it had none)
-// is counted as a mismatch but settles the message.
+// stall mode stops every push on s. An ACK without msg_id is fine (most
+// public clients never send one); a v2 ACK whose msg_id differs from the
+// push's (or names one the push did not have) is counted as a mismatch
+// but settles the message.
 func (b *broker) ack(s *session, deliveryID, msgID []byte, stall bool) ackResult {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -162,8 +163,8 @@ func (b *broker) ack(s *session, deliveryID, msgID []byte, stall bool) ackResult
 		}
 		return ackStale
 	}
-	if s.proto == protoV2 {
-		want := []byte(nil)
+	if s.proto == protoV2 && msgID != nil {
+		want := []byte("null")
 		if m.hasMsgID {
 			want = appendMsgID(nil, m.id)
 		}

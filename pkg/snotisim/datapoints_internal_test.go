@@ -47,3 +47,14 @@ func TestStatusFrameMatchesExample(t *testing.T) {
 		t.Fatalf("frame\n got %x\nwant %s", got, want)
 	}
 }
+
+func TestJSONStringsAreASCII(t *testing.T) {
+	got := string(appendJSONString(nil, "充电\"桩😀"))
+	if got != `"\u5145\u7535\"\u6869\ud83d\ude00"` {
+		t.Fatalf("got %s", got)
+	}
+	var back string
+	if err := json.Unmarshal([]byte(got), &back); err != nil || back != "充电\"桩😀" {
+		t.Fatalf("round trip %q: %v", back, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf16"
 )
 
 // Event is one device event to push. The server adds product_key,
@@ -103,16 +104,32 @@ var groupIDTypes = map[string]bool{
 	"app2dev_raw": true, "app2dev_kv": true,
 }
 
-// appendJSONString appends s as a JSON string; plain ASCII takes the fast
-// path, anything else goes through encoding/json.
+// appendJSONString appends s as a JSON string with every non-ASCII
+// character escaped as \uXXXX, as the real server writes its JSON (the
+// doc-linked Python client relies on it); plain ASCII takes the fast path.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
+			return appendEscaped(b, s)
 		}
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+func appendEscaped(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	for _, r := range string(q) {
+		switch {
+		case r < 0x80:
+			b = append(b, byte(r))
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			b = fmt.Appendf(b, `\u%04x\u%04x`, r1, r2)
+		default:
+			b = fmt.Appendf(b, `\u%04x`, r)
+		}
+	}
+	return b
 }

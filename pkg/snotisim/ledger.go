@@ -33,7 +33,7 @@ type Summary struct {
 	UnknownAcks     uint64 `json:"unknown_acks"`      // ACKs of ids issued on this connection but not outstanding (repeated)
 	StaleAcks       uint64 `json:"stale_acks"`        // ACKs of delivery ids never issued on their connection (an earlier connection's)
 	Stalls          uint64 `json:"stalls"`            // connections stalled by a stale ACK (Faults.StallOnStaleAck)
-	MsgIDMismatches uint64 `json:"msg_id_mismatches"` // v2 ACKs whose msg_id differs from the push's (missing or extra included)
+	MsgIDMismatches uint64 `json:"msg_id_mismatches"` // v2 ACKs with a msg_id other than the push's (an ACK without one is fine)
 	Expired         uint64 `json:"expired"`           // messages dropped unpushed from a queue over Config.MaxBacklog
 	Unsubscribed    uint64 `json:"unsubscribed"`      // messages a declared queue stored before its first subscription, of types it did not subscribe to
 	Pending         uint64 `json:"pending"`           // messages not ACKed yet
@@ -49,7 +49,8 @@ type Summary struct {
 	UnknownEvents   uint64 `json:"unknown_events"` // unknown event names in logins and subscriptions (accepted, ignored)
 	NoHeartbeats    uint64 `json:"no_heartbeats"`  // connections closed with "No Heartbeat!" after IdleTimeout
 	RemoteControls  uint64 `json:"remote_controls"`
-	RemoteWrites    uint64 `json:"remote_writes"` // commands applied to a device
+	RemoteWrites    uint64 `json:"remote_writes"`     // commands accepted for an online device
+	RemoteNoSource  uint64 `json:"remote_no_source"`  // commands without the doc's required "source":"noti" (accepted, as public clients omit it)
 	Pings           uint64 `json:"pings"`
 	Injected        uint64 `json:"injected"`  // malformed lines written by fault injection
 	Connected       int    `json:"connected"` // logged-in connections now

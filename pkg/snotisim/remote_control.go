@@ -68,11 +68,15 @@ func (s *session) remoteControl(m clientMsg, v2 bool) {
 		for _, f := range failed {
 			res.Failed = append(res.Failed, ko{f.did, f.reason})
 		}
+		msgID := m.MsgID
+		if string(msgID) == "null" {
+			msgID = nil
+		}
 		b, _ = json.Marshal(struct {
 			Cmd    string          `json:"cmd"`
 			MsgID  json.RawMessage `json:"msg_id,omitempty"` // absent when the request had none
 			Result any             `json:"result"`
-		}{"remote_control_v2_res", m.MsgID, res})
+		}{"remote_control_v2_res", msgID, res})
 	} else {
 		res := struct {
 			Succeed []string            `json:"succeed"`
@@ -94,7 +98,11 @@ func (s *session) remoteControl(m clientMsg, v2 bool) {
 // or "" on success.
 func (s *session) runRemote(c *remoteCommand) string {
 	d := &c.Data
-	if c.Source != "noti" {
+	switch c.Source {
+	case "noti":
+	case "": // required by the doc, omitted by the Go SDK and the Python client
+		s.srv.b.note(func(sum *Summary) { sum.RemoteNoSource++ })
+	default:
 		return fmt.Sprintf("source %q: must be \"noti\"", c.Source)
 	}
 	if d.DID == "" || d.ProductKey == "" {
