@@ -49,8 +49,8 @@ type Summary struct {
 	UnknownEvents   uint64 `json:"unknown_events"` // unknown event names in logins and subscriptions (accepted, ignored)
 	NoHeartbeats    uint64 `json:"no_heartbeats"`  // connections closed with "No Heartbeat!" after IdleTimeout
 	RemoteControls  uint64 `json:"remote_controls"`
-	RemoteWrites    uint64 `json:"remote_writes"`     // commands accepted for an online device
-	RemoteNoSource  uint64 `json:"remote_no_source"`  // commands without the doc's required "source":"noti" (accepted, as public clients omit it)
+	RemoteWrites    uint64 `json:"remote_writes"`    // commands accepted for an online device
+	RemoteNoSource  uint64 `json:"remote_no_source"` // commands without the doc's required "source":"noti" (accepted, as public clients omit it)
 	Pings           uint64 `json:"pings"`
 	Injected        uint64 `json:"injected"`  // malformed lines written by fault injection
 	Connected       int    `json:"connected"` // logged-in connections now
