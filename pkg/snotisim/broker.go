@@ -220,6 +220,16 @@ func (b *broker) logout(s *session) bool {
 	b.ledger.sum.Logouts++
 	b.ledger.sum.Connected--
 	b.release(s)
+	// Pushes not written yet are not sent: their messages are back in
+	// their queues. Control lines stay.
+	kept := s.out[:0]
+	for _, it := range s.out {
+		if it.m == nil {
+			kept = append(kept, it)
+		}
+	}
+	clear(s.out[len(kept):])
+	s.out = kept
 	clear(s.products)
 	return true
 }
