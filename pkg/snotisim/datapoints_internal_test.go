@@ -58,3 +58,11 @@ func TestJSONStringsAreASCII(t *testing.T) {
 		t.Fatalf("round trip %q: %v", back, err)
 	}
 }
+
+func TestPublishedFieldsAreASCII(t *testing.T) {
+	e := Event{EventType: "device_status_kv", Fields: map[string]any{"data": map[string]any{"state": "充电中"}}}
+	got, err := e.fieldsJSON()
+	if err != nil || string(got) != `{"data":{"state":"\u5145\u7535\u4e2d"}}` {
+		t.Fatalf("fields %s (%v): want non-ASCII escaped", got, err)
+	}
+}

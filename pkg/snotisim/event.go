@@ -59,7 +59,7 @@ func (e *Event) fieldsJSON() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding fields of %s event: %w", e.EventType, err)
 	}
-	return f, nil
+	return asciiJSON(f), nil
 }
 
 // renderEvent builds the push body of e; fields is a JSON object or nil.
@@ -120,6 +120,23 @@ func appendJSONString(b []byte, s string) []byte {
 
 func appendEscaped(b []byte, s string) []byte {
 	q, _ := json.Marshal(s)
+	return append(b, asciiJSON(q)...)
+}
+
+// asciiJSON escapes every non-ASCII character of encoded JSON (they can
+// only be inside strings) as \uXXXX.
+func asciiJSON(q []byte) []byte {
+	ascii := true
+	for _, c := range q {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return q
+	}
+	b := make([]byte, 0, len(q)+16)
 	for _, r := range string(q) {
 		switch {
 		case r < 0x80:
