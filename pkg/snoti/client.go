@@ -1,6 +1,7 @@
 package snoti
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -136,7 +137,7 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 			c.log.Error().Str("server_msg", le.Msg).Int("attempt", attempt).Dur("retry_in", delay).
 				Msg("snoti login refused: check the credentials and that this host's egress IP is on the whitelist in the Gizwits console")
 		case loggedIn:
-			c.log.Warn().Err(err).Dur("retry_in", delay).Msg("snoti connection lost")
+			c.log.Warn().Err(err).Str("reason", disconnectReason(err)).Dur("retry_in", delay).Msg("snoti connection lost")
 		default:
 			c.log.Error().Err(err).Int("attempt", attempt).Dur("retry_in", delay).Msg("snoti connect failed")
 		}
@@ -158,7 +159,7 @@ func (c *Client) session(ctx context.Context, h Handler) (loggedIn bool, err err
 	if err != nil {
 		return false, err
 	}
-	cn := newConn(nc, &c.cfg, c.log, c.counters)
+	cn := newConn(nc, &c.cfg, c.log, c.counters, c.loginLine)
 	c.cur.Store(cn)
 	c.counters.login()
 	c.counters.m.connected.Inc()
@@ -180,7 +181,34 @@ func (c *Client) session(ctx context.Context, h Handler) (loggedIn bool, err err
 	c.cur.CompareAndSwap(cn, nil)
 	c.counters.m.connected.Dec()
 	wg.Wait()
-	return true, cn.err()
+	err = cn.err()
+	if ctx.Err() == nil {
+		c.counters.disconnect(disconnectReason(err))
+	}
+	return true, err
+}
+
+// Reasons a logged-in connection ended, the label of
+// snoti_disconnects_total.
+const (
+	DisconnectNoHeartbeat    = "no_heartbeat"    // the server wrote "No Heartbeat!"
+	DisconnectPongTimeout    = "pong_timeout"    // a ping went unanswered
+	DisconnectReloginRefused = "relogin_refused" // a login again on the connection was refused
+	DisconnectError          = "error"           // read or write failed, the server closed
+)
+
+func disconnectReason(err error) string {
+	var le *LoginError
+	switch {
+	case errors.Is(err, errNoHeartbeat):
+		return DisconnectNoHeartbeat
+	case errors.Is(err, errPongTimeout):
+		return DisconnectPongTimeout
+	case errors.As(err, &le):
+		return DisconnectReloginRefused
+	default:
+		return DisconnectError
+	}
 }
 
 // readLoop reads lines until the connection fails.
@@ -196,10 +224,13 @@ func (c *Client) readLoop(cn *conn, lr *lineReader, h Handler) error {
 		if err != nil {
 			return fmt.Errorf("reading from server: %w", err)
 		}
+		if bytes.Equal(bytes.TrimSpace(line), noHeartbeatLine) {
+			return errNoHeartbeat
+		}
 		w, p, inv := decodeLine(line)
 		switch {
 		case p != nil:
-			p.conn = cn
+			p.conn, p.gen = cn, cn.gen.Load()
 			c.counters.push(p.EventType)
 			h.HandlePush(p)
 		case inv != nil:

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,6 +17,21 @@ import (
 
 // errPongTimeout ends a connection whose ping went unanswered.
 var errPongTimeout = errors.New("no pong within the pong timeout: connection presumed dead")
+
+// errNoHeartbeat ends a connection on which the server wrote its bare
+// "No Heartbeat!" line: it drops connections silent for 5 minutes.
+var errNoHeartbeat = errors.New(`server wrote "No Heartbeat!" and drops the connection (nothing was sent to it for too long)`)
+
+// noHeartbeatLine is that line, not JSON.
+var noHeartbeatLine = []byte("No Heartbeat!")
+
+// invalid_msg error codes seen in public clients.
+const (
+	codeNotLoggedIn     = 4001
+	codeNotLoggedInToo  = 4003
+	codeAlreadyLoggedIn = 4009
+	minReloginSpacing   = time.Second // a faster second relogin ends the connection instead
+)
 
 // secretValue finds the secrets a subscribe_req carries, so remembered
 // lines can be logged.
@@ -60,11 +77,21 @@ type conn struct {
 
 	sentMu   sync.Mutex
 	lastSent [][]byte
+
+	// gen is the login generation: it grows when the client logs in again
+	// on this connection (invalid_msg 4001/4003). ACKs of pushes delivered
+	// under an older generation are dropped, as after a reconnect: the
+	// server has requeued those pushes and will deliver them again.
+	gen       atomic.Uint64
+	loginLine func() ([]byte, error)
+	// relogin state, owned by the reading goroutine (dispatch).
+	reloginPending bool
+	lastRelogin    time.Time
 }
 
-func newConn(nc net.Conn, cfg *Config, log zerolog.Logger, ctr *counters) *conn {
+func newConn(nc net.Conn, cfg *Config, log zerolog.Logger, ctr *counters, loginLine func() ([]byte, error)) *conn {
 	return &conn{
-		nc: nc, proto: cfg.Protocol, log: log, counters: ctr, cfg: cfg,
+		nc: nc, proto: cfg.Protocol, log: log, counters: ctr, cfg: cfg, loginLine: loginLine,
 		done:    make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 		pong:    make(chan struct{}, 1),
@@ -198,10 +225,13 @@ func (c *conn) flush(bw *bufio.Writer, batch []outItem, extra []byte) error {
 	if err := c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 		return err
 	}
-	acks := 0
+	acks, stale := 0, 0
+	gen := c.gen.Load()
 	var scratch []byte
 	for _, it := range batch {
 		switch {
+		case it.push != nil && it.push.gen != gen:
+			stale++ // delivered before a relogin: the server redelivers it
 		case it.push != nil:
 			scratch = it.push.appendAck(scratch[:0], c.proto)
 			acks++
@@ -213,6 +243,7 @@ func (c *conn) flush(bw *bufio.Writer, batch []outItem, extra []byte) error {
 	if extra != nil {
 		_, _ = bw.Write(extra)
 	}
+	c.counters.dropped(stale)
 	if err := bw.Flush(); err != nil {
 		c.counters.dropped(acks)
 		return err
@@ -312,11 +343,64 @@ func (c *conn) dispatch(w *wireMessage) {
 			c.log.Warn().Str("cmd", w.Cmd).RawJSON("msg_id", orNull(w.MsgID)).Msg("snoti remote control reply nobody waits for")
 		}
 	case cmdInvalidMsg:
-		c.log.Warn().Str("server_msg", w.Msg).RawJSON("error_code", orNull(w.ErrorCode)).
-			Strs("recently_sent", c.recentlySent()).Msg("snoti server did not understand a message we sent")
+		c.invalidMsg(w)
+	case cmdLoginResV1, cmdLoginResV2:
+		c.reloginReply(w)
 	default:
 		c.log.Warn().Str("cmd", w.Cmd).Msg("snoti message of unknown cmd ignored")
 	}
+}
+
+// invalidMsg handles the server's invalid_msg: 4001/4003 (not logged in)
+// log in again on this connection, 4009 (already logged in) needs
+// nothing, any other code is logged with what was sent last.
+func (c *conn) invalidMsg(w *wireMessage) {
+	code, _ := strconv.Atoi(string(w.ErrorCode))
+	switch code {
+	case codeNotLoggedIn, codeNotLoggedInToo:
+		if c.reloginPending {
+			return // the login is on its way
+		}
+		if !c.lastRelogin.IsZero() && time.Since(c.lastRelogin) < minReloginSpacing {
+			c.close(fmt.Errorf("server said not logged in (error_code %d) again right after a login on this connection: reconnecting", code))
+			return
+		}
+		line, err := c.loginLine()
+		if err != nil {
+			c.close(err)
+			return
+		}
+		c.gen.Add(1) // pending ACKs belong to the lost login
+		c.reloginPending, c.lastRelogin = true, time.Now()
+		c.counters.relogin()
+		c.log.Warn().Int("error_code", code).Str("server_msg", w.Msg).Msg("snoti server says this connection is not logged in: logging in again on it")
+		if err := c.send(line); err != nil {
+			c.close(err)
+		}
+	case codeAlreadyLoggedIn:
+		// Nothing to do; if it answers our relogin, the login stands.
+		c.reloginPending = false
+		c.log.Debug().Int("error_code", code).Str("server_msg", w.Msg).Msg("snoti server says already logged in: nothing to do")
+	default:
+		c.log.Warn().Str("server_msg", w.Msg).RawJSON("error_code", orNull(w.ErrorCode)).
+			Strs("recently_sent", c.recentlySent()).Msg("snoti server did not understand a message we sent")
+	}
+}
+
+// reloginReply handles the login reply of a relogin: refused ends the
+// connection with a *LoginError (counted and logged by Run, which then
+// reconnects with backoff).
+func (c *conn) reloginReply(w *wireMessage) {
+	if !c.reloginPending {
+		c.log.Warn().Str("cmd", w.Cmd).Msg("snoti login reply nobody waits for")
+		return
+	}
+	c.reloginPending = false
+	if ok, msg := replyResult(w); !ok {
+		c.close(&LoginError{Msg: msg})
+		return
+	}
+	c.log.Info().Msg("snoti logged in again on the same connection")
 }
 
 func orNull(raw []byte) []byte {

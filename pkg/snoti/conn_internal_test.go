@@ -19,7 +19,7 @@ func newTestConn(t *testing.T, log zerolog.Logger) (*conn, *bufio.Reader) {
 	client, server := net.Pipe()
 	cfg := Config{Protocol: ProtocolV2}.withDefaults()
 	m, _ := NewMetrics(nil)
-	c := newConn(client, &cfg, log, &counters{m: m})
+	c := newConn(client, &cfg, log, &counters{m: m}, func() ([]byte, error) { return []byte("{\"cmd\":\"login_req\"}\n"), nil })
 	done := make(chan struct{})
 	go func() { defer close(done); c.writeLoop() }()
 	t.Cleanup(func() {

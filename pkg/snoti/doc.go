@@ -18,7 +18,20 @@
 //   - delivery ids are scoped to one connection. When a connection is lost,
 //     its pending ACKs are dropped (counted in Stats.AcksDropped) and never
 //     written to the next connection; the server redelivers those pushes.
+//   - When the server says the connection is not logged in (invalid_msg
+//     4001 or 4003), the client logs in again on the same connection; ACKs
+//     of pushes delivered before are dropped as after a reconnect (the
+//     server requeued them). 4009 (already logged in) needs nothing.
+//   - The server's bare "No Heartbeat!" line ends the connection (counted
+//     as a disconnect of reason no_heartbeat) and the client reconnects;
+//     it is not an invalid line.
 //   - Lines that are not valid JSON, pushes without a delivery_id and lines
 //     longer than Config.MaxLineBytes go to Handler.HandleInvalid with a
 //     reason; they never stop the connection.
+//
+// Subscribe and Unsubscribe follow the official doc's replies (result and
+// msg at the top level); a refused subscription is returned as a
+// *ReplyError and never remembered for later logins. RemoteControl sends
+// the doc's remote_control_v2_req (source "noti", binary_coding inside each
+// command's data, binary data as byte arrays by default).
 package snoti

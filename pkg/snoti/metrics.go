@@ -18,6 +18,8 @@ type Metrics struct {
 	logins        prometheus.Counter
 	reconnects    prometheus.Counter
 	loginFailures prometheus.Counter
+	relogins      prometheus.Counter
+	disconnects   *prometheus.CounterVec
 	connected     prometheus.Gauge
 }
 
@@ -46,6 +48,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		loginFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "snoti_login_failures_total", Help: "Logins refused by the server (credentials, IP whitelist).",
 		}),
+		relogins: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "snoti_relogins_total", Help: "Logins again on a live connection after the server said it was not logged in (invalid_msg 4001/4003).",
+		}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snoti_disconnects_total", Help: "Logged-in connections lost, by reason: no_heartbeat (the server's \"No Heartbeat!\"), pong_timeout, relogin_refused, error.",
+		}, []string{"reason"}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "snoti_connections_ready", Help: "Connections logged in right now.",
 		}),
@@ -54,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.pushes, m.invalid, m.acksSent, m.acksDropped, m.logins, m.reconnects, m.loginFailures, m.connected} {
+	for _, c := range []prometheus.Collector{m.pushes, m.invalid, m.acksSent, m.acksDropped, m.logins, m.reconnects, m.loginFailures, m.relogins, m.disconnects, m.connected} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

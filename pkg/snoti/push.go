@@ -36,6 +36,7 @@ type Push struct {
 	DataErr error
 
 	conn  *conn
+	gen   uint64 // the connection's login generation at delivery (see conn.gen)
 	acked atomic.Bool
 }
 

@@ -11,11 +11,15 @@ type Stats struct {
 	Logins        uint64 // successful logins
 	Reconnects    uint64 // attempts after a failure or a lost connection
 	LoginFailures uint64 // logins refused by the server
+	Relogins      uint64 // logins again on a live connection after invalid_msg 4001/4003
+	Disconnects   uint64 // logged-in connections lost (snoti_disconnects_total has the reasons)
+	NoHeartbeats  uint64 // of those, ended by the server's "No Heartbeat!"
 }
 
 // counters is the atomic form of Stats, mirrored into Metrics.
 type counters struct {
 	pushes, invalid, acksSent, acksDropped, logins, reconnects, loginFailures atomic.Uint64
+	relogins, disconnects, noHeartbeats                                       atomic.Uint64
 	m                                                                         *Metrics
 }
 
@@ -23,7 +27,8 @@ func (c *counters) snapshot() Stats {
 	return Stats{
 		Pushes: c.pushes.Load(), Invalid: c.invalid.Load(), AcksSent: c.acksSent.Load(),
 		AcksDropped: c.acksDropped.Load(), Logins: c.logins.Load(), Reconnects: c.reconnects.Load(),
-		LoginFailures: c.loginFailures.Load(),
+		LoginFailures: c.loginFailures.Load(), Relogins: c.relogins.Load(),
+		Disconnects: c.disconnects.Load(), NoHeartbeats: c.noHeartbeats.Load(),
 	}
 }
 
@@ -66,4 +71,17 @@ func (c *counters) reconnect() {
 func (c *counters) loginFailure() {
 	c.loginFailures.Add(1)
 	c.m.loginFailures.Inc()
+}
+
+func (c *counters) relogin() {
+	c.relogins.Add(1)
+	c.m.relogins.Inc()
+}
+
+func (c *counters) disconnect(reason string) {
+	c.disconnects.Add(1)
+	if reason == DisconnectNoHeartbeat {
+		c.noHeartbeats.Add(1)
+	}
+	c.m.disconnects.WithLabelValues(reason).Inc()
 }

@@ -12,8 +12,11 @@ import (
 // and waits for the server's reply. On success they are also used for
 // every later login, so they survive reconnects. It returns
 // ErrNotConnected when no connection is logged in or the connection is
-// lost before the reply, a *ReplyError when the server refuses, and
-// ctx.Err() when ctx ends first (the request may then still take effect).
+// lost before the reply, a *ReplyError when the server refuses (result
+// false at the top level of subscribe_res), and ctx.Err() when ctx ends
+// first (the request may then still take effect). Only an accepted
+// subscription is remembered: a refused one (bad credentials, say) is
+// never sent again, so it cannot make a later login fail.
 // Calls are serialised: replies carry no id to match them by.
 func (c *Client) Subscribe(ctx context.Context, products []Product) error {
 	if c.cfg.Protocol != ProtocolV2 {
@@ -43,17 +46,15 @@ func (c *Client) Subscribe(ctx context.Context, products []Product) error {
 }
 
 // Unsubscribe removes events of product_key+subkey on the live connection
-// (unsubscribe_req; only ProductKey, Subkey and Events are sent) and from
-// later logins. A subscription left with no event is not sent at login.
-// Errors and concurrency as Subscribe.
+// (unsubscribe_req; ProductKey, Subkey, AuthID and Events are sent, AuthID
+// taken from the remembered subscription when the caller leaves it empty)
+// and, once the server accepts, from later logins. A subscription left with
+// no event is not sent at login. Errors and concurrency as Subscribe.
 func (c *Client) Unsubscribe(ctx context.Context, subs []Product) error {
 	if c.cfg.Protocol != ProtocolV2 {
 		return errors.New("snoti: Unsubscribe needs SNOTI_PROTOCOL=v2")
 	}
-	wire := make([]Product, len(subs))
-	for i, s := range subs {
-		wire[i] = Product{ProductKey: s.ProductKey, Subkey: s.Subkey, Events: s.Events}
-	}
+	wire := c.unsubscribeEntries(subs)
 	if err := c.request(ctx, "unsubscribe_req", cmdUnsubscribeRes, wire); err != nil {
 		return err
 	}
@@ -71,6 +72,23 @@ func (c *Client) Unsubscribe(ctx context.Context, subs []Product) error {
 	return nil
 }
 
+// unsubscribeEntries are the unsubscribe_req entries of subs: product_key,
+// subkey, auth_id (the remembered one when subs leave it empty) and events.
+func (c *Client) unsubscribeEntries(subs []Product) []Product {
+	wire := make([]Product, len(subs))
+	c.prodMu.Lock()
+	defer c.prodMu.Unlock()
+	for i, s := range subs {
+		wire[i] = Product{ProductKey: s.ProductKey, Subkey: s.Subkey, AuthID: s.AuthID, Events: s.Events}
+		if wire[i].AuthID == "" {
+			if j := slices.IndexFunc(c.products, func(q Product) bool { return q.ProductKey == s.ProductKey && q.Subkey == s.Subkey }); j >= 0 {
+				wire[i].AuthID = c.products[j].AuthID
+			}
+		}
+	}
+	return wire
+}
+
 // request sends cmd with data and waits for the reply named replyCmd.
 func (c *Client) request(ctx context.Context, cmd, replyCmd string, data any) error {
 	c.ctrlMu.Lock()
@@ -79,16 +97,13 @@ func (c *Client) request(ctx context.Context, cmd, replyCmd string, data any) er
 	if cn == nil {
 		return ErrNotConnected
 	}
-	line, err := json.Marshal(struct {
-		Cmd  string `json:"cmd"`
-		Data any    `json:"data"`
-	}{cmd, data})
+	line, err := controlLine(cmd, data)
 	if err != nil {
-		return fmt.Errorf("encoding %s: %w", cmd, err)
+		return err
 	}
 	reply, cancel := cn.register(replyCmd)
 	defer cancel()
-	if err := cn.send(append(line, '\n')); err != nil {
+	if err := cn.send(line); err != nil {
 		return err
 	}
 	select {
@@ -104,13 +119,34 @@ func (c *Client) request(ctx context.Context, cmd, replyCmd string, data any) er
 	}
 }
 
-// replyResult reads result and msg from a reply whose data is an object,
-// an array of per-product objects (all must succeed) or absent (result at
-// the top level, or no result at all, which counts as success).
+// controlLine encodes {"cmd":cmd,"data":data} and its "\n".
+func controlLine(cmd string, data any) ([]byte, error) {
+	line, err := json.Marshal(struct {
+		Cmd  string `json:"cmd"`
+		Data any    `json:"data"`
+	}{cmd, data})
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", cmd, err)
+	}
+	return append(line, '\n'), nil
+}
+
+// replyResult reads result and msg of a subscribe_res or unsubscribe_res.
+// The official doc puts them at the top level (data echoes the request);
+// a reply without a top-level result falls back to a result inside a data
+// object, or inside the entries of a data array (all must succeed). A
+// reply with no result anywhere is refused: success must be stated.
 func replyResult(w *wireMessage) (bool, string) {
 	type res struct {
-		Result *bool  `json:"result"`
-		Msg    string `json:"msg"`
+		Result *bool      `json:"result"`
+		Msg    flexString `json:"msg"`
+	}
+	if len(w.Result) > 0 && string(w.Result) != "null" {
+		var b bool
+		if err := json.Unmarshal(w.Result, &b); err != nil {
+			return false, fmt.Sprintf("result %.64s is not a boolean (msg %q)", w.Result, w.Msg)
+		}
+		return b, w.Msg
 	}
 	var items []res
 	switch {
@@ -120,16 +156,19 @@ func replyResult(w *wireMessage) (bool, string) {
 		var r res
 		_ = json.Unmarshal(w.Data, &r)
 		items = append(items, r)
-	case len(w.Result) > 0:
-		var b bool
-		if json.Unmarshal(w.Result, &b) == nil {
-			items = append(items, res{Result: &b, Msg: w.Msg})
+	}
+	stated := false
+	for _, r := range items {
+		if r.Result == nil {
+			continue
+		}
+		stated = true
+		if !*r.Result {
+			return false, r.Msg.String()
 		}
 	}
-	for _, r := range items {
-		if r.Result != nil && !*r.Result {
-			return false, r.Msg
-		}
+	if !stated {
+		return false, fmt.Sprintf("reply without result (msg %q)", w.Msg)
 	}
 	return true, ""
 }

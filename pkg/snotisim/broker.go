@@ -19,10 +19,21 @@ type broker struct {
 	// expire, as SNoti's retention expires what nobody collects.
 	maxBacklog int
 	online     map[string]bool // did → online, from published online/offline events
+	msgIDShare float64         // share of messages with a msg_id (< 0: none)
 }
 
-func newBroker(ledgerSize, maxBacklog int) *broker {
-	return &broker{queues: map[string]*queue{}, ledger: ledger{size: ledgerSize}, maxBacklog: maxBacklog, online: map[string]bool{}}
+func newBroker(ledgerSize, maxBacklog int, msgIDShare float64) *broker {
+	return &broker{queues: map[string]*queue{}, ledger: ledger{size: ledgerSize}, maxBacklog: maxBacklog,
+		online: map[string]bool{}, msgIDShare: msgIDShare}
+}
+
+// hasMsgID spreads msg_ids evenly: message n has one when n·share
+// crosses an integer.
+func (b *broker) hasMsgID(n uint64) bool {
+	if b.msgIDShare <= 0 {
+		return false
+	}
+	return uint64(float64(n)*b.msgIDShare) != uint64(float64(n-1)*b.msgIDShare)
 }
 
 // declare returns the queue named name, creating it with the given filters.
@@ -64,7 +75,7 @@ func (b *broker) publish(evs []*event) {
 				continue
 			}
 			b.nextMsg++
-			m := &message{id: b.nextMsg, ev: ev, q: q}
+			m := &message{id: b.nextMsg, ev: ev, q: q, hasMsgID: !q.v1 && b.hasMsgID(b.nextMsg)}
 			b.ledger.add(entry{message: m.id, seq: ev.seq, queue: q, eventType: ev.eventType, published: ev.published.UnixNano()})
 			b.ledger.sum.Messages++
 			b.ledger.sum.Pending++
@@ -116,19 +127,50 @@ func (b *broker) attach(s *session, q *queue) {
 	b.pump(q, time.Now().UnixNano())
 }
 
-// ack settles the message delivered to s under deliveryID. ok is false
-// for an id s has not outstanding (stale, repeated, or of another JSON
-// type); msgIDOK is false when the echoed msg_id differs from the push's.
-func (b *broker) ack(s *session, deliveryID, msgID []byte) (ok bool) {
+// ackResult is what an ACK did.
+type ackResult int
+
+const (
+	ackOK       ackResult = iota
+	ackRepeated           // an id issued on this connection, not outstanding
+	ackStale              // an id never issued on this connection
+	ackStalled            // stale, and the connection is now stalled
+)
+
+// ack settles the message delivered to s under deliveryID. An id s has
+// not outstanding is counted: repeated if s issued it, stale otherwise
+// (an earlier connection's id: ids are scoped to connections), which in
+// stall mode stops every push on s. An ACK without msg_id is fine (most
+// public clients never send one); a v2 ACK whose msg_id differs from the
+// push's (or names one the push did not have) is counted as a mismatch
+// but settles the message.
+func (b *broker) ack(s *session, deliveryID, msgID []byte, stall bool) ackResult {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	m, found := s.inflight[string(deliveryID)]
 	if !found {
-		b.ledger.sum.UnknownAcks++
-		return false
+		if s.issued(deliveryID) {
+			b.ledger.sum.UnknownAcks++
+			return ackRepeated
+		}
+		b.ledger.sum.StaleAcks++
+		if stall || s.stalled {
+			if !s.stalled {
+				s.stalled = true
+				b.ledger.sum.Stalls++
+			}
+			return ackStalled
+		}
+		return ackStale
 	}
-	if s.proto == protoV2 && string(msgID) != string(appendMsgID(nil, m.id)) {
-		b.ledger.sum.MsgIDMismatches++
+	if s.proto == protoV2 && msgID != nil {
+		want := []byte("null")
+		if m.hasMsgID {
+			want = appendMsgID(nil, m.id)
+		}
+		if string(msgID) != string(want) {
+			b.ledger.sum.MsgIDMismatches++
+		}
 	}
 	delete(s.inflight, string(deliveryID))
 	now := time.Now().UnixNano()
@@ -140,6 +182,55 @@ func (b *broker) ack(s *session, deliveryID, msgID []byte) (ok bool) {
 			b.pump(q, now)
 		}
 	}
+	return ackOK
+}
+
+// release takes s off its queues and puts its un-ACKed messages back,
+// ahead of newer ones, for the remaining or next connections. Must hold mu.
+func (b *broker) release(s *session) {
+	back := map[*queue][]*message{}
+	for _, m := range s.inflight {
+		back[m.q] = append(back[m.q], m)
+	}
+	clear(s.inflight)
+	for _, q := range s.queues {
+		q.removeConsumer(s)
+	}
+	s.queues = nil
+	now := time.Now().UnixNano()
+	for q, ms := range back {
+		q.requeue(ms)
+		b.backlog += len(ms)
+	}
+	for q := range back {
+		b.pump(q, now)
+	}
+}
+
+// logout forgets the login of s, as a server that lost its session state
+// would: the connection stays open, its commands get invalid_msg 4003
+// until it logs in again. false if s was not logged in.
+func (b *broker) logout(s *session) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.closed || !s.loggedIn {
+		return false
+	}
+	s.loggedIn = false
+	b.ledger.sum.Logouts++
+	b.ledger.sum.Connected--
+	b.release(s)
+	// Pushes not written yet are not sent: their messages are back in
+	// their queues. Control lines stay.
+	kept := s.out[:0]
+	for _, it := range s.out {
+		if it.m == nil {
+			kept = append(kept, it)
+		}
+	}
+	clear(s.out[len(kept):])
+	s.out = kept
+	clear(s.products)
 	return true
 }
 
@@ -153,27 +244,15 @@ func (b *broker) detach(s *session) {
 	}
 	s.closed = true
 	s.out = nil
-	if !s.loggedIn {
+	if !s.everIn {
 		return
 	}
 	b.ledger.sum.Disconnects++
+	if !s.loggedIn {
+		return
+	}
 	b.ledger.sum.Connected--
-	back := map[*queue][]*message{}
-	for _, m := range s.inflight {
-		back[m.q] = append(back[m.q], m)
-	}
-	clear(s.inflight)
-	for _, q := range s.queues {
-		q.removeConsumer(s)
-	}
-	now := time.Now().UnixNano()
-	for q, ms := range back {
-		q.requeue(ms)
-		b.backlog += len(ms)
-	}
-	for q := range back {
-		b.pump(q, now)
-	}
+	b.release(s)
 }
 
 func (b *broker) summary() Summary {

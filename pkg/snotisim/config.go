@@ -27,6 +27,20 @@ type Config struct {
 
 	// LoginTimeout closes connections that do not log in within it (10s).
 	LoginTimeout time.Duration
+	// IdleTimeout: a logged-in connection the client sends nothing on for
+	// this long gets the bare line "No Heartbeat!" and is closed, as the
+	// real server does after 5 minutes (the default).
+	IdleTimeout time.Duration
+
+	// Trace adds "sim_seq" (the simulator's sequence number of the event)
+	// to every push, so a test can follow an event end to end. The real
+	// server sends no such field: off by default.
+	Trace bool
+	// MsgIDShare is the share of v2 messages whose pushes carry a msg_id
+	// (the doc makes it optional; v1 never has one): 0 means the default
+	// 0.5, a negative value none, 1 all. The choice is made per message
+	// and kept across redeliveries.
+	MsgIDShare float64
 	// LedgerSize bounds the ledger: beyond it the oldest entries are
 	// forgotten (default 1<<18; up to twice as many are held).
 	LedgerSize int
@@ -83,6 +97,12 @@ func (c Config) withDefaults() Config {
 	if c.LoginTimeout == 0 {
 		c.LoginTimeout = 10 * time.Second
 	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 5 * time.Minute
+	}
+	if c.MsgIDShare == 0 {
+		c.MsgIDShare = 0.5
+	}
 	if c.LedgerSize == 0 {
 		c.LedgerSize = 1 << 18
 	}
@@ -104,6 +124,12 @@ func (c Config) Validate() error {
 	case IDNumber, IDBigNumber, IDString, IDMixed:
 	default:
 		bad("delivery ids %q: must be number, bignum, string or mixed", c.DeliveryIDs)
+	}
+	if c.MsgIDShare > 1 {
+		bad("msg_id share %v: must be at most 1", c.MsgIDShare)
+	}
+	if c.IdleTimeout < 0 || c.LoginTimeout < 0 {
+		bad("login and idle timeouts must not be negative")
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		bad("cert file %q and key file %q: give both or neither", c.CertFile, c.KeyFile)

@@ -77,3 +77,13 @@ func byteLen(a *gizwits.Attr) int {
 }
 
 func isCondition(a *gizwits.Attr) bool { return a.Type == gizwits.Alert || a.Type == gizwits.Fault }
+
+// attr returns the attr named name, or nil.
+func (d *definition) attr(name string) *gizwits.Attr {
+	for i := range d.attrs {
+		if d.attrs[i].Name == name {
+			return &d.attrs[i]
+		}
+	}
+	return nil
+}

@@ -47,3 +47,22 @@ func TestStatusFrameMatchesExample(t *testing.T) {
 		t.Fatalf("frame\n got %x\nwant %s", got, want)
 	}
 }
+
+func TestJSONStringsAreASCII(t *testing.T) {
+	got := string(appendJSONString(nil, "充电\"桩😀"))
+	if got != `"\u5145\u7535\"\u6869\ud83d\ude00"` {
+		t.Fatalf("got %s", got)
+	}
+	var back string
+	if err := json.Unmarshal([]byte(got), &back); err != nil || back != "充电\"桩😀" {
+		t.Fatalf("round trip %q: %v", back, err)
+	}
+}
+
+func TestPublishedFieldsAreASCII(t *testing.T) {
+	e := Event{EventType: "device_status_kv", Fields: map[string]any{"data": map[string]any{"state": "充电中"}}}
+	got, err := e.fieldsJSON()
+	if err != nil || string(got) != `{"data":{"state":"\u5145\u7535\u4e2d"}}` {
+		t.Fatalf("fields %s (%v): want non-ASCII escaped", got, err)
+	}
+}

@@ -27,6 +27,11 @@ type Faults struct {
 	OverlongBytes int `json:"overlong_bytes,omitempty"`
 	// NoPong leaves pings unanswered.
 	NoPong bool `json:"no_pong,omitempty"`
+	// StallOnStaleAck stops pushing on a connection that ACKs a delivery
+	// id never issued on it (one of an earlier connection's), as the real
+	// server is reported to do (noti-client 1.8.3); the connection stays
+	// open and silent. Off: the stale ACK is answered with invalid_msg.
+	StallOnStaleAck bool `json:"stall_on_stale_ack,omitempty"`
 }
 
 const defaultOverlongBytes = 1<<20 + 1<<10

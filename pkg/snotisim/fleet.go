@@ -1,13 +1,18 @@
 package snotisim
 
 import (
+	"bytes"
+	"crypto/aes"
+	"crypto/md5" //nolint:gosec // the doc's sub-device passcode key is an MD5
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
@@ -26,13 +31,54 @@ type Fleet struct {
 	MaxEvents uint64
 	// Seed makes the event sequence reproducible; 0 picks one at random.
 	Seed uint64
+	// Mix weighs the event types the fleet emits, by event_type (see
+	// AllEventsMix for every type of the doc's table); nil is DefaultMix.
+	// device_online needs no weight: an offline device always comes back
+	// online first; a weight adds re-onlines of online devices.
+	Mix map[string]float64
+}
+
+// DefaultMix is the fleet's mix when Fleet.Mix is nil: the six event types
+// both protocol versions share.
+func DefaultMix() map[string]float64 {
+	return map[string]float64{
+		"device_status_raw": 40, "device_status_kv": 35, "attr_alert": 10, "attr_fault": 10, "device_offline": 2,
+	}
+}
+
+// AllEventsMix weighs every v2 event type of the doc's table: mostly
+// status reports, each other type now and then.
+func AllEventsMix() map[string]float64 {
+	m := DefaultMix()
+	for t := range allTypes {
+		if _, ok := m[t]; !ok {
+			m[t] = 1
+		}
+	}
+	m["device_online"] = 0.5      // re-online without offline (doc FAQ 9)
+	m["datapoints_changed"] = 0.2 // product level, rare
+	return m
 }
 
 func (f Fleet) validate() error {
+	var errs []error
 	if f.Devices < 0 || f.Rate < 0 || math.IsNaN(f.Rate) || math.IsInf(f.Rate, 0) {
-		return errors.New("fleet: devices and rate must be finite and not negative")
+		errs = append(errs, errors.New("fleet: devices and rate must be finite and not negative"))
 	}
-	return nil
+	total := 0.0
+	for t, w := range f.Mix {
+		if !knownType(t) {
+			errs = append(errs, fmt.Errorf("fleet mix: event type %q: not in the doc's table", t))
+		}
+		if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+			errs = append(errs, fmt.Errorf("fleet mix: weight of %s = %v: must be finite and not negative", t, w))
+		}
+		total += w
+	}
+	if f.Mix != nil && total <= 0 {
+		errs = append(errs, errors.New("fleet mix: every weight is 0: give at least one event type a weight"))
+	}
+	return errors.Join(errs...)
 }
 
 // fleetTick is how often the fleet publishes what is due.
@@ -44,8 +90,12 @@ const maxFleetBatch = 4096
 // fleet emits online/offline, status_raw, status_kv and alert/fault
 // occurrence and recovery events for its devices.
 type fleet struct {
-	cfg     Fleet
-	srv     *Server
+	cfg Fleet
+	srv *Server
+
+	mu      sync.Mutex // devices' state: the fleet's goroutine and remote control
+	byDID   map[string]*device
+	mix     []mixEntry // cumulative weights
 	devices []*device
 	rng     *rand.Rand
 	next    int
@@ -53,8 +103,15 @@ type fleet struct {
 	events  uint64 // event_id counter for fault/alert occurrences
 }
 
+// mixEntry is one event type and its cumulative weight.
+type mixEntry struct {
+	eventType string
+	upTo      float64
+}
+
 type device struct {
 	did, mac  string
+	index     int
 	prod      *productState
 	online    bool
 	vals      rawValues
@@ -79,10 +136,27 @@ func newFleet(cfg Fleet, srv *Server) (*fleet, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	f := &fleet{cfg: cfg, srv: srv, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	f := &fleet{cfg: cfg, srv: srv, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), byDID: map[string]*device{}}
+	mix := cfg.Mix
+	if mix == nil {
+		mix = DefaultMix()
+	}
+	types := make([]string, 0, len(mix))
+	for t := range mix {
+		types = append(types, t)
+	}
+	slices.Sort(types) // a reproducible order for Seed
+	total := 0.0
+	for _, t := range types {
+		if mix[t] > 0 {
+			total += mix[t]
+			f.mix = append(f.mix, mixEntry{t, total})
+		}
+	}
 	for i := range cfg.Devices {
 		p := prods[i%len(prods)]
 		d := &device{
+			index:     i,
 			did:       fmt.Sprintf("simdev%016d", i),
 			mac:       fmt.Sprintf("5ca1ab%06x", i),
 			prod:      p,
@@ -99,6 +173,7 @@ func newFleet(cfg Fleet, srv *Server) (*fleet, error) {
 			}
 		}
 		f.devices = append(f.devices, d)
+		f.byDID[d.did] = d
 	}
 	return f, nil
 }
@@ -126,12 +201,14 @@ func (f *fleet) run(quit <-chan struct{}) {
 		}
 		for n > 0 {
 			batch, fields = batch[:0], fields[:0]
+			f.mu.Lock()
 			for range min(n, maxFleetBatch) {
 				e, fs := f.nextEvent()
 				batch = append(batch, e)
 				fields = append(fields, fs)
 			}
-			f.srv.publishRendered(batch, fields)
+			f.srv.publishRendered(batch, fields) // under mu: a remote write's report cannot overtake
+			f.mu.Unlock()
 			f.emitted += uint64(len(batch))
 			n -= len(batch)
 		}
@@ -148,26 +225,56 @@ func (f *fleet) nextEvent() (Event, []byte) {
 	e := Event{ProductKey: d.prod.ProductKey, DID: d.did, MAC: d.mac}
 	if !d.online {
 		d.online = true
-		e.EventType = "device_online"
-		b := append(make([]byte, 0, 96), `{"ip":"10.0.`...)
-		b = strconv.AppendInt(b, int64(f.rng.IntN(256)), 10)
-		return e, append(b, `.7","country":"France","region":"Auvergne-Rhone-Alpes","city":"Lyon"}`...)
+		return f.online(d, e)
 	}
-	r := f.rng.Float64()
-	switch {
-	case r < 0.40:
-		return f.statusRaw(d, e)
-	case r < 0.75:
-		return f.statusKV(d, e)
-	case r < 0.95 && len(d.conds) > 0:
-		return f.condition(d, e)
-	case r < 0.97:
+	switch t := f.pick(); t {
+	case "device_online":
+		return f.online(d, e)
+	case "device_offline":
 		d.online = false
-		e.EventType = "device_offline"
+		e.EventType = t
 		return e, nil
+	case "device_status_raw":
+		return f.statusRaw(d, e, true)
+	case "device_status_kv":
+		return f.statusKV(d, e, true)
+	case "attr_alert", "attr_fault":
+		return f.condition(d, e, t)
 	default:
-		return f.statusRaw(d, e)
+		return f.other(d, e, t)
 	}
+}
+
+// pick draws an event type from the mix.
+func (f *fleet) pick() string {
+	r := f.rng.Float64() * f.mix[len(f.mix)-1].upTo
+	for _, m := range f.mix {
+		if r < m.upTo {
+			return m.eventType
+		}
+	}
+	return f.mix[len(f.mix)-1].eventType
+}
+
+// online is a device_online with the doc's fields; every fourth device is
+// an NB-IoT one and adds latitude, longitude, iccid and imsi.
+func (f *fleet) online(d *device, e Event) (Event, []byte) {
+	e.EventType = "device_online"
+	b := append(make([]byte, 0, 160), `{"ip":"10.0.`...)
+	b = strconv.AppendInt(b, int64(f.rng.IntN(256)), 10)
+	b = append(b, `.7","country":"France","region":"Auvergne-Rhone-Alpes","city":"Lyon"}`...)
+	if d.index%4 == 3 { // NB-IoT fields: v2 only, the v1 doc predates them
+		x := append(make([]byte, 0, 128), `{"latitude":45.7`...)
+		x = strconv.AppendInt(x, int64(f.rng.IntN(1000)), 10)
+		x = append(x, `,"longitude":4.8`...)
+		x = strconv.AppendInt(x, int64(f.rng.IntN(1000)), 10)
+		x = append(x, `,"iccid":"8933150319`...)
+		x = fmt.Appendf(x, "%010d", d.index)
+		x = append(x, `","imsi":"20815`...)
+		x = fmt.Appendf(x, "%010d", d.index)
+		e.V2FieldsJSON = append(x, `"}`...)
+	}
+	return e, b
 }
 
 // drift moves every value a little, within the attr's bounds.
@@ -210,11 +317,13 @@ func uintBounds(a *gizwits.Attr) (lo, hi uint64) {
 
 // statusRaw is a device_status_raw with a real status report frame, its
 // data sometimes bare, sometimes {"raw": …}: both are seen in the field.
-func (f *fleet) statusRaw(d *device, e Event) (Event, []byte) {
-	f.drift(d)
+func (f *fleet) statusRaw(d *device, e Event, drift bool) (Event, []byte) {
+	if drift {
+		f.drift(d)
+	}
 	frame, err := d.prod.def.statusFrame(d.vals)
 	if err != nil { // the definition cannot hold its own values: send kv
-		return f.statusKV(d, e)
+		return f.statusKV(d, e, false)
 	}
 	e.EventType = "device_status_raw"
 	b := make([]byte, 0, 32+base64.StdEncoding.EncodedLen(len(frame)))
@@ -230,8 +339,10 @@ func (f *fleet) statusRaw(d *device, e Event) (Event, []byte) {
 	return e, append(b, `"}}`...)
 }
 
-func (f *fleet) statusKV(d *device, e Event) (Event, []byte) {
-	f.drift(d)
+func (f *fleet) statusKV(d *device, e Event, drift bool) (Event, []byte) {
+	if drift {
+		f.drift(d)
+	}
 	e.EventType = "device_status_kv"
 	b := append(make([]byte, 0, 512), `{"data":{`...)
 	for i := range d.prod.def.attrs {
@@ -266,10 +377,27 @@ func appendKVValue(b []byte, a *gizwits.Attr, v rawValues, i int) []byte {
 	}
 }
 
-// condition toggles one alert or fault: an occurrence with a new
-// event_id, or the recovery of an active one with the same event_id.
-func (f *fleet) condition(d *device, e Event) (Event, []byte) {
-	i := d.conds[f.rng.IntN(len(d.conds))]
+// condition toggles one alert or fault (of the type asked for, when the
+// product has one): an occurrence with a new event_id, or the recovery of
+// an active one with the same event_id.
+func (f *fleet) condition(d *device, e Event, eventType string) (Event, []byte) {
+	want := gizwits.Alert
+	if eventType == "attr_fault" {
+		want = gizwits.Fault
+	}
+	var conds []int
+	for _, i := range d.conds {
+		if d.prod.def.attrs[i].Type == want {
+			conds = append(conds, i)
+		}
+	}
+	if len(conds) == 0 {
+		conds = d.conds
+	}
+	if len(conds) == 0 {
+		return f.statusKV(d, e, true)
+	}
+	i := conds[f.rng.IntN(len(conds))]
 	a := &d.prod.def.attrs[i]
 	id, active := d.condEvent[i]
 	value := 1
@@ -296,4 +424,112 @@ func (f *fleet) condition(d *device, e Event) (Event, []byte) {
 	b = append(b, `,"value":`...)
 	b = strconv.AppendInt(b, int64(value), 10)
 	return e, append(b, "}}"...)
+}
+
+// other renders the event types beyond status and conditions with the
+// doc's field sets.
+func (f *fleet) other(d *device, e Event, t string) (Event, []byte) {
+	e.EventType = t
+	n := f.rng.IntN(1 << 20)
+	switch t {
+	case "datapoints_changed": // product level: no did, no mac
+		e.DID, e.MAC = "", ""
+		return e, nil
+	case "sub_device_added", "sub_device_deleted":
+		b := append(make([]byte, 0, 200), `{"child_product_key":"`...)
+		b = append(b, d.prod.ProductKey...)
+		b = fmt.Appendf(b, `","child_did":"simchild%014d","child_mac":"c0ffee%06x"`, n, n&0xffffff)
+		if t == "sub_device_added" {
+			b = append(b, `,"child_passcode":"`...)
+			b = hex.AppendEncode(b, childPasscode(d.did, fmt.Sprintf("pass%06d", n)))
+			b = append(b, '"')
+		}
+		return e, append(b, '}')
+	case "device_bind", "device_unbind":
+		return e, fmt.Appendf(nil, `{"app_id":"simapp%04d","uid":"simuser%08d"}`, n%16, n)
+	case "device_reset":
+		return e, nil
+	case "device_file_download":
+		return e, fmt.Appendf(nil, `{"download_url":"https://files.sim.invalid/%s/%d.bin"}`, d.did, n)
+	case "app2dev_raw", "app2dev_kv":
+		sources := [...]string{"client", "open_api", "scheduler", "enterprise_api", "gateway"}
+		src := sources[n%len(sources)]
+		b := append(make([]byte, 0, 256), `{"source":"`...)
+		b = append(b, src...)
+		b = append(b, '"')
+		switch src {
+		case "enterprise_api":
+			b = append(b, `,"enterprise_id":"sim-enterprise"`...)
+		case "gateway":
+		default:
+			b = fmt.Appendf(b, `,"appid":"simapp%04d","uid":"simuser%08d"`, n%16, n)
+		}
+		if t == "app2dev_raw" {
+			b = append(b, `,"data":"`...)
+			b = base64.StdEncoding.AppendEncode(b, []byte{0x05, byte(n), byte(n >> 8)})
+			return e, append(b, `"}`...)
+		}
+		_, kv := f.statusKV(d, Event{}, false)
+		return e, append(append(b, ','), kv[1:]...)
+	case "device_gps_kv":
+		return e, fmt.Appendf(nil, `{"data":{"longitude":4.8%03d,"latitude":45.7%03d,"hdop":0.9,"num_satellites":%d,"payload":"$GPGGA,sim*%02X"}}`,
+			n%1000, (n>>10)%1000, 4+n%8, n%256)
+	case "device_lbs_kv":
+		return e, fmt.Appendf(nil, `{"data":{"longitude":4.8%03d,"latitude":45.7%03d,"country":"France","province":"Auvergne-Rhone-Alpes","city":"Lyon","adcode":"69123","road":"Rue de la Republique","street":"Rue de la Republique","poi":"Place Bellecour","imsi":"20815%010d","signal":-7%d.5}}`,
+			n%1000, (n>>10)%1000, d.index, n%10)
+	default:
+		return f.statusKV(d, e, true)
+	}
+}
+
+// childPasscode is a sub-device passcode as the doc describes it: AES-128
+// ECB with PKCS#7 padding, keyed by the MD5 of the gateway's passcode.
+func childPasscode(gatewayPasscode, passcode string) []byte {
+	key := md5.Sum([]byte(gatewayPasscode))
+	block, _ := aes.NewCipher(key[:])
+	pad := aes.BlockSize - len(passcode)%aes.BlockSize
+	plain := append([]byte(passcode), bytes.Repeat([]byte{byte(pad)}, pad)...)
+	out := make([]byte, len(plain))
+	for i := 0; i < len(plain); i += aes.BlockSize {
+		block.Encrypt(out[i:i+aes.BlockSize], plain[i:i+aes.BlockSize])
+	}
+	return out
+}
+
+// write applies a remote write_attrs to a virtual device and publishes its
+// status report at once (kv and raw), as a device answers a control: the
+// written values show in the very next status push. Devices that are not
+// the fleet's are left alone.
+func (f *fleet) write(did string, values map[string]any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, ok := f.byDID[did]
+	if !ok {
+		return
+	}
+	for name, v := range values {
+		for i := range d.prod.def.attrs {
+			a := &d.prod.def.attrs[i]
+			if a.Name != name {
+				continue
+			}
+			switch x := v.(type) {
+			case bool:
+				d.vals.nums[i] = 0
+				if x {
+					d.vals.nums[i] = 1
+				}
+			case int:
+				d.vals.nums[i] = uint64(x)
+			case float64:
+				d.vals.nums[i] = uint64(math.Round((x - a.Addition) / max(a.Ratio, 1e-12)))
+			case []byte:
+				copy(d.vals.bins[i], x)
+			}
+		}
+	}
+	base := Event{ProductKey: d.prod.ProductKey, DID: d.did, MAC: d.mac}
+	kv, kvFields := f.statusKV(d, base, false)
+	raw, rawFields := f.statusRaw(d, base, false)
+	f.srv.publishRendered([]Event{kv, raw}, [][]byte{kvFields, rawFields})
 }

@@ -12,6 +12,8 @@ import (
 //	GET  /ledger/entries?since=N entries with message id > N (at most 10000)
 //	GET  /connections            logged-in connections
 //	POST /connections/drop       close every connection
+//	POST /connections/logout     forget every login, connections kept (then 4003)
+//	POST /connections/invalid?code=N&msg=…  send invalid_msg to every connection
 //	GET  /faults                 the faults in force
 //	PUT  /faults                 replace them (JSON Faults, delay as "5ms")
 //	POST /events                 publish {"product_key","event_type","did","mac","fields":{…}}
@@ -32,6 +34,21 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("POST /connections/drop", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]int{"dropped": s.DropConnections()})
+	})
+	mux.HandleFunc("POST /connections/logout", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]int{"logged_out": s.ForgetLogins()})
+	})
+	mux.HandleFunc("POST /connections/invalid", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(r.URL.Query().Get("code"))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want ?code=<int>, e.g. 4001"})
+			return
+		}
+		msg := r.URL.Query().Get("msg")
+		if msg == "" {
+			msg = "injected by the simulator"
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"sent": s.SendInvalidMsg(code, msg)})
 	})
 	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Faults())

@@ -30,9 +30,12 @@ type Summary struct {
 	Pushes          uint64 `json:"pushes"`            // pushes, redeliveries included
 	Redeliveries    uint64 `json:"redeliveries"`      // pushes of a message pushed before
 	Acks            uint64 `json:"acks"`              // accepted ACKs
-	UnknownAcks     uint64 `json:"unknown_acks"`      // ACKs of ids this connection has not outstanding (stale, repeated or retyped)
-	MsgIDMismatches uint64 `json:"msg_id_mismatches"` // v2 ACKs whose msg_id differs from the push's
+	UnknownAcks     uint64 `json:"unknown_acks"`      // ACKs of ids issued on this connection but not outstanding (repeated)
+	StaleAcks       uint64 `json:"stale_acks"`        // ACKs of delivery ids never issued on their connection (an earlier connection's)
+	Stalls          uint64 `json:"stalls"`            // connections stalled by a stale ACK (Faults.StallOnStaleAck)
+	MsgIDMismatches uint64 `json:"msg_id_mismatches"` // v2 ACKs with a msg_id other than the push's (an ACK without one is fine)
 	Expired         uint64 `json:"expired"`           // messages dropped unpushed from a queue over Config.MaxBacklog
+	Unsubscribed    uint64 `json:"unsubscribed"`      // messages a declared queue stored before its first subscription, of types it did not subscribe to
 	Pending         uint64 `json:"pending"`           // messages not ACKed yet
 	Backlog         uint64 `json:"backlog"`           // messages waiting for a connection
 	Connections     uint64 `json:"connections"`       // connections accepted
@@ -40,6 +43,14 @@ type Summary struct {
 	LoginFailures   uint64 `json:"login_failures"`
 	Disconnects     uint64 `json:"disconnects"`    // logged-in connections closed
 	ClientInvalid   uint64 `json:"client_invalid"` // client lines answered with invalid_msg
+	NotLoggedIn     uint64 `json:"not_logged_in"`  // of those, commands before login (4001) or after a forced logout (4003)
+	SecondLogins    uint64 `json:"second_logins"`  // logins on a logged-in connection, answered with 4009
+	Logouts         uint64 `json:"logouts"`        // logins forgotten by Server.ForgetLogins
+	UnknownEvents   uint64 `json:"unknown_events"` // unknown event names in logins and subscriptions (accepted, ignored)
+	NoHeartbeats    uint64 `json:"no_heartbeats"`  // connections closed with "No Heartbeat!" after IdleTimeout
+	RemoteControls  uint64 `json:"remote_controls"`
+	RemoteWrites    uint64 `json:"remote_writes"`    // commands accepted for an online device
+	RemoteNoSource  uint64 `json:"remote_no_source"` // commands without the doc's required "source":"noti" (accepted, as public clients omit it)
 	Pings           uint64 `json:"pings"`
 	Injected        uint64 `json:"injected"`  // malformed lines written by fault injection
 	Connected       int    `json:"connected"` // logged-in connections now

@@ -7,17 +7,19 @@ import (
 
 // message is one event in one queue.
 type message struct {
-	id uint64
-	ev *event
-	q  *queue
+	id       uint64
+	ev       *event
+	q        *queue
+	hasMsgID bool // v2 pushes of it carry msg_id (Config.MsgIDShare)
 }
 
 // queue is a v1 enterprise's or a v2 product_key+subkey's queue. Its
 // connections share it round-robin. Guarded by the broker's mutex.
 type queue struct {
 	name     string
+	v1       bool            // a v1 enterprise queue: only the v1 event types
 	products map[string]bool // nil: every product
-	events   map[string]bool // nil: every event type
+	events   map[string]bool // nil: every event type (a declared queue nobody subscribed yet)
 
 	ready     []*message // ready[head:] wait for a connection, oldest first
 	head      int
@@ -25,11 +27,52 @@ type queue struct {
 	rr        int
 }
 
+// takes reports whether ev is routed to q: its product, and an event type
+// the queue subscribed to. Types the simulator does not know (a stand-in
+// for a type added to the server after the client was written) go to
+// every queue of the product.
 func (q *queue) takes(ev *event) bool {
 	if q.products != nil && !q.products[ev.productKey] {
 		return false
 	}
+	if !knownType(ev.eventType) {
+		return true
+	}
+	if q.v1 && !v1Types[ev.eventType] {
+		return false
+	}
 	return q.events == nil || q.events[ev.eventType]
+}
+
+// v1Types are the event types of the v1 protocol.
+var v1Types = map[string]bool{
+	"device_online": true, "device_offline": true, "attr_fault": true, "attr_alert": true,
+	"device_status_raw": true, "device_status_kv": true,
+}
+
+func knownType(t string) bool {
+	_, ok := allTypes[t]
+	return ok
+}
+
+var allTypes = allEventTypes()
+
+// narrow sets the event types of a queue that took everything so far and
+// drops its waiting messages of other types; it returns how many.
+func (q *queue) narrow(events map[string]bool) int {
+	q.events = events
+	kept := q.ready[:0]
+	dropped := 0
+	for _, m := range q.ready[q.head:] {
+		if q.takes(m.ev) {
+			kept = append(kept, m)
+		} else {
+			dropped++
+		}
+	}
+	clear(q.ready[len(kept):])
+	q.ready, q.head = kept, 0
+	return dropped
 }
 
 func (q *queue) backlog() int { return len(q.ready) - q.head }

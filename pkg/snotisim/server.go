@@ -64,7 +64,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		cfg:         cfg,
 		log:         log.With().Str("component", "snoti-sim").Logger(),
 		certPEM:     certPEM,
-		b:           newBroker(cfg.LedgerSize, cfg.MaxBacklog),
+		b:           newBroker(cfg.LedgerSize, cfg.MaxBacklog, cfg.MsgIDShare),
 		products:    map[string]*productState{},
 		enterprises: map[string]Enterprise{},
 		sessions:    map[*session]struct{}{},
@@ -91,7 +91,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 				products[pk] = true
 			}
 		}
-		s.b.declare(v1QueueName(e.ID), products, nil)
+		s.b.declare(v1QueueName(e.ID), products, nil).v1 = true
 	}
 	if cfg.Fleet.Devices > 0 {
 		if s.fleet, err = newFleet(cfg.Fleet, s); err != nil {
@@ -162,6 +162,51 @@ func (s *Server) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("closing snoti simulator: %w", ctx.Err())
 	}
+}
+
+// ForgetLogins makes the server forget the login of every connection, as
+// a server that lost its session state would: the connections stay open,
+// their un-ACKed messages become deliverable again, and their next
+// commands are answered with invalid_msg 4003 until they log in again on
+// the same connection. It returns how many logins were forgotten.
+func (s *Server) ForgetLogins() int {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, sess := range sessions {
+		if s.b.logout(sess) {
+			n++
+		}
+	}
+	return n
+}
+
+// SendInvalidMsg writes invalid_msg with code and msg to every connection
+// that has logged in (v1 ones without the code, as the v1 doc has none),
+// whether or not its login was forgotten (ForgetLogins), to see how clients
+// handle codes such as 4001, 4003 and 4009. It returns how many got it.
+func (s *Server) SendInvalidMsg(code int, msg string) int {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, sess := range sessions {
+		s.b.mu.Lock()
+		in, proto := sess.everIn && !sess.closed, sess.proto
+		s.b.mu.Unlock()
+		if in {
+			sess.send(invalidLine(proto, code, msg))
+			n++
+		}
+	}
+	return n
 }
 
 // DropConnections closes every client connection, as a server restart or
@@ -343,9 +388,13 @@ func (s *Server) acceptLoop() {
 	}
 }
 
-// resolveV2 checks v2 credentials, subkeys and event names and returns the
-// queues to consume, declaring them (or widening their events) as needed.
-func (s *Server) resolveV2(entries []v2Entry) ([]*queue, error) {
+// resolveV2 checks v2 credentials and subkeys and returns the queues to
+// consume, declaring them, or widening their events, as needed. Unknown
+// event names are accepted and ignored (the real server takes the default
+// list of the doc-linked Python client, which has one); they are returned
+// for a warning. A declared queue nobody subscribed to yet takes only the
+// first subscription's events from then on.
+func (s *Server) resolveV2(entries []v2Entry) (qs []*queue, unknown []string, err error) {
 	type want struct {
 		name   string
 		pk     string
@@ -355,37 +404,56 @@ func (s *Server) resolveV2(entries []v2Entry) ([]*queue, error) {
 	for _, e := range entries {
 		p, ok := s.products[e.ProductKey]
 		if !ok || p.AuthID != e.AuthID || p.AuthSecret != e.AuthSecret {
-			return nil, fmt.Errorf("auth failed for product_key %q: wrong auth_id or auth_secret, or IP not in whitelist", e.ProductKey)
+			return nil, nil, fmt.Errorf("auth failed for product_key %q: wrong auth_id or auth_secret, or IP not in whitelist", e.ProductKey)
 		}
 		if !subkeyPattern.MatchString(e.Subkey) {
-			return nil, fmt.Errorf("subkey %q of product_key %q: must be 1-32 of [A-Za-z0-9_]", e.Subkey, e.ProductKey)
+			return nil, nil, fmt.Errorf("subkey %q of product_key %q: must be 1-32 of [A-Za-z0-9_]", e.Subkey, e.ProductKey)
 		}
 		events := map[string]bool{}
 		for _, name := range e.Events {
 			t, ok := snoti.EventTypeOf(name)
 			if !ok {
-				return nil, fmt.Errorf("unknown event %q for product_key %q", name, e.ProductKey)
+				unknown = append(unknown, name)
+				continue
 			}
 			events[t] = true
-		}
-		if len(events) == 0 {
-			return nil, fmt.Errorf("no events for product_key %q", e.ProductKey)
 		}
 		wants = append(wants, want{v2QueueName(e.ProductKey, e.Subkey), e.ProductKey, events})
 	}
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()
-	var qs []*queue
+	subkeys := map[string]int{}
+	for _, q := range s.b.order {
+		if !q.v1 && q.products != nil {
+			for pk := range q.products {
+				subkeys[pk]++
+			}
+		}
+	}
 	for _, w := range wants {
 		q, exists := s.b.queues[w.name]
-		if !exists {
+		switch {
+		case !exists:
+			if subkeys[w.pk] >= maxSubkeysPerProduct {
+				return nil, nil, fmt.Errorf("product_key %q already has %d subkeys: at most %d", w.pk, subkeys[w.pk], maxSubkeysPerProduct)
+			}
+			subkeys[w.pk]++
 			q = s.b.declare(w.name, map[string]bool{w.pk: true}, w.events)
-		} else if q.events != nil {
+		case q.events == nil:
+			if n := q.narrow(w.events); n > 0 {
+				s.b.backlog -= n
+				s.b.ledger.sum.Pending -= uint64(n)
+				s.b.ledger.sum.Unsubscribed += uint64(n)
+			}
+		default:
 			for t := range w.events {
 				q.events[t] = true
 			}
 		}
 		qs = append(qs, q)
 	}
-	return qs, nil
+	return qs, unknown, nil
 }
+
+// maxSubkeysPerProduct is SNoti's limit of queues per product.
+const maxSubkeysPerProduct = 5

@@ -110,7 +110,7 @@ func TestRefusedLoginAnswersFalseThenCloses(t *testing.T) {
 }
 
 func TestProtocolBasicsByHand(t *testing.T) {
-	srv := startSim(t, snotisim.Config{DeliveryIDs: snotisim.IDBigNumber})
+	srv := startSim(t, snotisim.Config{DeliveryIDs: snotisim.IDBigNumber, Trace: true, MsgIDShare: 1})
 	c := dial(t, srv)
 	c.send(`{"cmd":"login_req","prefetch_count":2,"data":[{"product_key":"` + benchPK + `","auth_id":"a","auth_secret":"s","subkey":"main","events":["device.online"]}]}`)
 	if m := c.recv(); m["cmd"] != "login_res" {
@@ -153,7 +153,7 @@ func TestProtocolBasicsByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.UnknownAcks != 1 || s.ClientInvalid != 2 || s.Pings != 1 || s.MsgIDMismatches != 0 {
+	if s.StaleAcks != 1 || s.UnknownAcks != 0 || s.ClientInvalid != 2 || s.Pings != 1 || s.MsgIDMismatches != 0 {
 		t.Fatalf("ledger %+v", s)
 	}
 }
@@ -295,4 +295,21 @@ func TestControlAPI(t *testing.T) {
 	do(http.MethodPost, "/connections/drop", "", nil)
 	var conns []snotisim.ConnectionInfo
 	do(http.MethodGet, "/connections", "", &conns)
+
+	c := dial(t, srv)
+	c.send(`{"cmd":"login_req","data":[]}`)
+	c.recv()
+	var sent struct{ Sent int }
+	do(http.MethodPost, "/connections/invalid?code=4009", "", &sent)
+	if m := c.recv(); sent.Sent != 1 || m["cmd"] != "invalid_msg" || m["error_code"] != 4009.0 {
+		t.Fatalf("sent %d, got %v: want invalid_msg 4009", sent.Sent, m)
+	}
+	var out struct {
+		LoggedOut int `json:"logged_out"`
+	}
+	do(http.MethodPost, "/connections/logout", "", &out)
+	c.send(`{"cmd":"ping"}`)
+	if m := c.recv(); out.LoggedOut != 1 || m["error_code"] != 4003.0 {
+		t.Fatalf("logged out %d, got %v: want invalid_msg 4003", out.LoggedOut, m)
+	}
 }

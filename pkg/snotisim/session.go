@@ -2,6 +2,7 @@ package snotisim
 
 import (
 	"bufio"
+	"bytes"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -22,9 +23,10 @@ const writeTimeout = 30 * time.Second
 
 // outItem is a queued write: a push (m set) or a control line.
 type outItem struct {
-	m    *message
-	id   []byte // delivery id, raw JSON
-	line []byte
+	m     *message
+	id    []byte // delivery id, raw JSON
+	line  []byte
+	close bool // close the connection once line is written
 }
 
 // session is one client connection. The reading goroutine (serve) owns
@@ -42,8 +44,11 @@ type session struct {
 
 	// Guarded by srv.b.mu.
 	loggedIn  bool
+	everIn    bool // logged in at least once (a later "not logged in" is 4003)
 	closed    bool
+	stalled   bool // a stale ACK stopped its pushes (Faults.StallOnStaleAck)
 	queues    []*queue
+	products  map[string]bool // product keys logged in or subscribed on it
 	inflight  map[string]*message
 	out       []outItem
 	nextDeliv uint64
@@ -52,10 +57,13 @@ type session struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	written int // pushes written, owned by writeLoop
+	written       int  // pushes written, owned by writeLoop
+	writerStarted bool // owned by serve
 }
 
-func (s *session) hasCredit() bool { return !s.closed && len(s.inflight) < s.prefetch }
+func (s *session) hasCredit() bool {
+	return !s.closed && s.loggedIn && !s.stalled && len(s.inflight) < s.prefetch
+}
 
 // assign queues m for writing under a new delivery id. Must hold b.mu.
 func (s *session) assign(m *message) {
@@ -71,15 +79,20 @@ func (s *session) addQueue(q *queue) {
 	}
 }
 
-// nextDeliveryID makes ids unique across connections too (the connection
-// number is part of them), so an ACK of an old connection's id on a new
-// one is detected as unknown instead of settling the wrong message.
+// nextDeliveryID returns the connection's next delivery id. Ids are
+// scoped to the connection, as the real server's are: every connection
+// counts from 1, so an old connection's id means nothing on a new one.
 func (s *session) nextDeliveryID() []byte {
 	s.nextDeliv++
-	n := s.id*1_000_000_000 + s.nextDeliv
+	return s.deliveryID(s.nextDeliv)
+}
+
+// deliveryID renders the connection's nth delivery id in the configured
+// JSON type.
+func (s *session) deliveryID(n uint64) []byte {
 	kind := s.srv.cfg.DeliveryIDs
 	if kind == IDMixed {
-		kind = [...]string{IDNumber, IDBigNumber, IDString}[s.nextDeliv%3]
+		kind = [...]string{IDNumber, IDBigNumber, IDString}[n%3]
 	}
 	switch kind {
 	case IDBigNumber: // beyond 2^53: a float64 round trip changes it
@@ -91,6 +104,20 @@ func (s *session) nextDeliveryID() []byte {
 	default:
 		return strconv.AppendUint(make([]byte, 0, 20), n, 10)
 	}
+}
+
+// issued reports whether id is one this connection has pushed under.
+// Must hold b.mu.
+func (s *session) issued(id []byte) bool {
+	digits := bytes.Trim(id, `"d`)
+	n, err := strconv.ParseUint(string(digits), 10, 64)
+	if err != nil {
+		return false
+	}
+	if n > 1_000_000_000_000_000_000 {
+		n -= 1_000_000_000_000_000_000
+	}
+	return n >= 1 && n <= s.nextDeliv && bytes.Equal(s.deliveryID(n), id)
 }
 
 func (s *session) signal() {
@@ -138,12 +165,17 @@ func (s *session) writeLoop() {
 			return
 		}
 		batch, s.out = s.out, batch[:0]
+		proto := s.proto
 		b.mu.Unlock()
 		f := s.srv.Faults()
 		_ = s.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		for _, it := range batch {
 			if it.m == nil {
 				_, _ = bw.Write(it.line)
+				if it.close {
+					_ = bw.Flush()
+					return
+				}
 				continue
 			}
 			if f.Delay > 0 {
@@ -153,7 +185,7 @@ func (s *session) writeLoop() {
 				time.Sleep(f.Delay) // the injected fault itself, not synchronisation
 			}
 			s.written++
-			line = s.renderPush(line[:0], it, f.OverlongEvery > 0 && s.written%f.OverlongEvery == 0, f.overlongBytes())
+			line = s.renderPush(line[:0], proto, it, f.OverlongEvery > 0 && s.written%f.OverlongEvery == 0, f.overlongBytes())
 			_, _ = bw.Write(line)
 			if f.MalformedEvery > 0 && s.written%f.MalformedEvery == 0 {
 				_, _ = bw.Write(s.malformed(s.written / f.MalformedEvery))
@@ -174,15 +206,21 @@ func (s *session) writeLoop() {
 
 // renderPush appends the push line of it; padded adds a "sim_pad" member
 // so the line is about size bytes long.
-func (s *session) renderPush(b []byte, it outItem, padded bool, size int) []byte {
-	if s.proto == protoV1 {
+func (s *session) renderPush(b []byte, proto string, it outItem, padded bool, size int) []byte {
+	if proto == protoV1 {
 		b = append(b, `{"cmd":"enterprise_event_push","delivery_id":`...)
 		b = append(b, it.id...)
 	} else {
 		b = append(b, `{"cmd":"event_push","delivery_id":`...)
 		b = append(b, it.id...)
-		b = append(b, `,"msg_id":`...)
-		b = appendMsgID(b, it.m.id)
+		if it.m.hasMsgID {
+			b = append(b, `,"msg_id":`...)
+			b = appendMsgID(b, it.m.id)
+		}
+	}
+	if s.srv.cfg.Trace {
+		b = append(b, `,"sim_seq":`...)
+		b = strconv.AppendUint(b, it.m.ev.seq, 10)
 	}
 	b = append(b, ',')
 	if padded {
@@ -194,6 +232,9 @@ func (s *session) renderPush(b []byte, it outItem, padded bool, size int) []byte
 		b = append(b, `",`...)
 	}
 	b = append(b, it.m.ev.body...)
+	if proto == protoV2 {
+		b = append(b, it.m.ev.v2Extra...)
+	}
 	return append(b, "}\n"...)
 }
 

@@ -56,6 +56,7 @@ func newChain(t testing.TB, fleet snotisim.Fleet) *chain {
 		Enterprises: []snotisim.Enterprise{{ID: chainEnterprise, Secret: chainSecret}},
 		Products:    []snotisim.Product{{ProductKey: evChargerPK, AuthID: "auth", AuthSecret: "auth-secret"}},
 		Fleet:       fleet,
+		Trace:       true, // sim_seq identifies each event end to end
 	}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

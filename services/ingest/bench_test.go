@@ -116,6 +116,7 @@ func newBenchHarness(b *testing.B, brokers []string, fleet snotisim.Fleet) bench
 		Addr:        "127.0.0.1:0",
 		Enterprises: []snotisim.Enterprise{{ID: entID, Secret: entSecret}},
 		Fleet:       fleet,
+		Trace:       true, // sim_seq identifies each event end to end
 		LedgerSize:  1 << 19,
 		MaxBacklog:  1 << 20,
 	}, zerolog.Nop())

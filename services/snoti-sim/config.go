@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/service"
@@ -20,38 +22,47 @@ import (
 type Config struct {
 	service.Base
 
-	Addr string `envconfig:"SNOTI_SIM_ADDR" default:":2017"`
+	Addr string `envconfig:"SNOTI_SIM_ADDR" default:"127.0.0.1:2017" desc:"TLS listen address (0.0.0.0:2017 to serve other hosts)"`
+	// ControlAddr serves the control API (/sim/ledger, /sim/faults, …) on
+	// its own port, apart from /metrics: whoever may scrape metrics may not
+	// inject faults.
+	ControlAddr string `envconfig:"SNOTI_SIM_CONTROL_ADDR" default:"127.0.0.1:8081" desc:"HTTP address of the /sim/ control API (ledger, connections, faults, events)"`
 	// CertFile and KeyFile serve a given certificate; otherwise a
 	// self-signed one is generated for Hosts and written to CAOut.
-	CertFile string   `envconfig:"SNOTI_SIM_CERT_FILE"`
-	KeyFile  string   `envconfig:"SNOTI_SIM_KEY_FILE"`
-	Hosts    []string `envconfig:"SNOTI_SIM_HOSTS" default:"localhost,127.0.0.1,::1"`
+	CertFile string   `envconfig:"SNOTI_SIM_CERT_FILE" desc:"serve this certificate (with SNOTI_SIM_KEY_FILE)"`
+	KeyFile  string   `envconfig:"SNOTI_SIM_KEY_FILE" desc:"key of SNOTI_SIM_CERT_FILE"`
+	Hosts    []string `envconfig:"SNOTI_SIM_HOSTS" default:"localhost,127.0.0.1,::1" desc:"names of the generated self-signed certificate"`
 	// CAOut receives the server certificate (PEM), for SNOTI_CA_FILE.
-	CAOut string `envconfig:"SNOTI_SIM_CA_OUT" default:".run/snoti-sim/ca.pem"`
+	CAOut string `envconfig:"SNOTI_SIM_CA_OUT" default:".run/snoti-sim/ca.pem" desc:"where the certificate is written, for a client's SNOTI_CA_FILE"`
 
-	EnterpriseID     string `envconfig:"SNOTI_SIM_ENTERPRISE_ID" default:"sim-enterprise"`
-	EnterpriseSecret string `envconfig:"SNOTI_SIM_ENTERPRISE_SECRET" default:"sim-secret"`
+	EnterpriseID     string `envconfig:"SNOTI_SIM_ENTERPRISE_ID" default:"sim-enterprise" desc:"v1 enterprise id"`
+	EnterpriseSecret string `envconfig:"SNOTI_SIM_ENTERPRISE_SECRET" default:"sim-secret" desc:"v1 enterprise secret"`
 	// ProductsFile lists v2 products as a JSON array of {product_key,
 	// auth_id, auth_secret, subkeys, definition_file}; definition_file is
 	// relative to the products file. Empty: one default product.
-	ProductsFile string `envconfig:"SNOTI_SIM_PRODUCTS_FILE"`
+	ProductsFile string `envconfig:"SNOTI_SIM_PRODUCTS_FILE" desc:"v2 products: JSON array of {product_key, auth_id, auth_secret, subkeys, definition_file}"`
 
-	DeliveryIDs string `envconfig:"SNOTI_SIM_DELIVERY_IDS" default:"number"`
-	LedgerSize  int    `envconfig:"SNOTI_SIM_LEDGER_SIZE" default:"262144"`
-	MaxBacklog  int    `envconfig:"SNOTI_SIM_MAX_BACKLOG" default:"100000"`
+	DeliveryIDs string        `envconfig:"SNOTI_SIM_DELIVERY_IDS" default:"number" desc:"number, bignum (beyond 2^53), string or mixed"`
+	MsgIDShare  float64       `envconfig:"SNOTI_SIM_MSG_ID_SHARE" default:"0.5" desc:"share of v2 pushes with a msg_id, 0..1 (never in v1)"`
+	Trace       bool          `envconfig:"SNOTI_SIM_TRACE" default:"false" desc:"add sim_seq (the simulator's event number) to every push; the real server has no such field"`
+	IdleTimeout time.Duration `envconfig:"SNOTI_SIM_IDLE_TIMEOUT" default:"5m" desc:"a client silent this long gets \"No Heartbeat!\" and is dropped"`
+	LedgerSize  int           `envconfig:"SNOTI_SIM_LEDGER_SIZE" default:"262144" desc:"ledger entries kept"`
+	MaxBacklog  int           `envconfig:"SNOTI_SIM_MAX_BACKLOG" default:"100000" desc:"messages waiting per queue before the oldest expire"`
 
-	Devices   int     `envconfig:"SNOTI_SIM_DEVICES" default:"100"`
-	Rate      float64 `envconfig:"SNOTI_SIM_RATE" default:"100"`
-	MaxEvents uint64  `envconfig:"SNOTI_SIM_MAX_EVENTS" default:"0"`
-	Seed      uint64  `envconfig:"SNOTI_SIM_SEED" default:"0"`
+	Devices   int     `envconfig:"SNOTI_SIM_DEVICES" default:"100" desc:"virtual devices (0: no fleet)"`
+	Rate      float64 `envconfig:"SNOTI_SIM_RATE" default:"100" desc:"total events per second (0: as fast as clients take them)"`
+	MaxEvents uint64  `envconfig:"SNOTI_SIM_MAX_EVENTS" default:"0" desc:"stop the fleet after this many events (0: never)"`
+	Seed      uint64  `envconfig:"SNOTI_SIM_SEED" default:"0" desc:"reproducible event sequence (0: random)"`
+	EventMix  string  `envconfig:"SNOTI_SIM_EVENT_MIX" default:"all" desc:"all (every event type of the doc), default (the six v1 types) or type:weight,... e.g. device_status_kv:10,device_bind:1"`
 
-	DropEvery       int           `envconfig:"SNOTI_SIM_DROP_EVERY" default:"0"`
-	DropProbability float64       `envconfig:"SNOTI_SIM_DROP_PROBABILITY" default:"0"`
-	Delay           time.Duration `envconfig:"SNOTI_SIM_DELAY" default:"0s"`
-	MalformedEvery  int           `envconfig:"SNOTI_SIM_MALFORMED_EVERY" default:"0"`
-	OverlongEvery   int           `envconfig:"SNOTI_SIM_OVERLONG_EVERY" default:"0"`
-	OverlongBytes   int           `envconfig:"SNOTI_SIM_OVERLONG_BYTES" default:"0"`
-	NoPong          bool          `envconfig:"SNOTI_SIM_NO_PONG" default:"false"`
+	DropEvery       int           `envconfig:"SNOTI_SIM_DROP_EVERY" default:"0" desc:"drop a connection after every N pushes"`
+	DropProbability float64       `envconfig:"SNOTI_SIM_DROP_PROBABILITY" default:"0" desc:"drop a connection after a push with this chance"`
+	Delay           time.Duration `envconfig:"SNOTI_SIM_DELAY" default:"0s" desc:"wait before each push"`
+	MalformedEvery  int           `envconfig:"SNOTI_SIM_MALFORMED_EVERY" default:"0" desc:"a malformed line after every N pushes"`
+	OverlongEvery   int           `envconfig:"SNOTI_SIM_OVERLONG_EVERY" default:"0" desc:"pad every Nth push to SNOTI_SIM_OVERLONG_BYTES"`
+	OverlongBytes   int           `envconfig:"SNOTI_SIM_OVERLONG_BYTES" default:"0" desc:"length of padded pushes (0: 1 MiB + 1 KiB)"`
+	NoPong          bool          `envconfig:"SNOTI_SIM_NO_PONG" default:"false" desc:"leave pings unanswered"`
+	StallOnStaleAck bool          `envconfig:"SNOTI_SIM_STALL_ON_STALE_ACK" default:"false" desc:"a connection that ACKs an id it was never sent gets no more pushes"`
 }
 
 // defaultProductKey is the product of shared/examples' EV charger.
@@ -62,7 +73,19 @@ const defaultProductKey = "3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b"
 func (c Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("SNOTI_SIM_ADDR=%q: must be host:port, e.g. :2017", c.Addr))
+		errs = append(errs, fmt.Errorf("SNOTI_SIM_ADDR=%q: must be host:port, e.g. 127.0.0.1:2017", c.Addr))
+	}
+	if _, _, err := net.SplitHostPort(c.ControlAddr); err != nil {
+		errs = append(errs, fmt.Errorf("SNOTI_SIM_CONTROL_ADDR=%q: must be host:port, e.g. 127.0.0.1:8081", c.ControlAddr))
+	}
+	if c.MsgIDShare < 0 || c.MsgIDShare > 1 {
+		errs = append(errs, fmt.Errorf("SNOTI_SIM_MSG_ID_SHARE=%v: must be 0..1", c.MsgIDShare))
+	}
+	if c.IdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("SNOTI_SIM_IDLE_TIMEOUT=%s: must be a positive duration such as 5m", c.IdleTimeout))
+	}
+	if _, err := parseMix(c.EventMix); err != nil {
+		errs = append(errs, err)
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		errs = append(errs, errors.New("SNOTI_SIM_CERT_FILE and SNOTI_SIM_KEY_FILE: set both or neither"))
@@ -84,14 +107,21 @@ type productEntry struct {
 
 // simConfig builds the simulator's configuration and checks it.
 func (c Config) simConfig() (snotisim.Config, error) {
+	mix, _ := parseMix(c.EventMix) // reported by Validate
+	msgIDShare := c.MsgIDShare
+	if msgIDShare == 0 {
+		msgIDShare = -1 // snotisim: 0 would mean its default
+	}
 	sc := snotisim.Config{
 		Addr: c.Addr, CertFile: c.CertFile, KeyFile: c.KeyFile, Hosts: c.Hosts,
 		Enterprises: []snotisim.Enterprise{{ID: c.EnterpriseID, Secret: c.EnterpriseSecret}},
 		DeliveryIDs: c.DeliveryIDs, LedgerSize: c.LedgerSize, MaxBacklog: c.MaxBacklog,
-		Fleet: snotisim.Fleet{Devices: c.Devices, Rate: c.Rate, MaxEvents: c.MaxEvents, Seed: c.Seed},
+		MsgIDShare: msgIDShare, Trace: c.Trace, IdleTimeout: c.IdleTimeout,
+		Fleet: snotisim.Fleet{Devices: c.Devices, Rate: c.Rate, MaxEvents: c.MaxEvents, Seed: c.Seed, Mix: mix},
 		Faults: snotisim.Faults{
 			DropEvery: c.DropEvery, DropProbability: c.DropProbability, Delay: c.Delay,
 			MalformedEvery: c.MalformedEvery, OverlongEvery: c.OverlongEvery, OverlongBytes: c.OverlongBytes, NoPong: c.NoPong,
+			StallOnStaleAck: c.StallOnStaleAck,
 		},
 	}
 	if c.ProductsFile == "" {
@@ -133,4 +163,25 @@ func loadProducts(path string) ([]snotisim.Product, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// parseMix reads SNOTI_SIM_EVENT_MIX: "all", "default" or
+// type:weight,… (the simulator checks the types).
+func parseMix(s string) (map[string]float64, error) {
+	switch strings.TrimSpace(s) {
+	case "all", "":
+		return snotisim.AllEventsMix(), nil
+	case "default":
+		return snotisim.DefaultMix(), nil
+	}
+	mix := map[string]float64{}
+	for _, part := range strings.Split(s, ",") {
+		name, weight, ok := strings.Cut(strings.TrimSpace(part), ":")
+		w, err := strconv.ParseFloat(weight, 64)
+		if !ok || err != nil || name == "" {
+			return nil, fmt.Errorf("SNOTI_SIM_EVENT_MIX=%q: %q must be event_type:weight, e.g. device_status_kv:10 (or the whole value all or default)", s, part)
+		}
+		mix[name] = w
+	}
+	return mix, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,12 +25,14 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 	return a.run(ctx, cfg.ShutdownTimeout)
 }
 
-// app is the simulator and its HTTP server: /healthz, /readyz, /metrics,
-// and the control API and ledger under /sim/.
+// app is the simulator, its HTTP server (/healthz, /readyz, /metrics) and,
+// on a port of its own, the control API and ledger under /sim/.
 type app struct {
-	sim *snotisim.Server
-	ops *httpserver.Server
-	log zerolog.Logger
+	sim     *snotisim.Server
+	ops     *httpserver.Server
+	control *http.Server
+	ctlLn   net.Listener
+	log     zerolog.Logger
 }
 
 func newApp(cfg Config, log zerolog.Logger) (*app, error) {
@@ -55,13 +58,48 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 		return nil, err
 	}
 	ops := httpserver.New(cfg.HTTP, log, reg)
-	ops.Handle("/sim/", http.StripPrefix("/sim", sim.Handler()))
-	return &app{sim: sim, ops: ops, log: log}, nil
+	mux := http.NewServeMux()
+	mux.Handle("/sim/", http.StripPrefix("/sim", sim.Handler()))
+	control := &http.Server{Addr: cfg.ControlAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	return &app{sim: sim, ops: ops, control: control, log: log}, nil
+}
+
+// listenControl binds SNOTI_SIM_CONTROL_ADDR now, so a caller can learn it.
+func (a *app) listenControl() (net.Addr, error) {
+	if a.ctlLn == nil {
+		ln, err := net.Listen("tcp", a.control.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("listening on SNOTI_SIM_CONTROL_ADDR %s: %w", a.control.Addr, err)
+		}
+		a.ctlLn = ln
+	}
+	return a.ctlLn.Addr(), nil
+}
+
+// runControl serves the control API until ctx ends.
+func (a *app) runControl(ctx context.Context) error {
+	addr, err := a.listenControl()
+	if err != nil {
+		return err
+	}
+	a.log.Info().Str("addr", addr.String()).Msg("serving the /sim/ control API")
+	errc := make(chan error, 1)
+	go func() { errc <- a.control.Serve(a.ctlLn) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving the control API: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return a.control.Shutdown(sctx)
 }
 
 func (a *app) run(ctx context.Context, shutdownTimeout time.Duration) error {
 	return service.Run(ctx, a.log, shutdownTimeout,
 		service.Part{Name: "snoti-sim", Run: a.sim.Run},
 		service.Part{Name: "http", Run: a.ops.Run},
+		service.Part{Name: "control", Run: a.runControl},
 	)
 }

@@ -34,8 +34,65 @@ func loadConfig(t *testing.T, env map[string]string) Config {
 
 func TestDefaultsAreValid(t *testing.T) {
 	cfg := loadConfig(t, nil)
-	if cfg.Addr != ":2017" || cfg.Devices != 100 || cfg.Rate != 100 {
-		t.Fatalf("defaults %+v", cfg)
+	if cfg.Addr != "127.0.0.1:2017" || cfg.ControlAddr != "127.0.0.1:8081" || cfg.Devices != 100 || cfg.Rate != 100 {
+		t.Fatalf("defaults %+v: want loopback addresses", cfg)
+	}
+	sc, err := cfg.simConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Trace || sc.MsgIDShare != 0.5 || sc.IdleTimeout != 5*time.Minute || len(sc.Fleet.Mix) != 17 {
+		t.Fatalf("simulator config %+v: want no sim_seq, msg_id on half the v2 pushes, the 5 minute idle rule, every event type", sc)
+	}
+}
+
+func TestHelpPrintsUsageAndExits0(t *testing.T) {
+	for _, arg := range []string{"-h", "--help"} {
+		var out, errw strings.Builder
+		code, done := handleArgs([]string{arg}, &out, &errw)
+		if !done || code != 0 || errw.Len() != 0 {
+			t.Fatalf("%s: exit %d (done %v), stderr %q: want usage and exit 0", arg, code, done, errw.String())
+		}
+		for _, want := range []string{"Usage:", "SNOTI_SIM_ADDR", "127.0.0.1:2017", "SNOTI_SIM_CONTROL_ADDR", "SNOTI_SIM_EVENT_MIX", "HTTP_ADDR                     127.0.0.1:8080"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s: usage lacks %q:\n%s", arg, want, out.String())
+			}
+		}
+		if strings.Contains(out.String(), "KAFKA_") {
+			t.Errorf("usage lists Kafka variables snoti-sim does not read")
+		}
+	}
+	var out, errw strings.Builder
+	if code, done := handleArgs([]string{"--port=1"}, &out, &errw); !done || code != 2 || !strings.Contains(errw.String(), "Usage:") {
+		t.Fatalf("unknown argument: exit %d, want 2 with the usage on stderr", code)
+	}
+	if _, done := handleArgs(nil, &out, &errw); done {
+		t.Fatal("no argument: must run")
+	}
+}
+
+func TestEventMix(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		types int
+		bad   bool
+	}{{"all", 17, false}, {"default", 5, false}, {"device_status_kv:3,device_bind:1", 2, false}, {"device_status_kv", 0, true}, {"nope:1", 0, true}} {
+		t.Setenv("SNOTI_SIM_EVENT_MIX", tt.value)
+		var cfg Config
+		err := config.Load(&cfg)
+		if tt.bad {
+			if err == nil || !strings.Contains(strings.ToLower(err.Error()), "mix") {
+				t.Errorf("%q: %v, want an error naming the mix", tt.value, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tt.value, err)
+		}
+		sc, _ := cfg.simConfig()
+		if len(sc.Fleet.Mix) != tt.types {
+			t.Errorf("%q: mix %v, want %d types", tt.value, sc.Fleet.Mix, tt.types)
+		}
 	}
 }
 
@@ -102,7 +159,7 @@ func (l *lockedBuffer) String() string {
 func TestServiceEndToEnd(t *testing.T) {
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	cfg := loadConfig(t, map[string]string{
-		"SNOTI_SIM_ADDR": "127.0.0.1:0", "HTTP_ADDR": "127.0.0.1:0", "SNOTI_SIM_CA_OUT": ca,
+		"SNOTI_SIM_ADDR": "127.0.0.1:0", "HTTP_ADDR": "127.0.0.1:0", "SNOTI_SIM_CONTROL_ADDR": "127.0.0.1:0", "SNOTI_SIM_CA_OUT": ca,
 		"SNOTI_SIM_DEVICES": "20", "SNOTI_SIM_RATE": "0", "SNOTI_SIM_MAX_EVENTS": "500",
 	})
 	a, err := newApp(cfg, zerolog.Nop())
@@ -110,6 +167,10 @@ func TestServiceEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	httpAddr, err := a.ops.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	controlAddr, err := a.listenControl()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +211,7 @@ func TestServiceEndToEnd(t *testing.T) {
 	runClient(t, clientCfg, zerolog.Nop(), snoti.HandlerFuncs{OnPush: func(p *snoti.Push) { p.Ack() }})
 	var sum snotisim.Summary
 	waitFor(t, "the 500 fleet events ACKed", func() bool {
-		resp, err := http.Get("http://" + httpAddr.String() + "/sim/ledger")
+		resp, err := http.Get("http://" + controlAddr.String() + "/sim/ledger")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,6 +227,25 @@ func TestServiceEndToEnd(t *testing.T) {
 	})
 	if sum.Events != 500 || sum.UnknownAcks != 0 || sum.LoginFailures < 3 {
 		t.Fatalf("ledger %+v", sum)
+	}
+	// The metrics port serves no fault injection: /sim/ has its own port.
+	for _, path := range []string{"/sim/ledger", "/sim/faults"} {
+		resp, err := http.Get("http://" + httpAddr.String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s on HTTP_ADDR: %s, want 404", path, resp.Status)
+		}
+	}
+	resp, err := http.Get("http://" + httpAddr.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s", resp.Status)
 	}
 }
 

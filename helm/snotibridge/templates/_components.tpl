@@ -285,7 +285,9 @@ link and the services reload. */}}
 {{/* snoti-sim */}}
 {{- define "snotibridge.env.snotiSim" -}}
 - name: SNOTI_SIM_ADDR
-  value: ":2017"
+  value: "0.0.0.0:2017"
+- name: SNOTI_SIM_CONTROL_ADDR
+  value: "0.0.0.0:8081"
 - name: SNOTI_SIM_CERT_FILE
   value: /etc/snotibridge/tls/tls.crt
 - name: SNOTI_SIM_KEY_FILE
@@ -312,6 +314,8 @@ link and the services reload. */}}
 {{- define "snotibridge.ports.snotiSim" -}}
 - name: snoti
   containerPort: 2017
+- name: control
+  containerPort: 8081
 {{- end -}}
 
 {{/* sink-sim */}}
