@@ -65,7 +65,7 @@ start() {
 	say "started $n (pid ${pid[$n]}, log .run/logs/$n.log, metrics http://127.0.0.1:${port[$n]}/metrics)"
 }
 
-start sink-sim SINK_SIM_ADDR=127.0.0.1:8090 SINK_SIM_SFTP_ADDR=127.0.0.1:2022 SINK_SIM_GIZWITS_DATAPOINTS_DIR=services/decoder/codecs \
+start sink-sim SINK_SIM_ADDR=127.0.0.1:8090 SINK_SIM_SFTP_ADDR=127.0.0.1:2022 \
 	SINK_SIM_SFTP_ROOT="$run_dir/sink-sim/sftp" SINK_SIM_SFTP_HOST_KEY_FILE="$run_dir/sink-sim/ssh_host_ed25519_key" \
 	SINK_SIM_SFTP_KNOWN_HOSTS_FILE="$run_dir/sink-sim/known_hosts"
 start snoti-sim SNOTI_SIM_ADDR=127.0.0.1:2017 SNOTI_SIM_CONTROL_ADDR=127.0.0.1:9115 SNOTI_SIM_CA_OUT="$run_dir/snoti-sim/ca.pem" \

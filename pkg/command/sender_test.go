@@ -20,7 +20,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
-	"github.com/snotibridge/snotibridge/pkg/sinksim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
@@ -40,7 +40,7 @@ func (f *fleet) Control(productKey, did string, attrs map[string]json.RawMessage
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.offline[did] {
-		return &sinksim.GizwitsRefusal{Status: 400, Code: 5305, Message: "device offline!"}
+		return &snotisim.EnterpriseRefusal{Status: 400, Code: 5305, Message: "device offline!"}
 	}
 	var what string
 	if attrs != nil {
@@ -80,9 +80,9 @@ func newHarness(t *testing.T) *harness {
 		dlq: kafkatest.Topic(t, brokers, 1), group: "commands-" + t.Name(),
 		fleet: &fleet{offline: map[string]bool{"offline-1": true}, applied: map[string][]string{}},
 	}
-	api, err := sinksim.NewGizwitsAPI(sinksim.GizwitsAPIConfig{
+	api, err := snotisim.NewEnterpriseAPI(snotisim.EnterpriseAPIConfig{
 		EnterpriseID: "ent", EnterpriseSecret: "es", Devices: h.fleet,
-		Products: map[string]sinksim.GizwitsProduct{pk: {Secret: "ps"}},
+		Products: map[string]snotisim.EnterpriseProduct{pk: {Secret: "ps"}},
 	}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func TestSenderThroughEnterpriseAPI(t *testing.T) {
 	}
 }
 
-func newMux(api *sinksim.GizwitsAPI) *http.ServeMux {
+func newMux(api *snotisim.EnterpriseAPI) *http.ServeMux {
 	mux := http.NewServeMux()
 	api.Register(mux)
 	return mux

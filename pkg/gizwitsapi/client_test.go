@@ -12,22 +12,22 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/gizwitsapi"
-	"github.com/snotibridge/snotibridge/pkg/sinksim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim"
 )
 
 const pk = "4244bf2d79694a259232431b6f2ef46a"
 
 type emulator struct {
-	api    *sinksim.GizwitsAPI
+	api    *snotisim.EnterpriseAPI
 	srv    *httptest.Server
 	tokens atomic.Int64 // token requests seen
 }
 
 func newEmulator(t *testing.T) *emulator {
 	t.Helper()
-	api, err := sinksim.NewGizwitsAPI(sinksim.GizwitsAPIConfig{
+	api, err := snotisim.NewEnterpriseAPI(snotisim.EnterpriseAPIConfig{
 		EnterpriseID: "ent", EnterpriseSecret: "ent-secret",
-		Products: map[string]sinksim.GizwitsProduct{pk: {Secret: "ps", Datapoint: []byte(`{"entities":[]}`)}},
+		Products: map[string]snotisim.EnterpriseProduct{pk: {Secret: "ps", Datapoint: []byte(`{"entities":[]}`)}},
 	}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

@@ -15,8 +15,6 @@ type StackConfig struct {
 	Energisme EnergismeConfig
 	// SFTP, when not nil, adds an SFTP server (started by Start).
 	SFTP *SFTPConfig
-	// GizwitsAPI, when not nil, adds the Gizwits Enterprise API emulator.
-	GizwitsAPI *GizwitsAPIConfig
 }
 
 // Stack is the EnOS and Energisme emulators behind one HTTP handler, plus
@@ -27,9 +25,7 @@ type Stack struct {
 	Energisme *Energisme
 	// SFTP is nil when StackConfig.SFTP was nil.
 	SFTP *SFTPServer
-	// GizwitsAPI is nil when StackConfig.GizwitsAPI was nil.
-	GizwitsAPI *GizwitsAPI
-	mux        *http.ServeMux
+	mux  *http.ServeMux
 }
 
 // NewStack builds the emulators. The SFTP server is not started yet.
@@ -50,12 +46,6 @@ func NewStack(cfg StackConfig, log zerolog.Logger) (*Stack, error) {
 	s := &Stack{EnOS: e, Energisme: g, mux: http.NewServeMux()}
 	e.Register(s.mux)
 	g.Register(s.mux)
-	if cfg.GizwitsAPI != nil {
-		if s.GizwitsAPI, err = NewGizwitsAPI(*cfg.GizwitsAPI, log); err != nil {
-			return nil, err
-		}
-		s.GizwitsAPI.Register(s.mux)
-	}
 	if cfg.SFTP != nil {
 		if s.SFTP, err = NewSFTPServer(*cfg.SFTP, log); err != nil {
 			return nil, err

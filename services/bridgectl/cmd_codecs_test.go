@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/codecs"
 	"github.com/snotibridge/snotibridge/pkg/codecs/value"
-	"github.com/snotibridge/snotibridge/pkg/sinksim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim"
 )
 
 const evChargerPK = "3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b"
@@ -51,16 +52,14 @@ func enterpriseStyleDefinition(t *testing.T) []byte {
 // an app configured for it.
 func gizwitsEmulator(t *testing.T, def []byte) (*app, *syncBuffer, *syncBuffer, string) {
 	t.Helper()
-	stack, err := sinksim.NewStack(sinksim.StackConfig{
-		Energisme: sinksim.EnergismeConfig{Token: "t"},
-		EnOS:      sinksim.EnOSConfig{Credentials: map[string]string{"a": "b"}},
-		GizwitsAPI: &sinksim.GizwitsAPIConfig{EnterpriseID: "ent-1", EnterpriseSecret: "ent-secret",
-			Products: map[string]sinksim.GizwitsProduct{evChargerPK: {Secret: "prod-secret", Datapoint: def}}},
-	}, zerolog.Nop())
+	api, err := snotisim.NewEnterpriseAPI(snotisim.EnterpriseAPIConfig{EnterpriseID: "ent-1", EnterpriseSecret: "ent-secret",
+		Products: map[string]snotisim.EnterpriseProduct{evChargerPK: {Secret: "prod-secret", Datapoint: def}}}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewTLSServer(stack)
+	mux := http.NewServeMux()
+	api.Register(mux)
+	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {

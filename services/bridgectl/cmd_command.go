@@ -189,7 +189,6 @@ func attrValue(v any) (any, error) {
 	return nil, fmt.Errorf("value %v: want a bool, number or string", v)
 }
 
-
 func resultJSON(r *records.CommandResult) map[string]any {
 	out := map[string]any{
 		"command_id": r.CommandID, "product_key": r.ProductKey, "did": r.DID, "status": r.Status,

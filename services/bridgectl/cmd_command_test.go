@@ -18,7 +18,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/gizwitsapi"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
-	"github.com/snotibridge/snotibridge/pkg/sinksim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim"
 )
 
 func TestBuildCommand(t *testing.T) {
@@ -82,7 +82,7 @@ type offlineFleet struct {
 
 func (f *offlineFleet) Control(_, did string, attrs map[string]json.RawMessage, raw []byte) error {
 	if strings.HasPrefix(did, "offline") {
-		return &sinksim.GizwitsRefusal{Status: 400, Code: 5305, Message: "device offline!"}
+		return &snotisim.EnterpriseRefusal{Status: 400, Code: 5305, Message: "device offline!"}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -101,8 +101,8 @@ func TestCommandSendWait(t *testing.T) {
 	dlq := kafkatest.Topic(t, ta.brokers, 1)
 
 	fleet := &offlineFleet{}
-	api, err := sinksim.NewGizwitsAPI(sinksim.GizwitsAPIConfig{EnterpriseID: "e", EnterpriseSecret: "s", Devices: fleet,
-		Products: map[string]sinksim.GizwitsProduct{"pk": {Secret: "ps"}}}, zerolog.Nop())
+	api, err := snotisim.NewEnterpriseAPI(snotisim.EnterpriseAPIConfig{EnterpriseID: "e", EnterpriseSecret: "s", Devices: fleet,
+		Products: map[string]snotisim.EnterpriseProduct{"pk": {Secret: "ps"}}}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

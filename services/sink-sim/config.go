@@ -49,15 +49,6 @@ type Config struct {
 	// for: the names clients use to reach the server (e.g. the compose
 	// service name).
 	SFTPKnownHostsNames []string `envconfig:"SINK_SIM_SFTP_KNOWN_HOSTS_NAMES" default:"localhost,127.0.0.1"`
-
-	// The Gizwits Enterprise API emulator (token, datapoint and control
-	// calls under /v1/products/): the credentials it accepts, one product
-	// secret for every product, and a folder of <product_key>.json
-	// data-point definitions it serves (empty: no product has one).
-	GizwitsEnterpriseID     string `envconfig:"SINK_SIM_GIZWITS_ENTERPRISE_ID" default:"sim-enterprise"`
-	GizwitsEnterpriseSecret string `envconfig:"SINK_SIM_GIZWITS_ENTERPRISE_SECRET" default:"sim-enterprise-secret"`
-	GizwitsProductSecret    string `envconfig:"SINK_SIM_GIZWITS_PRODUCT_SECRET" default:"sim-product-secret"`
-	GizwitsDatapointsDir    string `envconfig:"SINK_SIM_GIZWITS_DATAPOINTS_DIR"`
 }
 
 // Validate reports every invalid sink-sim variable.
@@ -80,9 +71,6 @@ func (c Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.EnergismePath, "/") || strings.HasPrefix(c.EnergismePath, "/sim/") {
 		errs = append(errs, fmt.Errorf("SINK_SIM_ENERGISME_PATH=%q: must start with / and not be under /sim/", c.EnergismePath))
-	}
-	if c.GizwitsEnterpriseID == "" || c.GizwitsEnterpriseSecret == "" || c.GizwitsProductSecret == "" {
-		errs = append(errs, errors.New("SINK_SIM_GIZWITS_ENTERPRISE_ID, SINK_SIM_GIZWITS_ENTERPRISE_SECRET and SINK_SIM_GIZWITS_PRODUCT_SECRET must not be empty"))
 	}
 	if c.SFTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.SFTPAddr); err != nil {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -39,9 +36,6 @@ func stackConfig(cfg Config) (sinksim.StackConfig, error) {
 		},
 		Energisme: sinksim.EnergismeConfig{Token: cfg.EnergismeToken, Source: cfg.EnergismeSource, Path: cfg.EnergismePath},
 	}
-	if sc.GizwitsAPI, err = gizwitsAPIConfig(cfg); err != nil {
-		return sc, err
-	}
 	if cfg.SFTPAddr == "" {
 		return sc, nil
 	}
@@ -65,38 +59,6 @@ func stackConfig(cfg Config) (sinksim.StackConfig, error) {
 	}
 	sc.SFTP = sftpCfg
 	return sc, nil
-}
-
-// gizwitsAPIConfig configures the Enterprise API emulator with the
-// definitions of SINK_SIM_GIZWITS_DATAPOINTS_DIR: every <product_key>.json
-// there that is a data-point definition (has "entities").
-func gizwitsAPIConfig(cfg Config) (*sinksim.GizwitsAPIConfig, error) {
-	gc := &sinksim.GizwitsAPIConfig{
-		EnterpriseID: cfg.GizwitsEnterpriseID, EnterpriseSecret: cfg.GizwitsEnterpriseSecret,
-		Products: map[string]sinksim.GizwitsProduct{},
-	}
-	if cfg.GizwitsDatapointsDir == "" {
-		return gc, nil
-	}
-	files, err := filepath.Glob(filepath.Join(cfg.GizwitsDatapointsDir, "*.json"))
-	if err != nil {
-		return nil, fmt.Errorf("SINK_SIM_GIZWITS_DATAPOINTS_DIR=%q: %w", cfg.GizwitsDatapointsDir, err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("SINK_SIM_GIZWITS_DATAPOINTS_DIR: reading %s: %w", f, err)
-		}
-		var probe struct {
-			Entities json.RawMessage `json:"entities"`
-		}
-		if json.Unmarshal(data, &probe) != nil || probe.Entities == nil {
-			continue // a custom codec or another file: not a data-point definition
-		}
-		pk, _, _ := strings.Cut(filepath.Base(f), ".")
-		gc.Products[pk] = sinksim.GizwitsProduct{Secret: cfg.GizwitsProductSecret, Datapoint: data}
-	}
-	return gc, nil
 }
 
 // registerMetrics exposes the emulators' counters.

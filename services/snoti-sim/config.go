@@ -37,6 +37,11 @@ type Config struct {
 
 	EnterpriseID     string `envconfig:"SNOTI_SIM_ENTERPRISE_ID" default:"sim-enterprise" desc:"v1 enterprise id"`
 	EnterpriseSecret string `envconfig:"SNOTI_SIM_ENTERPRISE_SECRET" default:"sim-secret" desc:"v1 enterprise secret"`
+
+	// The Gizwits Enterprise API of the same simulated cloud: token,
+	// datapoint and control calls for the enterprise above.
+	EnterpriseAPIAddr string `envconfig:"SNOTI_SIM_ENTERPRISE_API_ADDR" default:"127.0.0.1:8082" desc:"HTTP address of the Gizwits Enterprise API emulator (token, datapoint, control); empty: off"`
+	ProductSecret     string `envconfig:"SNOTI_SIM_PRODUCT_SECRET" default:"sim-product-secret" desc:"product secret of every product, for Enterprise API tokens"`
 	// ProductsFile lists v2 products as a JSON array of {product_key,
 	// auth_id, auth_secret, subkeys, definition_file}; definition_file is
 	// relative to the products file. Empty: one default product.
@@ -74,6 +79,14 @@ func (c Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("SNOTI_SIM_ADDR=%q: must be host:port, e.g. 127.0.0.1:2017", c.Addr))
+	}
+	if c.EnterpriseAPIAddr != "" {
+		if _, _, err := net.SplitHostPort(c.EnterpriseAPIAddr); err != nil {
+			errs = append(errs, fmt.Errorf("SNOTI_SIM_ENTERPRISE_API_ADDR=%q: must be host:port, e.g. 127.0.0.1:8082, or empty to turn the Enterprise API off", c.EnterpriseAPIAddr))
+		}
+		if c.ProductSecret == "" {
+			errs = append(errs, errors.New("SNOTI_SIM_PRODUCT_SECRET is empty: set one, or SNOTI_SIM_ENTERPRISE_API_ADDR= to turn the Enterprise API off"))
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.ControlAddr); err != nil {
 		errs = append(errs, fmt.Errorf("SNOTI_SIM_CONTROL_ADDR=%q: must be host:port, e.g. 127.0.0.1:8081", c.ControlAddr))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -53,10 +54,13 @@ func TestHelpPrintsUsageAndExits0(t *testing.T) {
 		if !done || code != 0 || errw.Len() != 0 {
 			t.Fatalf("%s: exit %d (done %v), stderr %q: want usage and exit 0", arg, code, done, errw.String())
 		}
-		for _, want := range []string{"Usage:", "SNOTI_SIM_ADDR", "127.0.0.1:2017", "SNOTI_SIM_CONTROL_ADDR", "SNOTI_SIM_EVENT_MIX", "HTTP_ADDR                     127.0.0.1:8080"} {
+		for _, want := range []string{"Usage:", "SNOTI_SIM_ADDR", "127.0.0.1:2017", "SNOTI_SIM_CONTROL_ADDR", "SNOTI_SIM_EVENT_MIX", "SNOTI_SIM_ENTERPRISE_API_ADDR"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("%s: usage lacks %q:\n%s", arg, want, out.String())
 			}
+		}
+		if !regexp.MustCompile(`\n\s*HTTP_ADDR\s+127\.0\.0\.1:8080\s`).MatchString(out.String()) {
+			t.Errorf("%s: usage does not give HTTP_ADDR's default 127.0.0.1:8080", arg)
 		}
 		if strings.Contains(out.String(), "KAFKA_") {
 			t.Errorf("usage lists Kafka variables snoti-sim does not read")
