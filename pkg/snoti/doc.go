@@ -18,7 +18,12 @@
 //   - delivery ids are scoped to one connection. When a connection is lost,
 //     its pending ACKs are dropped (counted in Stats.AcksDropped) and never
 //     written to the next connection; the server redelivers those pushes.
-//   - Lines that are not valid JSON, pushes without a delivery_id and lines
+//   - Every line that is a JSON object with a delivery_id (a number or a
+//     string) is a push, whatever its other members hold: numbers where
+//     strings were expected, objects, nulls, event types this version does
+//     not know. Push.EventID identifies the event across redeliveries.
+//   - Lines that are not JSON objects, pushes without a delivery_id and lines
 //     longer than Config.MaxLineBytes go to Handler.HandleInvalid with a
-//     reason; they never stop the connection.
+//     reason; they never stop the connection. An over-long push whose
+//     delivery_id could be read is ACKed by Invalid.Ack once quarantined.
 package snoti

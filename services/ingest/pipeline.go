@@ -118,7 +118,7 @@ func (p *pipeline) encodeRange(batch []delivery) {
 		if d.encoded {
 			continue
 		}
-		msg, err := p.codec.Message("", []byte(d.push.DID), toEvent(d.push, p.cfg.Protocol, d.received))
+		msg, err := p.codec.Message("", recordKey(d.push), toEvent(d.push, p.cfg.Protocol, d.received))
 		if err != nil {
 			dl := &records.DeadLetter{Stage: "ingest", Reason: "encode_failed", Error: err.Error(), Attempts: 1,
 				FailedAt: time.Now().UTC(), SourcePartition: -1, SourceOffset: -1, Value: d.push.Raw}
