@@ -207,7 +207,11 @@ func (p *pipeline) shrink(d *delivery, cause error) bool {
 	default:
 		return false
 	}
-	p.log.Warn().Int("record_bytes", size).Str("reason", d.dl.Reason).Int("level", d.level).Err(cause).
+	kept := "whole line"
+	if d.level == levelReference {
+		kept = "reference"
+	}
+	p.log.Warn().Int("record_bytes", size).Str("reason", d.dl.Reason).Str("kept", kept).Err(cause).
 		Msg("record too large for its topic: quarantined in the invalid topic instead, then ACKed")
 	return true
 }
