@@ -182,10 +182,10 @@ func (p *pipeline) quarantine(d *delivery, reason, detail string) {
 // SHA-256). false when it is a reference already.
 func (p *pipeline) shrink(d *delivery, cause error) bool {
 	size := recordBytes(d.msg)
-	switch {
-	case d.level == levelRecord:
+	switch d.level {
+	case levelRecord:
 		p.quarantine(d, "record_too_large", fmt.Sprintf("record of about %d bytes refused for topic %s: %v", size, d.msg.Topic, cause))
-	case d.level == levelQuarantined:
+	case levelQuarantined:
 		line := d.dl.Value
 		sum := sha256.Sum256(line)
 		keep := min(len(line), referencePrefixBytes)
