@@ -96,7 +96,7 @@ type fields []member
 // raw returns the member's raw JSON, nil when absent.
 func (f fields) raw(name string) json.RawMessage {
 	for i := len(f) - 1; i >= 0; i-- {
-		if f[i].key == name {
+		if string(f[i].key) == name {
 			return f[i].value
 		}
 	}

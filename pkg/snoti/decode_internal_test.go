@@ -352,8 +352,8 @@ func mutateField(base string, field uint8, value []byte) (line []byte, deliveryI
 	}
 	i := int(field) % (len(members) + 1)
 	if i == len(members) {
-		members = append(members, member{key: "fuzz_extra", value: v})
-	} else if k := members[i].key; k != "cmd" && k != "delivery_id" && k != "msg_id" {
+		members = append(members, member{key: []byte("fuzz_extra"), value: v})
+	} else if k := string(members[i].key); k != "cmd" && k != "delivery_id" && k != "msg_id" {
 		members[i].value = v
 	}
 	line = append(line, '{')
@@ -361,7 +361,7 @@ func mutateField(base string, field uint8, value []byte) (line []byte, deliveryI
 		if n > 0 {
 			line = append(line, ',')
 		}
-		k, _ := json.Marshal(m.key)
+		k, _ := json.Marshal(string(m.key))
 		line = append(append(append(line, k...), ':'), m.value...)
 	}
 	line = append(line, '}')

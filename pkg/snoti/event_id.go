@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -51,15 +50,14 @@ func Canonical(line []byte, omit ...string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	members = slices.DeleteFunc(members, func(m member) bool { return slices.Contains(omit, m.key) })
+	members = slices.DeleteFunc(members, func(m member) bool { return slices.Contains(omit, string(m.key)) })
 	return appendCanonicalMembers(make([]byte, 0, len(line)), members), nil
 }
 
 // appendCanonicalMembers writes an object of already split members.
 func appendCanonicalMembers(dst []byte, members []member) []byte {
 	type canonMember struct {
-		key   string
-		value []byte
+		key, value []byte
 	}
 	cm := make([]canonMember, len(members))
 	var scratch []byte
@@ -69,7 +67,7 @@ func appendCanonicalMembers(dst []byte, members []member) []byte {
 		cm[i] = canonMember{key: m.key, value: scratch[start:len(scratch):len(scratch)]}
 	}
 	slices.SortFunc(cm, func(a, b canonMember) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
+		if c := bytes.Compare(a.key, b.key); c != 0 {
 			return c
 		}
 		return bytes.Compare(a.value, b.value)
@@ -124,20 +122,20 @@ func appendCanonical(dst, v []byte) []byte {
 	case '"':
 		inner := v[1 : len(v)-1]
 		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			return appendCanonicalString(dst, string(inner))
+			return appendCanonicalString(dst, inner)
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
 			return append(dst, v...)
 		}
-		return appendCanonicalString(dst, s)
+		return appendCanonicalString(dst, []byte(s))
 	default: // numbers, true, false, null: as sent
 		return append(dst, v...)
 	}
 }
 
 // appendCanonicalString writes s quoted, escaping only what JSON requires.
-func appendCanonicalString(dst []byte, s string) []byte {
+func appendCanonicalString(dst, s []byte) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0

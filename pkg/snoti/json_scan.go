@@ -11,10 +11,11 @@ import (
 // cannot exhaust the stack of the recursive scanner.
 const maxJSONDepth = 10000
 
-// member is one top-level member of a JSON object: its key (decoded) and
-// its value as raw JSON text, aliasing the scanned line.
+// member is one top-level member of a JSON object: its key (decoded; it
+// aliases the scanned line unless it had escapes) and its value as raw
+// JSON text, aliasing the line.
 type member struct {
-	key   string
+	key   []byte
 	value json.RawMessage
 }
 
@@ -61,17 +62,18 @@ func kindOf(c byte) string {
 	}
 }
 
-// decodeKey turns a raw JSON string (quotes included) into its text.
-func decodeKey(raw []byte) string {
-	inner := raw[1 : len(raw)-1]
+// decodeKey turns a raw JSON string (quotes included) into its text,
+// without copying when it has no escapes.
+func decodeKey(raw []byte) []byte {
+	inner := raw[1 : len(raw)-1 : len(raw)-1]
 	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner)
+		return inner
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return string(inner) // validated already; cannot happen
+		return inner // validated already; cannot happen
 	}
-	return s
+	return []byte(s)
 }
 
 // scanner is a validating JSON scanner: it accepts exactly what

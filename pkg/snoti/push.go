@@ -66,13 +66,13 @@ func (p *Push) Extra() map[string]json.RawMessage {
 	members, _ := scanObject(p.Raw)
 	var out map[string]json.RawMessage
 	for _, m := range members {
-		if slices.Contains(commonFields, m.key) {
+		if slices.Contains(commonFields, string(m.key)) {
 			continue
 		}
 		if out == nil {
 			out = make(map[string]json.RawMessage, len(members))
 		}
-		out[m.key] = m.value
+		out[string(m.key)] = m.value
 	}
 	return out
 }
