@@ -7,8 +7,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 )
 
-// push decodes one line the way the client does, through a real
-// connection-less decode: the line is wrapped by snoti's exported parser.
+// push decodes line as the SNoti client decodes what it reads.
 func push(t *testing.T, line string) *snoti.Push {
 	t.Helper()
 	p, err := snoti.ParsePush([]byte(line))
