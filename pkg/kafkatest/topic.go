@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -16,9 +17,10 @@ import (
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 
 // Topic creates a topic with a unique name derived from the test's name and
-// the given number of partitions on brokers, waits until every partition
-// has a leader, and deletes it when the test ends.
-func Topic(tb testing.TB, brokers []string, partitions int) string {
+// the given number of partitions (and topic settings, if any) on brokers,
+// waits until every partition has a leader, and deletes it when the test
+// ends.
+func Topic(tb testing.TB, brokers []string, partitions int, configs ...kafka.ConfigEntry) string {
 	tb.Helper()
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
@@ -30,7 +32,7 @@ func Topic(tb testing.TB, brokers []string, partitions int) string {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := CreateTopic(ctx, brokers, name, partitions); err != nil {
+	if err := CreateTopic(ctx, brokers, name, partitions, configs...); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
@@ -43,25 +45,38 @@ func Topic(tb testing.TB, brokers []string, partitions int) string {
 	return name
 }
 
-// CreateTopic creates name explicitly (replication 1) and waits until every
-// partition has a leader, so that writes succeed right away.
-func CreateTopic(ctx context.Context, brokers []string, name string, partitions int) error {
+// CreateTopic creates name explicitly (replication 1, the given topic
+// settings) and waits until every partition has a leader, so that writes
+// succeed right away.
+func CreateTopic(ctx context.Context, brokers []string, name string, partitions int, configs ...kafka.ConfigEntry) error {
 	// A transport of its own with a short metadata TTL: the default one
 	// caches metadata for seconds and would hide the new topic's leaders.
 	tr := &kafka.Transport{MetadataTTL: 50 * time.Millisecond}
 	defer tr.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: tr}
-	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
-	}}})
-	if err != nil {
-		return fmt.Errorf("creating topic %s: %w", name, err)
-	}
-	if err := resp.Errors[name]; err != nil && err != kafka.TopicAlreadyExists {
-		return fmt.Errorf("creating topic %s: %w", name, err)
-	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	for {
+		resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+			Topic: name, NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: configs,
+		}}})
+		if err == nil {
+			err = resp.Errors[name]
+		}
+		if err == nil || errors.Is(err, kafka.TopicAlreadyExists) {
+			break
+		}
+		// A broker just started, or busy on a loaded machine, may not have
+		// its controller ready yet: that passes.
+		if !errors.Is(err, kafka.BrokerNotAvailable) && !errors.Is(err, kafka.NotController) && !errors.Is(err, kafka.RequestTimedOut) {
+			return fmt.Errorf("creating topic %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("creating topic %s: %w (last error: %v)", name, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
 	for {
 		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
 		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) == partitions {

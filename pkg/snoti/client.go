@@ -218,7 +218,7 @@ func (c *Client) readLoop(cn *conn, lr *lineReader, h Handler) error {
 		var tooLong *errLineTooLong
 		if errors.As(err, &tooLong) {
 			c.counters.invalidLine(InvalidTooLong)
-			h.HandleInvalid(Invalid{Line: tooLong.prefix, Kind: InvalidTooLong, Reason: tooLong.Error()})
+			h.HandleInvalid(tooLongInvalid(tooLong, cn))
 			continue
 		}
 		if err != nil {

@@ -142,17 +142,27 @@ func TestLineOverTheLimitIsReportedAndSkipped(t *testing.T) {
 	for range 2 {
 		nextPush(t, col).Ack()
 	}
+	waitSim(t, srv, "the two normal pushes ACKed", func(s snotisim.Summary) bool { return s.Acks == 2 })
 	for range 2 {
 		select {
 		case inv := <-col.invalid:
-			if inv.Kind != snoti.InvalidTooLong || len(inv.Line) == 0 || len(inv.Line) > 64<<10 {
-				t.Fatalf("invalid %s (%d bytes): want too_long with a bounded prefix", inv.Kind, len(inv.Line))
+			if inv.Kind != snoti.InvalidTooLong || len(inv.Line) == 0 || len(inv.Line) > 64<<10 || inv.Size <= 1<<20 {
+				t.Fatalf("invalid %s (%d of %d bytes): want too_long with a bounded prefix", inv.Kind, len(inv.Line), inv.Size)
 			}
+			// The over-long lines are pushes whose ids are at their start:
+			// once quarantined they are ACKed and hold no prefetch slot.
+			if !inv.CanAck() || len(inv.DeliveryID) == 0 {
+				t.Fatalf("too-long push %.100s: want it ACKable", inv.Line)
+			}
+			inv.Ack()
 		case <-waitCtx(t).Done():
 			t.Fatal("timed out waiting for the too-long reports")
 		}
 	}
-	waitSim(t, srv, "the two normal pushes ACKed", func(s snotisim.Summary) bool { return s.Acks == 2 })
+	sum := waitSim(t, srv, "the two over-long pushes ACKed too", func(s snotisim.Summary) bool { return s.Acks == 4 })
+	if sum.UnknownAcks != 0 || sum.Redeliveries != 0 {
+		t.Fatalf("ledger %+v: want the over-long pushes' ids echoed as sent, nothing redelivered", sum)
+	}
 	if st := c.Stats(); st.Reconnects != 0 || st.Invalid != 2 {
 		t.Fatalf("stats %+v: want the connection kept and 2 invalid lines", st)
 	}

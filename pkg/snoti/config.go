@@ -20,6 +20,9 @@ const MaxPrefetch = 32767
 // maximum line length and public clients are known to break on long lines.
 const minMaxLineBytes = 1 << 20
 
+// DefaultMaxLineBytes is Config.MaxLineBytes when unset (4 MiB).
+const DefaultMaxLineBytes = 4 << 20
+
 // Config configures one SNoti connection. The envconfig tags carry the full
 // variable names, so embed Config anonymously in a service's spec (a named
 // field would prefix the names).
@@ -67,8 +70,11 @@ type Config struct {
 	BackoffMax time.Duration `envconfig:"SNOTI_BACKOFF_MAX" default:"60s"`
 
 	// MaxLineBytes is the longest line accepted (at least 1 MiB). Longer
-	// lines are reported to Handler.HandleInvalid and skipped.
-	MaxLineBytes int `envconfig:"SNOTI_MAX_LINE_BYTES" default:"16777216"`
+	// lines are reported to Handler.HandleInvalid and skipped (an over-long
+	// push whose delivery id could be read can still be ACKed). The default,
+	// 4 MiB, is half the max.message.bytes bridgectl topics ensure gives
+	// the topics: a record holds the line and its decoded copy.
+	MaxLineBytes int `envconfig:"SNOTI_MAX_LINE_BYTES" default:"4194304"`
 }
 
 // withDefaults fills zero values, so a Config built in code and passed to
@@ -100,7 +106,7 @@ func (c Config) withDefaults() Config {
 		c.BackoffMax = 60 * time.Second
 	}
 	if c.MaxLineBytes == 0 {
-		c.MaxLineBytes = 16 << 20
+		c.MaxLineBytes = DefaultMaxLineBytes
 	}
 	return c
 }

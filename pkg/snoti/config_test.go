@@ -36,7 +36,7 @@ func loaded(cfg snoti.Config) snoti.Config {
 		cfg.Prefetch = 50
 	}
 	if cfg.MaxLineBytes == 0 {
-		cfg.MaxLineBytes = 16 << 20
+		cfg.MaxLineBytes = snoti.DefaultMaxLineBytes
 	}
 	orDefault(&cfg.Heartbeat, time.Minute)
 	orDefault(&cfg.PongTimeout, 10*time.Second)

@@ -1,6 +1,7 @@
 package snoti
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -20,43 +21,160 @@ const (
 	cmdInvalidMsg     = "invalid_msg"
 )
 
+// controlCmds are the replies the server sends; any other JSON object with
+// a delivery id is a push, whatever its cmd says.
+var controlCmds = map[string]bool{
+	cmdLoginResV1: true, cmdLoginResV2: true, cmdPongV1: true, cmdPongV2: true,
+	cmdSubscribeRes: true, cmdUnsubscribeRes: true, cmdRemoteRes: true, cmdRemoteResOld: true, cmdInvalidMsg: true,
+}
+
 // decodeLine parses one line. It returns either a push, an Invalid report,
 // or (both nil) a control message in w for the caller to dispatch.
+//
+// A push is read tolerantly: the line is validated and split into its
+// top-level members once, and only the members the client needs are
+// interpreted, each accepting any JSON type (see fields.text). Nothing in a
+// push's other members can make it invalid: a line that is a JSON object
+// with a usable delivery_id is a push and must be ACKed.
 func decodeLine(line []byte) (w *wireMessage, p *Push, inv *Invalid) {
-	w = new(wireMessage)
-	if err := json.Unmarshal(line, w); err != nil {
-		return nil, nil, &Invalid{Line: line, Kind: InvalidJSON, Reason: fmt.Sprintf("not a JSON object: %v", err)}
+	members, err := scanObject(line)
+	if err != nil {
+		return nil, nil, &Invalid{Line: line, Size: len(line), Kind: InvalidJSON, Reason: err.Error()}
 	}
-	if w.Cmd != cmdPushV1 && w.Cmd != cmdPushV2 {
-		return w, nil, nil
+	f := fields(members)
+	cmd := f.text("cmd")
+	deliveryID := f.raw("delivery_id")
+	switch {
+	case cmd == cmdPushV1 || cmd == cmdPushV2:
+	case controlCmds[cmd] || !rawIsScalarID(deliveryID):
+		return decodeControl(line), nil, nil
 	}
-	if !rawIsScalarID(w.DeliveryID) {
+	if !rawIsScalarID(deliveryID) {
 		reason := "push without delivery_id"
-		if len(w.DeliveryID) > 0 {
-			reason = fmt.Sprintf("push with delivery_id %.64s: must be a number or a string", w.DeliveryID)
+		if len(deliveryID) > 0 {
+			reason = fmt.Sprintf("push with delivery_id %.64s: must be a number or a string", deliveryID)
 		}
-		return nil, nil, &Invalid{Line: line, Kind: InvalidNoDeliveryID, Reason: reason}
+		return nil, nil, &Invalid{Line: line, Size: len(line), Kind: InvalidNoDeliveryID, Reason: reason}
 	}
 	p = &Push{
 		Raw:          line,
-		EventType:    w.EventType,
-		ProductKey:   w.ProductKey,
-		DID:          w.DID,
-		MAC:          w.MAC,
-		GroupID:      w.GroupID.String(),
-		CreatedAtRaw: w.CreatedAt,
-		DeliveryID:   w.DeliveryID,
-		DataRaw:      w.Data,
+		EventType:    f.text("event_type"),
+		ProductKey:   f.text("product_key"),
+		DID:          f.text("did"),
+		MAC:          f.text("mac"),
+		GroupID:      f.text("group_id"),
+		CreatedAtRaw: f.raw("created_at"),
+		DeliveryID:   deliveryID,
+		DataRaw:      f.raw("data"),
 	}
-	if rawIsScalarID(w.MsgID) {
-		p.MsgID = w.MsgID
+	if msgID := f.raw("msg_id"); rawIsScalarID(msgID) {
+		p.MsgID = msgID
 	}
-	if s, ok := parseCreatedAt(w.CreatedAt); ok {
+	if s, ok := parseCreatedAt(p.CreatedAtRaw); ok {
 		p.CreatedAt = secondsToTime(s)
 	}
-	p.Data, p.DataErr = decodeEventData(w)
+	p.Data, p.DataErr = decodeEventData(p.EventType, f)
 	if p.DataErr != nil {
-		p.DataErr = fmt.Errorf("decoding %s: %w", w.EventType, p.DataErr)
+		p.DataErr = fmt.Errorf("decoding %s: %w", p.EventType, p.DataErr)
 	}
 	return nil, p, nil
+}
+
+// decodeControl decodes a server reply. The line is a JSON object already;
+// a member of an unexpected type is left at its zero value (encoding/json
+// fills every other field), so the reply is still dispatched by its cmd.
+func decodeControl(line []byte) *wireMessage {
+	w := new(wireMessage)
+	_ = json.Unmarshal(line, w)
+	return w
+}
+
+// fields are the top-level members of a push, in wire order. Lookups take
+// the last member of a name, as encoding/json does.
+type fields []member
+
+// raw returns the member's raw JSON, nil when absent.
+func (f fields) raw(name string) json.RawMessage {
+	for i := len(f) - 1; i >= 0; i-- {
+		if string(f[i].key) == name {
+			return f[i].value
+		}
+	}
+	return nil
+}
+
+// text returns the member as text whatever its JSON type: a string's
+// value, the literal of a number or boolean (every digit kept), the JSON
+// text of an object or array, and "" for null or absent.
+func (f fields) text(name string) string {
+	return rawText(f.raw(name))
+}
+
+func rawText(raw json.RawMessage) string {
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return ""
+	case raw[0] == '"':
+		inner := raw[1 : len(raw)-1]
+		if bytes.IndexByte(inner, '\\') < 0 {
+			return string(inner)
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return string(inner)
+		}
+		return s
+	default:
+		return string(raw)
+	}
+}
+
+// tooLongInvalid reports an over-long line. When its beginning is a push
+// with a usable delivery id, the report can ACK it on cn: an over-long push
+// is quarantined like any bad record instead of holding a prefetch slot
+// and being redelivered at every reconnect.
+func tooLongInvalid(e *errLineTooLong, cn *conn) Invalid {
+	inv := Invalid{Line: e.prefix, Size: e.size, Kind: InvalidTooLong, Reason: e.Error()}
+	f := fields(scanPrefix(e.prefix))
+	cmd := f.text("cmd")
+	id := f.raw("delivery_id")
+	if controlCmds[cmd] || !rawIsScalarID(id) {
+		return inv
+	}
+	inv.DeliveryID = id
+	if msgID := f.raw("msg_id"); rawIsScalarID(msgID) {
+		inv.MsgID = msgID
+	}
+	inv.push = &Push{Raw: e.prefix, DeliveryID: inv.DeliveryID, MsgID: inv.MsgID, conn: cn}
+	return inv
+}
+
+// scanPrefix returns the complete top-level members at the start of a
+// truncated JSON object.
+func scanPrefix(prefix []byte) []member {
+	var members []member
+	s := scanner{b: prefix}
+	s.skipSpace()
+	if s.i >= len(prefix) || prefix[s.i] != '{' {
+		return nil
+	}
+	s.onMember = func(key, value []byte) { members = append(members, member{key: decodeKey(key), value: value}) }
+	_ = s.value(0) // stops at the truncation
+	return members
+}
+
+// ParsePush decodes line as the client decodes what it reads, for code that
+// holds a line outside a connection: tests, or a tool re-reading the
+// raw_json of a record. The push cannot be ACKed. The error says why a line
+// is not a push (the reason an Invalid would carry, or a control message).
+func ParsePush(line []byte) (*Push, error) {
+	w, p, inv := decodeLine(line)
+	switch {
+	case p != nil:
+		return p, nil
+	case inv != nil:
+		return nil, fmt.Errorf("%s: %s", inv.Kind, inv.Reason)
+	default:
+		return nil, fmt.Errorf("not a push: a %q control message", w.Cmd)
+	}
 }

@@ -1,8 +1,10 @@
 package snoti
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -107,6 +109,163 @@ func TestDecodeInvalidLines(t *testing.T) {
 	}
 }
 
+// Pushes whose members have unexpected JSON types are pushes all the same:
+// they decode, keep their ids, and the typed fields read what they can.
+func TestDecodeToleratesUnexpectedFieldTypes(t *testing.T) {
+	tests := []struct {
+		name, line string
+		check      func(t *testing.T, p *Push)
+	}{
+		{"NB-IoT online with numeric iccid, imsi, latitude", `{"cmd":"event_push","delivery_id":5,"msg_id":"m","event_type":"device_online","product_key":"pk","did":"d","created_at":1700000000,"ip":"1.2.3.4","latitude":45.764043,"longitude":4.835659,"iccid":89330123456789012345,"imsi":208011234567890}`,
+			func(t *testing.T, p *Push) {
+				want := &DeviceOnline{IP: "1.2.3.4", Latitude: "45.764043", Longitude: "4.835659", ICCID: "89330123456789012345", IMSI: "208011234567890"}
+				if !reflect.DeepEqual(p.Data, want) {
+					t.Fatalf("data %#v, want %#v", p.Data, want)
+				}
+			}},
+		{"unknown type with object and number fields", `{"cmd":"event_push","delivery_id":"x7","event_type":"device_weather","product_key":"pk","did":"d","source":3,"city":{"name":"Lyon","zip":69001},"data":[1,2]}`,
+			func(t *testing.T, p *Push) {
+				if p.Data != nil || p.DataErr != nil {
+					t.Fatalf("unknown type: data %#v err %v, want none", p.Data, p.DataErr)
+				}
+				extra := p.Extra()
+				if string(extra["source"]) != "3" || string(extra["city"]) != `{"name":"Lyon","zip":69001}` || len(extra) != 2 {
+					t.Fatalf("extra %q: want source and city as raw JSON", extra)
+				}
+			}},
+		{"known type reusing names with other types", `{"cmd":"event_push","delivery_id":1,"event_type":"app2dev_kv","product_key":"pk","did":"d","source":3,"uid":{"id":1},"appid":null,"data":{"on":true}}`,
+			func(t *testing.T, p *Push) {
+				a, ok := p.Data.(*App2Dev)
+				if !ok || a.Source != "3" || a.UID != `{"id":1}` || a.AppID != "" {
+					t.Fatalf("data %#v", p.Data)
+				}
+			}},
+		{"nulls in string fields", `{"cmd":"event_push","delivery_id":2,"event_type":"device_online","product_key":null,"did":"d","mac":null,"group_id":null,"created_at":null,"ip":null,"city":null,"iccid":null}`,
+			func(t *testing.T, p *Push) {
+				if p.ProductKey != "" || p.MAC != "" || !p.CreatedAt.IsZero() || !reflect.DeepEqual(p.Data, &DeviceOnline{}) {
+					t.Fatalf("push %+v data %#v", p, p.Data)
+				}
+			}},
+		{"numeric did and event_type", `{"cmd":"event_push","delivery_id":3,"event_type":7,"product_key":"pk","did":12345}`,
+			func(t *testing.T, p *Push) {
+				if p.DID != "12345" || p.EventType != "7" {
+					t.Fatalf("did %q event_type %q", p.DID, p.EventType)
+				}
+			}},
+		{"sub device with numeric child fields", `{"cmd":"event_push","delivery_id":4,"event_type":"sub_device_added","product_key":"pk","did":"gw","child_did":42,"child_mac":true}`,
+			func(t *testing.T, p *Push) {
+				if !reflect.DeepEqual(p.Data, &SubDevice{ChildDID: "42", ChildMAC: "true"}) {
+					t.Fatalf("data %#v", p.Data)
+				}
+			}},
+		{"attr fault with numeric names", `{"cmd":"event_push","delivery_id":6,"event_type":"attr_fault","product_key":"pk","did":"d","event_id":null,"data":{"attr_name":5,"attr_displayname":null,"value":"1"}}`,
+			func(t *testing.T, p *Push) {
+				if !reflect.DeepEqual(p.Data, &AttrEvent{AttrName: "5", Value: 1}) {
+					t.Fatalf("data %#v", p.Data)
+				}
+			}},
+		{"kv data that is not an object", `{"cmd":"event_push","delivery_id":8,"event_type":"device_status_kv","product_key":"pk","did":"d","data":"oops"}`,
+			func(t *testing.T, p *Push) {
+				if p.DataErr == nil {
+					t.Fatal("want DataErr for kv data that is a string")
+				}
+			}},
+		{"no cmd but a delivery id", `{"delivery_id":9,"event_type":"device_offline","did":"d"}`,
+			func(t *testing.T, p *Push) {
+				if p.DID != "d" {
+					t.Fatalf("push %+v", p)
+				}
+			}},
+		{"escaped strings and whitespace", ` { "cmd" : "event_push" , "delivery_id" : 10 , "did" : "d\u00e9" , "event_type":"device_offline" } `,
+			func(t *testing.T, p *Push) {
+				if p.DID != "dé" {
+					t.Fatalf("did %q", p.DID)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, p, inv := decodeLine([]byte(tt.line))
+			if p == nil {
+				t.Fatalf("want a push, got control %v invalid %+v", w != nil, inv)
+			}
+			if string(p.Raw) != tt.line {
+				t.Fatal("Raw must be the original line")
+			}
+			if !json.Valid(p.appendAck(nil, ProtocolV2)) {
+				t.Fatalf("ack %s is not JSON", p.appendAck(nil, ProtocolV2))
+			}
+			tt.check(t, p)
+		})
+	}
+}
+
+func TestDecodeControlMessagesWithOddTypesAreStillDispatched(t *testing.T) {
+	for _, line := range []string{`{"cmd":"pong","msg":5}`, `{"cmd":"invalid_msg","error_code":"4001","msg":{"a":1}}`, `{"cmd":"subscribe_res","result":"yes"}`} {
+		w, p, inv := decodeLine([]byte(line))
+		if w == nil || p != nil || inv != nil || w.Cmd == "" {
+			t.Errorf("%s: got control %+v push %v invalid %v, want a control message", line, w, p, inv)
+		}
+	}
+}
+
+func TestInvalidReasonSaysWhichRuleFailed(t *testing.T) {
+	tests := []struct{ line, kind, reason string }{
+		{`hello`, InvalidJSON, "not JSON"},
+		{`{"cmd":"event_push","delivery_id":1,`, InvalidJSON, "not JSON"},
+		{`{"a":1} {"b":2}`, InvalidJSON, "not JSON"},
+		{`[1,2]`, InvalidJSON, "JSON array, not an object"},
+		{`"push"`, InvalidJSON, "JSON string, not an object"},
+		{`{"cmd":"event_push","event_type":"device_online"}`, InvalidNoDeliveryID, "push without delivery_id"},
+		{`{"cmd":"event_push","delivery_id":true}`, InvalidNoDeliveryID, "must be a number or a string"},
+	}
+	for _, tt := range tests {
+		_, _, inv := decodeLine([]byte(tt.line))
+		if inv == nil || inv.Kind != tt.kind || !strings.Contains(inv.Reason, tt.reason) || inv.Size != len(tt.line) {
+			t.Errorf("%s: invalid %+v, want %s saying %q", tt.line, inv, tt.kind, tt.reason)
+		}
+	}
+}
+
+// The scanner accepts exactly what encoding/json accepts.
+func TestScannerAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range []string{
+		`{}`, `{"a":[]}`, `{"a":[1,-0.5e+3,"x\u00e9\n",true,false,null,{"b":{}}]}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`,
+		`{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}", `{"a" 1}`, `{"a":1,}`, `{,}`, `{"a":tru}`, `{"a":1}x`, ` {"a":1} `,
+		`{"a":[1,]}`, `{"a":1e}`, `{"a":"` + "\xff" + `"}`, `{"a":{"b":[{"c":[]}]}}`, `{"a":nul`, `{"a":"x`,
+	} {
+		_, err := scanObject([]byte(s))
+		if got, want := err == nil, json.Valid([]byte(s)); got != want {
+			t.Errorf("%q: scanner valid=%v (%v), encoding/json valid=%v", s, got, err, want)
+		}
+	}
+}
+
+func TestTooLongPushIsAckableFromItsPrefix(t *testing.T) {
+	tests := []struct {
+		name, prefix   string
+		wantID, wantMs string
+	}{
+		{"v2 push", `{"cmd":"event_push","delivery_id":123456789012345678901,"msg_id":"m-9","event_type":"device_status_kv","data":{"blob":"AAAA`, "123456789012345678901", `"m-9"`},
+		{"v1 push cut in the id", `{"cmd":"enterprise_event_push","delivery_id":12`, "", ""},
+		{"control", `{"cmd":"invalid_msg","delivery_id":1,"msg":"xxxx`, "", ""},
+		{"not an object", `[{"delivery_id":1}`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv := tooLongInvalid(&errLineTooLong{prefix: []byte(tt.prefix), size: 5 << 20, limit: 4 << 20}, nil)
+			if inv.Kind != InvalidTooLong || inv.Size != 5<<20 || string(inv.DeliveryID) != tt.wantID || string(inv.MsgID) != tt.wantMs || inv.CanAck() != (tt.wantID != "") {
+				t.Fatalf("invalid %+v", inv)
+			}
+			if inv.CanAck() {
+				if got := string(inv.push.appendAck(nil, ProtocolV2)); got != `{"cmd":"event_ack","delivery_id":`+tt.wantID+`,"msg_id":`+tt.wantMs+"}\n" {
+					t.Fatalf("ack %s", got)
+				}
+			}
+		})
+	}
+}
+
 func TestDecodeBadEventDataKeepsThePushAckable(t *testing.T) {
 	_, p, inv := decodeLine([]byte(`{"cmd":"event_push","delivery_id":9,"event_type":"attr_fault","data":"oops"}`))
 	if inv != nil || p == nil || p.DataErr == nil || p.Data != nil || string(p.DeliveryID) != "9" {
@@ -163,4 +322,79 @@ func BenchmarkDecodeLine(b *testing.B) {
 			b.Fatal("decode failed")
 		}
 	}
+}
+
+// fuzzBasePushes are valid pushes of every shape, for FuzzPushFieldTypes.
+var fuzzBasePushes = []string{
+	`{"cmd":"event_push","delivery_id":1,"msg_id":"m1","event_type":"device_online","product_key":"pk","did":"d1","mac":"m","group_id":"g","created_at":1700000000.25,"ip":"1.2.3.4","country":"FR","region":"ARA","city":"Lyon","latitude":"45.7","longitude":4.8,"iccid":"8933","imsi":"2080"}`,
+	`{"cmd":"enterprise_event_push","delivery_id":"x-2","event_type":"attr_fault","product_key":"pk","did":"d1","created_at":1700000000,"event_id":"e1","data":{"attr_name":"relay","attr_displayname":"Relay","value":1}}`,
+	`{"cmd":"event_push","delivery_id":123456789012345678901234567890,"msg_id":7,"event_type":"device_status_raw","product_key":"pk","did":"d1","created_at":"1700000000.5","data":{"raw":"AAAAAwcAAJEEAQID"}}`,
+	`{"cmd":"event_push","delivery_id":4,"event_type":"device_status_kv","product_key":"pk","did":"d1","data":{"on":1,"mode":"auto","nested":{"a":[1,2]}}}`,
+	`{"cmd":"event_push","delivery_id":5,"event_type":"sub_device_added","product_key":"pk","did":"gw","child_product_key":"cpk","child_did":"c1","child_mac":"cm","child_passcode":"pc"}`,
+	`{"cmd":"event_push","delivery_id":6,"event_type":"device_bind","product_key":"pk","did":"d1","app_id":"a1","uid":"u1"}`,
+	`{"cmd":"event_push","delivery_id":7,"event_type":"app2dev_raw","product_key":"pk","did":"d1","source":"app","appid":"a1","uid":"u1","enterprise_id":"e1","data":"AQI="}`,
+	`{"cmd":"event_push","delivery_id":8,"event_type":"datapoints_changed","product_key":"pk","created_at":1700000000}`,
+	`{"cmd":"event_push","delivery_id":9,"event_type":"device_file_download","product_key":"pk","did":"d1","download_url":"https://x/y"}`,
+	`{"cmd":"event_push","delivery_id":10,"event_type":"brand_new_type","product_key":"pk","did":"d1","source":"s","city":"c"}`,
+}
+
+// mutateField replaces the value of one member of a valid push (not cmd,
+// delivery_id or msg_id), or adds a member, with value: its own bytes when
+// they are JSON, else a JSON string of them.
+func mutateField(base string, field uint8, value []byte) (line []byte, deliveryID, msgID string) {
+	members, err := scanObject([]byte(base))
+	if err != nil {
+		panic(err)
+	}
+	v := bytes.TrimSpace(value)
+	if !json.Valid(v) {
+		v, _ = json.Marshal(string(value))
+	}
+	i := int(field) % (len(members) + 1)
+	if i == len(members) {
+		members = append(members, member{key: []byte("fuzz_extra"), value: v})
+	} else if k := string(members[i].key); k != "cmd" && k != "delivery_id" && k != "msg_id" {
+		members[i].value = v
+	}
+	line = append(line, '{')
+	for n, m := range members {
+		if n > 0 {
+			line = append(line, ',')
+		}
+		k, _ := json.Marshal(string(m.key))
+		line = append(append(append(line, k...), ':'), m.value...)
+	}
+	line = append(line, '}')
+	f := fields(members)
+	return line, string(f.raw("delivery_id")), string(f.raw("msg_id"))
+}
+
+// FuzzPushFieldTypes changes the JSON type of a field of valid pushes (or
+// adds one): the line still decodes as a push, its delivery_id and msg_id
+// are intact, its ACK is valid JSON, and its event id ignores a change of
+// delivery id (a redelivery).
+func FuzzPushFieldTypes(f *testing.F) {
+	for i := range fuzzBasePushes {
+		for n, v := range []string{`12345678901234567890`, `null`, `{"a":{"b":[1,null]}}`, `[]`, `true`, `-1.5e300`, `"\u0000é"`, `not json`} {
+			f.Add(uint8(i), uint8(n*3), []byte(v))
+		}
+	}
+	f.Fuzz(func(t *testing.T, base, field uint8, value []byte) {
+		line, deliveryID, msgID := mutateField(fuzzBasePushes[int(base)%len(fuzzBasePushes)], field, value)
+		w, p, inv := decodeLine(line)
+		if p == nil {
+			t.Fatalf("%s: want a push, got control %v invalid %+v", line, w != nil, inv)
+		}
+		if string(p.DeliveryID) != deliveryID || string(p.MsgID) != msgID {
+			t.Fatalf("%s: ids %s %s, want %s %s", line, p.DeliveryID, p.MsgID, deliveryID, msgID)
+		}
+		if !json.Valid(p.appendAck(nil, ProtocolV2)) || !json.Valid(p.appendAck(nil, ProtocolV1)) {
+			t.Fatalf("ack of %s is not JSON", line)
+		}
+		again := bytes.Replace(line, []byte(`"delivery_id":`+deliveryID), []byte(`"delivery_id":"redelivered"`), 1)
+		id2, err := EventID(again)
+		if err != nil || id2 != p.EventID() {
+			t.Fatalf("%s: redelivery changed the event id (%v)", line, err)
+		}
+	})
 }

@@ -18,6 +18,14 @@
 //   - delivery ids are scoped to one connection. When a connection is lost,
 //     its pending ACKs are dropped (counted in Stats.AcksDropped) and never
 //     written to the next connection; the server redelivers those pushes.
+//   - Every line that is a JSON object with a delivery_id (a number or a
+//     string) is a push, whatever its other members hold: numbers where
+//     strings were expected, objects, nulls, event types this version does
+//     not know. Push.EventID identifies the event across redeliveries.
+//   - Lines that are not JSON objects, pushes without a delivery_id and lines
+//     longer than Config.MaxLineBytes go to Handler.HandleInvalid with a
+//     reason; they never stop the connection. An over-long push whose
+//     delivery_id could be read is ACKed by Invalid.Ack once quarantined.
 //   - When the server says the connection is not logged in (invalid_msg
 //     4001 or 4003), the client logs in again on the same connection; ACKs
 //     of pushes delivered before are dropped as after a reconnect (the
@@ -25,9 +33,6 @@
 //   - The server's bare "No Heartbeat!" line ends the connection (counted
 //     as a disconnect of reason no_heartbeat) and the client reconnects;
 //     it is not an invalid line.
-//   - Lines that are not valid JSON, pushes without a delivery_id and lines
-//     longer than Config.MaxLineBytes go to Handler.HandleInvalid with a
-//     reason; they never stop the connection.
 //
 // Subscribe and Unsubscribe follow the official doc's replies (result and
 // msg at the top level); a refused subscription is returned as a

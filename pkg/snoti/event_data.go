@@ -97,24 +97,27 @@ func (*FileDownload) eventData() {}
 func (*App2Dev) eventData()      {}
 func (*Empty) eventData()        {}
 
-// decodeEventData builds the typed data of a push from its wire form.
-func decodeEventData(w *wireMessage) (EventData, error) {
-	switch w.EventType {
+// decodeEventData builds the typed data of a push from its members. Every
+// member is read whatever its JSON type (see fields.text): an NB-IoT module
+// sending iccid as a number, or a field that is null, never fails the push.
+// Only data of the wrong shape for the event type gives an error.
+func decodeEventData(eventType string, f fields) (EventData, error) {
+	switch eventType {
 	case EventDeviceOnline:
 		return &DeviceOnline{
-			IP: w.IP, Country: w.Country, Region: w.Region, City: w.City,
-			Latitude: w.Latitude.String(), Longitude: w.Longitude.String(),
-			ICCID: w.ICCID, IMSI: w.IMSI,
+			IP: f.text("ip"), Country: f.text("country"), Region: f.text("region"), City: f.text("city"),
+			Latitude: f.text("latitude"), Longitude: f.text("longitude"),
+			ICCID: f.text("iccid"), IMSI: f.text("imsi"),
 		}, nil
 	case EventDeviceOffline, EventDatapointsChanged, EventDeviceReset:
 		return &Empty{}, nil
 	case EventAttrFault, EventAttrAlert:
 		var d struct {
-			AttrName        string     `json:"attr_name"`
-			AttrDisplayName string     `json:"attr_displayname"`
+			AttrName        flexString `json:"attr_name"`
+			AttrDisplayName flexString `json:"attr_displayname"`
 			Value           flexString `json:"value"`
 		}
-		if err := unmarshalData(w.Data, &d); err != nil {
+		if err := unmarshalData(f.raw("data"), &d); err != nil {
 			return nil, err
 		}
 		v := 0
@@ -123,37 +126,38 @@ func decodeEventData(w *wireMessage) (EventData, error) {
 			v = 1
 		case "0", "false", "":
 		default:
-			return nil, fmt.Errorf("data.value=%s: want 0 or 1", d.Value.String())
+			return nil, fmt.Errorf("data.value=%.64s: want 0 or 1", d.Value.String())
 		}
-		return &AttrEvent{EventID: w.EventID.String(), AttrName: d.AttrName, AttrDisplayName: d.AttrDisplayName, Value: v}, nil
+		return &AttrEvent{EventID: f.text("event_id"), AttrName: d.AttrName.String(), AttrDisplayName: d.AttrDisplayName.String(), Value: v}, nil
 	case EventDeviceStatusRaw:
-		raw, err := decodeRawData(w.Data)
+		raw, err := decodeRawData(f.raw("data"))
 		if err != nil {
 			return nil, err
 		}
 		return &StatusRaw{Raw: raw}, nil
 	case EventDeviceStatusKV, EventDeviceGPSKV, EventDeviceLBSKV:
 		var vals map[string]json.RawMessage
-		if err := unmarshalData(w.Data, &vals); err != nil {
+		if err := unmarshalData(f.raw("data"), &vals); err != nil {
 			return nil, err
 		}
 		return &StatusKV{Values: vals}, nil
 	case EventSubDeviceAdded, EventSubDeviceDeleted:
-		return &SubDevice{ChildProductKey: w.ChildProductKey, ChildDID: w.ChildDID, ChildMAC: w.ChildMAC, ChildPasscode: w.ChildPasscode}, nil
+		return &SubDevice{ChildProductKey: f.text("child_product_key"), ChildDID: f.text("child_did"),
+			ChildMAC: f.text("child_mac"), ChildPasscode: f.text("child_passcode")}, nil
 	case EventDeviceBind, EventDeviceUnbind:
-		return &Binding{AppID: w.AppID.String(), UID: w.UID.String()}, nil
+		return &Binding{AppID: f.text("app_id"), UID: f.text("uid")}, nil
 	case EventDeviceFileDownload:
-		return &FileDownload{DownloadURL: w.DownloadURL}, nil
+		return &FileDownload{DownloadURL: f.text("download_url")}, nil
 	case EventApp2DevRaw, EventApp2DevKV:
-		a := &App2Dev{Source: w.Source, AppID: w.AppIDShort.String(), UID: w.UID.String(), EnterpriseID: w.EnterpriseID.String()}
+		a := &App2Dev{Source: f.text("source"), AppID: f.text("appid"), UID: f.text("uid"), EnterpriseID: f.text("enterprise_id")}
 		if a.AppID == "" {
-			a.AppID = w.AppID.String()
+			a.AppID = f.text("app_id")
 		}
 		var err error
-		if w.EventType == EventApp2DevRaw {
-			a.Raw, err = decodeRawData(w.Data)
+		if eventType == EventApp2DevRaw {
+			a.Raw, err = decodeRawData(f.raw("data"))
 		} else {
-			err = unmarshalData(w.Data, &a.Values)
+			err = unmarshalData(f.raw("data"), &a.Values)
 		}
 		if err != nil {
 			return nil, err

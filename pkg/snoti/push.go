@@ -3,6 +3,7 @@ package snoti
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -52,6 +53,29 @@ func (p *Push) Ack() {
 		return
 	}
 	p.conn.enqueueAck(p)
+}
+
+// commonFields are the members read into Push's own fields.
+var commonFields = []string{"cmd", "delivery_id", "msg_id", "event_type", "product_key", "did", "mac", "group_id", "created_at", "data"}
+
+// Extra returns the push's top-level members other than those read into
+// its fields (cmd, delivery_id, msg_id, event_type, product_key, did, mac,
+// group_id, created_at, data), each as raw JSON whatever its type; nil when
+// there are none. It parses Raw again: use it for what EventData does not
+// cover, such as the fields of an event type this version does not know.
+func (p *Push) Extra() map[string]json.RawMessage {
+	members, _ := scanObject(p.Raw)
+	var out map[string]json.RawMessage
+	for _, m := range members {
+		if slices.Contains(commonFields, string(m.key)) {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]json.RawMessage, len(members))
+		}
+		out[string(m.key)] = m.value
+	}
+	return out
 }
 
 // appendAck appends the ACK line for p in protocol proto.

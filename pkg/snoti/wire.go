@@ -6,46 +6,13 @@ import (
 	"strconv"
 )
 
-// wireMessage holds every top-level field any inbound message may carry, so
-// a line is decoded in one pass whatever its cmd and event_type.
+// wireMessage holds the fields of the server's replies (login_res,
+// subscribe_res, invalid_msg, remote_control_v2_res, pong). Pushes are not
+// decoded into it: decodeLine reads them member by member, tolerantly.
 type wireMessage struct {
-	Cmd        string          `json:"cmd"`
-	DeliveryID json.RawMessage `json:"delivery_id"`
-	MsgID      json.RawMessage `json:"msg_id"`
-	EventType  string          `json:"event_type"`
-	ProductKey string          `json:"product_key"`
-	DID        string          `json:"did"`
-	MAC        string          `json:"mac"`
-	GroupID    flexString      `json:"group_id"`
-	CreatedAt  json.RawMessage `json:"created_at"`
-	Data       json.RawMessage `json:"data"`
-
-	// device_online
-	IP        string     `json:"ip"`
-	Country   string     `json:"country"`
-	Region    string     `json:"region"`
-	City      string     `json:"city"`
-	Latitude  flexString `json:"latitude"`
-	Longitude flexString `json:"longitude"`
-	ICCID     string     `json:"iccid"`
-	IMSI      string     `json:"imsi"`
-	// attr_fault, attr_alert
-	EventID flexString `json:"event_id"`
-	// sub devices
-	ChildProductKey string `json:"child_product_key"`
-	ChildDID        string `json:"child_did"`
-	ChildMAC        string `json:"child_mac"`
-	ChildPasscode   string `json:"child_passcode"`
-	// bind, app2dev
-	AppID        flexString `json:"app_id"`
-	AppIDShort   flexString `json:"appid"`
-	UID          flexString `json:"uid"`
-	Source       string     `json:"source"`
-	EnterpriseID flexString `json:"enterprise_id"`
-	// device_file_download
-	DownloadURL string `json:"download_url"`
-
-	// replies: login_res, subscribe_res, invalid_msg, remote_control_v2_res
+	Cmd       string          `json:"cmd"`
+	MsgID     json.RawMessage `json:"msg_id"`
+	Data      json.RawMessage `json:"data"`
 	Msg       string          `json:"msg"`
 	ErrorCode json.RawMessage `json:"error_code"`
 	Result    json.RawMessage `json:"result"`

@@ -9,14 +9,18 @@ import (
 	"text/tabwriter"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 )
 
 const topicsEnsureSynopsis = `topics ensure [--partitions N] [--replication-factor N] [--min-insync-replicas N]
-       [--topics T,…] [--strict]
+       [--max-message-bytes N] [--topics T,…] [--strict]
 
 Creates every topic the pipeline needs (TOPIC_* names) that does not exist,
-with the given partitions, replication factor and min.insync.replicas, and
-reports existing topics whose settings differ. It never changes an existing
+with the given partitions, replication factor, min.insync.replicas and
+max.message.bytes (the largest record a topic takes: keep it at least twice
+the ingest's SNOTI_MAX_LINE_BYTES), and reports existing topics whose
+settings differ. It never changes an existing
 topic: adding partitions moves keys (devices) to other partitions and breaks
 per-device order, so that is an operator's decision. Idempotent. Exit 0, or
 1 with --strict when a topic differs.`
@@ -32,6 +36,7 @@ func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 		partitions = fs.Int("partitions", a.cfg.Partitions, "partitions of a new topic (TOPIC_PARTITIONS)")
 		rf         = fs.Int("replication-factor", a.cfg.ReplicationFactor, "replication factor (TOPIC_REPLICATION_FACTOR); 1 for a single local broker")
 		minISR     = fs.Int("min-insync-replicas", a.cfg.MinInsyncReplicas, "min.insync.replicas (TOPIC_MIN_INSYNC_REPLICAS); with acks=all, RF-1 tolerates one broker down")
+		maxMsg     = fs.Int("max-message-bytes", a.cfg.MaxMessageBytes, "max.message.bytes (TOPIC_MAX_MESSAGE_BYTES); at least twice the ingest's SNOTI_MAX_LINE_BYTES")
 		only       = fs.String("topics", "", "only these topics, comma-separated (default: every pipeline topic)")
 		strict     = fs.Bool("strict", false, "exit 1 when an existing topic differs")
 	)
@@ -40,6 +45,9 @@ func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 	}
 	if *partitions < 1 || *rf < 1 || *minISR < 1 || *minISR > *rf {
 		return usageErrorf("--partitions and --replication-factor must be ≥ 1, --min-insync-replicas 1..replication factor")
+	}
+	if *maxMsg < minMaxMessageBytes {
+		return usageErrorf("--max-message-bytes=%d: must be at least %d (1 MiB)", *maxMsg, minMaxMessageBytes)
 	}
 	topics := a.cfg.Topics.All()
 	if *only != "" {
@@ -71,7 +79,10 @@ func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 		}
 		create = append(create, kafka.TopicConfig{
 			Topic: name, NumPartitions: *partitions, ReplicationFactor: *rf,
-			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(*minISR)}},
+			ConfigEntries: []kafka.ConfigEntry{
+				{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(*minISR)},
+				{ConfigName: kafkaconf.MaxMessageBytesKey, ConfigValue: strconv.Itoa(*maxMsg)},
+			},
 		})
 	}
 	if len(create) > 0 {
@@ -83,7 +94,7 @@ func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 		for _, c := range create {
 			switch err := resp.Errors[c.Topic]; {
 			case err == nil:
-				status = append(status, topicStatus{c.Topic, "created", fmt.Sprintf("partitions=%d replication=%d min.insync.replicas=%d", *partitions, *rf, *minISR)})
+				status = append(status, topicStatus{c.Topic, "created", fmt.Sprintf("partitions=%d replication=%d min.insync.replicas=%d max.message.bytes=%d", *partitions, *rf, *minISR, *maxMsg)})
 			case errors.Is(err, kafka.TopicAlreadyExists):
 				compare = append(compare, c.Topic) // created meanwhile by someone else
 			default:
@@ -112,8 +123,11 @@ func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 			if f.minISR != strconv.Itoa(*minISR) {
 				diffs = append(diffs, fmt.Sprintf("min.insync.replicas %s (want %d)", f.minISR, *minISR))
 			}
+			if f.maxMessageBytes != strconv.Itoa(*maxMsg) {
+				diffs = append(diffs, fmt.Sprintf("max.message.bytes %s (want %d)", f.maxMessageBytes, *maxMsg))
+			}
 			if len(diffs) == 0 {
-				status = append(status, topicStatus{name, "ok", fmt.Sprintf("partitions=%d replication=%d min.insync.replicas=%s", f.partitions, f.rf, f.minISR)})
+				status = append(status, topicStatus{name, "ok", fmt.Sprintf("partitions=%d replication=%d min.insync.replicas=%s max.message.bytes=%s", f.partitions, f.rf, f.minISR, f.maxMessageBytes)})
 				continue
 			}
 			differ++
@@ -138,11 +152,12 @@ func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 }
 
 type topicFound struct {
-	partitions, rf int
-	minISR         string
+	partitions, rf          int
+	minISR, maxMessageBytes string
 }
 
-// describeTopics reads partitions, replication and min.insync.replicas.
+// describeTopics reads partitions, replication, min.insync.replicas and
+// max.message.bytes.
 func (a *app) describeTopics(ctx context.Context, client *kafka.Client, names []string) (map[string]topicFound, error) {
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
 	if err != nil {
@@ -156,27 +171,14 @@ func (a *app) describeTopics(ctx context.Context, client *kafka.Client, names []
 		}
 		out[t.Name] = f
 	}
-	req := &kafka.DescribeConfigsRequest{}
-	for _, n := range names {
-		req.Resources = append(req.Resources, kafka.DescribeConfigRequestResource{
-			ResourceType: kafka.ResourceTypeTopic, ResourceName: n, ConfigNames: []string{"min.insync.replicas"},
-		})
-	}
-	resp, err := client.DescribeConfigs(ctx, req)
+	cfgs, err := kafkaconf.TopicConfigs(ctx, client, names, "min.insync.replicas", kafkaconf.MaxMessageBytesKey)
 	if err != nil {
-		return nil, fmt.Errorf("describing topic configs: %w", err)
+		return nil, err
 	}
-	for _, r := range resp.Resources {
-		if r.Error != nil {
-			return nil, fmt.Errorf("describing %s: %w", r.ResourceName, r.Error)
-		}
-		f := out[r.ResourceName]
-		for _, e := range r.ConfigEntries {
-			if e.ConfigName == "min.insync.replicas" {
-				f.minISR = e.ConfigValue
-			}
-		}
-		out[r.ResourceName] = f
+	for name, c := range cfgs {
+		f := out[name]
+		f.minISR, f.maxMessageBytes = c["min.insync.replicas"], c[kafkaconf.MaxMessageBytesKey]
+		out[name] = f
 	}
 	return out, nil
 }

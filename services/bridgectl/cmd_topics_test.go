@@ -42,7 +42,9 @@ func TestTopicsEnsure(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, f := range found {
-		if f.partitions != 3 || f.rf != 1 || f.minISR != "1" {
+		// max.message.bytes is set deliberately, not left at the broker's
+		// ~1 MiB: the ingest's line cap (4 MiB) sits below half of it.
+		if f.partitions != 3 || f.rf != 1 || f.minISR != "1" || f.maxMessageBytes != "8388608" {
 			t.Errorf("%s: %+v", name, f)
 		}
 	}
@@ -59,6 +61,15 @@ func TestTopicsEnsure(t *testing.T) {
 	}
 	if n := strings.Count(ta.out.String(), "differs"); n != want || !strings.Contains(ta.out.String(), "partitions 3 (want 6)") {
 		t.Errorf("differences not reported:\n%s", ta.out)
+	}
+	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "3", "--max-message-bytes", "16777216"); code != exitOK {
+		t.Fatalf("differing run: exit %d", code)
+	}
+	if n := strings.Count(ta.out.String(), "max.message.bytes 8388608 (want 16777216)"); n != 6 {
+		t.Errorf("max.message.bytes difference not reported:\n%s", ta.out)
+	}
+	if code := ta.run(ctx, t, "topics", "ensure", "--max-message-bytes", "1000"); code != exitUsage {
+		t.Errorf("--max-message-bytes below 1 MiB: exit %d, want %d", code, exitUsage)
 	}
 	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "6", "--strict"); code != exitFailure {
 		t.Errorf("--strict with differences: exit %d, want %d", code, exitFailure)

@@ -22,6 +22,11 @@ type Config struct {
 	Partitions        int    `envconfig:"TOPIC_PARTITIONS" default:"6"`
 	ReplicationFactor int    `envconfig:"TOPIC_REPLICATION_FACTOR" default:"1"`
 	MinInsyncReplicas int    `envconfig:"TOPIC_MIN_INSYNC_REPLICAS" default:"1"`
+	// MaxMessageBytes is max.message.bytes of the topics topics ensure
+	// creates: the largest record batch a topic takes. It must stay at
+	// least twice the ingest's SNOTI_MAX_LINE_BYTES (a record holds the
+	// line and its decoded copy).
+	MaxMessageBytes int `envconfig:"TOPIC_MAX_MESSAGE_BYTES" default:"8388608"`
 	// Gizwits is the Enterprise API, for codecs fetch.
 	Gizwits GizwitsAPI
 }
@@ -36,6 +41,10 @@ type GizwitsAPI struct {
 	EnterpriseSecret string `envconfig:"GIZWITS_ENTERPRISE_SECRET"`
 	ProductSecret    string `envconfig:"GIZWITS_PRODUCT_SECRET"`
 }
+
+// minMaxMessageBytes is the floor for TOPIC_MAX_MESSAGE_BYTES: the ingest
+// accepts lines of at least 1 MiB.
+const minMaxMessageBytes = 1 << 20
 
 // Topics are the pipeline's topic names, as the services name them.
 type Topics struct {
@@ -75,6 +84,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MinInsyncReplicas < 1 || c.MinInsyncReplicas > c.ReplicationFactor {
 		errs = append(errs, fmt.Errorf("TOPIC_MIN_INSYNC_REPLICAS=%d: must be 1..TOPIC_REPLICATION_FACTOR (%d)", c.MinInsyncReplicas, c.ReplicationFactor))
+	}
+	if c.MaxMessageBytes < minMaxMessageBytes {
+		errs = append(errs, fmt.Errorf("TOPIC_MAX_MESSAGE_BYTES=%d: must be at least %d (1 MiB; default 8388608)", c.MaxMessageBytes, minMaxMessageBytes))
 	}
 	return errors.Join(errs...)
 }

@@ -64,7 +64,7 @@ func newTestApp(t *testing.T) *testApp {
 		log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)}
 	a.cfg.Kafka = kafkatest.Config(t)
 	a.cfg.StateDir = t.TempDir()
-	a.cfg.Partitions, a.cfg.ReplicationFactor, a.cfg.MinInsyncReplicas = 6, 1, 1
+	a.cfg.Partitions, a.cfg.ReplicationFactor, a.cfg.MinInsyncReplicas, a.cfg.MaxMessageBytes = 6, 1, 1, 8<<20
 	a.cfg.Topics = Topics{Events: "unused-events", Invalid: "unused-invalid", Telemetry: "unused-telemetry",
 		DecoderDLQ: "unused-decoder-dlq", EnosDLQ: "unused-enos-dlq", EnergismeDLQ: "unused-energisme-dlq",
 		Commands: "unused-commands", CommandResults: "unused-command-results"}

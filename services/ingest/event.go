@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -12,17 +10,20 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 )
 
-// eventID is the deterministic id of a push: the hex sha256 of
-// product_key, did, event_type, created_at and data, each as sent and
-// separated by NUL. A redelivered push, under whatever delivery id, gets the
-// same id, so downstream stages can drop the duplicate.
-func eventID(p *snoti.Push, data json.RawMessage) string {
-	h := sha256.New()
-	for _, part := range [][]byte{[]byte(p.ProductKey), []byte(p.DID), []byte(p.EventType), p.CreatedAtRaw, data} {
-		h.Write(part)
-		h.Write([]byte{0})
+// recordKey is the Kafka key of a push's record: its did, so a device's
+// events stay in order on one partition. Events without a did
+// (datapoints_changed is about a product, not a device) are keyed by
+// product_key: they spread over partitions by product and stay in order
+// per product. A push with neither has no key (spread round-robin).
+func recordKey(p *snoti.Push) []byte {
+	switch {
+	case p.DID != "":
+		return []byte(p.DID)
+	case p.ProductKey != "":
+		return []byte(p.ProductKey)
+	default:
+		return nil
 	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // toEvent converts a push into the record the ingest writes. The original
@@ -30,7 +31,7 @@ func eventID(p *snoti.Push, data json.RawMessage) string {
 // even for event types this version does not know.
 func toEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
 	e := &records.SnotiEvent{
-		EventID:    eventID(p, p.DataRaw),
+		EventID:    p.EventID(),
 		EventType:  p.EventType,
 		ProductKey: p.ProductKey,
 		DID:        p.DID,
@@ -83,6 +84,15 @@ func toEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiE
 		setNonEmpty(attrs, "uid", d.UID)
 	case *snoti.FileDownload:
 		setNonEmpty(attrs, "download_url", d.DownloadURL)
+	case nil:
+		if p.DataErr == nil {
+			// An event type this version does not know: keep its other
+			// members as text (JSON text for objects and arrays), whatever
+			// their type; raw_json has them as sent.
+			for k, v := range p.Extra() {
+				setNonEmpty(attrs, k, jsonText(v))
+			}
+		}
 	}
 	if p.DataErr != nil {
 		attrs["data_error"] = p.DataErr.Error()
@@ -129,6 +139,21 @@ func kvValue(raw []byte) any {
 		if f, err := strconv.ParseFloat(string(raw), 64); err == nil {
 			return f
 		}
+	}
+	return string(raw)
+}
+
+// jsonText is a JSON value as text: a string's value, "" for null, the
+// JSON text of anything else.
+func jsonText(raw json.RawMessage) string {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	if string(raw) == "null" {
+		return ""
 	}
 	return string(raw)
 }

@@ -37,6 +37,7 @@ const (
 // harness is one simulator and one pair of topics.
 type harness struct {
 	connections    int
+	prefetch       int
 	sim            *snotisim.Server
 	kc             kafkaconf.Config
 	events, invald string
@@ -70,7 +71,7 @@ func newHarness(t *testing.T, brokers []string, fleet snotisim.Fleet) *harness {
 	}
 	codec, _ := records.NewCodec()
 	return &harness{
-		connections: 2, sim: sim, kc: kafkaconf.Config{Brokers: brokers},
+		connections: 2, prefetch: prefetch, sim: sim, kc: kafkaconf.Config{Brokers: brokers},
 		events: kafkatest.Topic(t, brokers, 3), invald: kafkatest.Topic(t, brokers, 1),
 		caFile: ca, codec: codec,
 	}
@@ -81,7 +82,7 @@ func (h *harness) config() Config {
 		Base: service.Base{Kafka: h.kc, ShutdownTimeout: 20 * time.Second},
 		Config: snoti.Config{
 			Addr: h.sim.Addr(), Protocol: snoti.ProtocolV1, EnterpriseID: entID, EnterpriseSecret: entSecret,
-			Prefetch: prefetch, CAFile: h.caFile, BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond,
+			Prefetch: h.prefetch, CAFile: h.caFile, BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond,
 		},
 		Connections: h.connections, TopicEvents: h.events, TopicInvalid: h.invald, BatchSize: 500, RetryBackoffMax: 500 * time.Millisecond,
 	}
@@ -95,7 +96,7 @@ func (h *harness) env() []string {
 	return append(os.Environ(),
 		"KAFKA_BROKERS="+h.kc.Brokers[0], "SNOTI_ADDR="+cfg.Addr, "SNOTI_PROTOCOL=v1",
 		"SNOTI_ENTERPRISE_ID="+entID, "SNOTI_ENTERPRISE_SECRET="+entSecret, "SNOTI_CA_FILE="+h.caFile,
-		fmt.Sprintf("SNOTI_PREFETCH=%d", prefetch), fmt.Sprintf("SNOTI_CONNECTIONS=%d", h.connections), "SNOTI_BACKOFF_MIN=50ms", "SNOTI_BACKOFF_MAX=500ms",
+		fmt.Sprintf("SNOTI_PREFETCH=%d", h.prefetch), fmt.Sprintf("SNOTI_CONNECTIONS=%d", h.connections), "SNOTI_BACKOFF_MIN=50ms", "SNOTI_BACKOFF_MAX=500ms",
 		"TOPIC_EVENTS="+h.events, "TOPIC_INVALID="+h.invald, "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=10s",
 	)
 }

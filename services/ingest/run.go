@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
@@ -50,15 +51,20 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	// with room for a whole batch per partition.
 	writer.BatchTimeout = 250 * time.Microsecond
 	writer.BatchSize = cfg.BatchSize
-	if err := checkTopics(ctx, cfg, log); err != nil {
+	maxMessageBytes, err := checkTopics(ctx, cfg, log)
+	if err != nil {
 		return err
 	}
+	// A record over BatchBytes fails kafka-go's whole write: allow what the
+	// topics allow. Records the broker refuses anyway are quarantined.
+	writer.BatchBytes = max(writer.BatchBytes, int64(maxMessageBytes))
 
 	var w messageWriter = writer
 	if o.wrapWriter != nil {
 		w = o.wrapWriter(w)
 	}
 	p := newPipeline(cfg, w, codec, log, newMetrics(reg))
+	p.maxRecordBytes = int(writer.BatchBytes)
 	if o.pipeline != nil {
 		o.pipeline(p)
 	}
@@ -142,18 +148,23 @@ func runIngest(ctx context.Context, p *pipeline, clients []*snoti.Client, drain 
 
 // checkTopics fails the start when a topic does not exist: producers never
 // auto-create, and writing to a missing topic would only retry forever.
-// When Kafka cannot be reached, it logs and lets the writes retry.
-func checkTopics(ctx context.Context, cfg Config, log zerolog.Logger) error {
+// When Kafka cannot be reached, it logs and lets the writes retry. It
+// returns the largest max.message.bytes of the two topics (0 when it cannot
+// be read, e.g. without DescribeConfigs permission) and warns when the
+// events topic cannot hold a record of a line at SNOTI_MAX_LINE_BYTES: such
+// records are quarantined in the invalid topic rather than kept as events.
+func checkTopics(ctx context.Context, cfg Config, log zerolog.Logger) (int, error) {
 	client, err := cfg.Kafka.Client()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	md, err := client.Metadata(mctx, &kafka.MetadataRequest{Topics: []string{cfg.TopicEvents, cfg.TopicInvalid}})
+	topics := []string{cfg.TopicEvents, cfg.TopicInvalid}
+	md, err := client.Metadata(mctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
 		log.Warn().Err(err).Strs("brokers", cfg.Kafka.Addrs()).Msg("Kafka not reachable at start; writes will retry and nothing is ACKed until they succeed")
-		return nil
+		return 0, nil
 	}
 	var errs []error
 	for _, t := range md.Topics {
@@ -161,5 +172,22 @@ func checkTopics(ctx context.Context, cfg Config, log zerolog.Logger) error {
 			errs = append(errs, fmt.Errorf("topic %s: %w: create it with `bridgectl topics ensure` (the ingest never auto-creates topics)", t.Name, t.Error))
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	limits, err := kafkaconf.MaxMessageBytes(mctx, client, topics...)
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot read the topics' max.message.bytes; records too large for them will be quarantined when the broker refuses them")
+		return 0, nil
+	}
+	if ev := limits[cfg.TopicEvents]; ev < recordBytesForLine(cfg.MaxLineBytes) {
+		log.Warn().Int("max_message_bytes", ev).Int("SNOTI_MAX_LINE_BYTES", cfg.MaxLineBytes).Str("topic", cfg.TopicEvents).
+			Msg("the events topic's max.message.bytes is below twice SNOTI_MAX_LINE_BYTES (a record holds the line and its decoded copy): pushes near the line limit will be quarantined in the invalid topic; raise max.message.bytes (bridgectl topics ensure sets TOPIC_MAX_MESSAGE_BYTES on the topics it creates) or lower SNOTI_MAX_LINE_BYTES")
+	}
+	return max(limits[cfg.TopicEvents], limits[cfg.TopicInvalid]), nil
 }
+
+// recordBytesForLine is the record size a push line of n bytes may need:
+// the line itself (raw_json) and its decoded copy (kv values or raw
+// bytes), before compression.
+func recordBytesForLine(n int) int { return 2 * n }
