@@ -27,6 +27,9 @@ type Config struct {
 	// letting the heap double (at prefetch 32767 that keeps RSS near 100 MiB
 	// instead of 175). 0 leaves the runtime's default.
 	MemoryLimitMiB int64 `envconfig:"INGEST_MEMORY_LIMIT_MIB" default:"96"`
+
+	// Commands is the command sender (device.commands.v1 → devices).
+	Commands Commands
 }
 
 // Validate checks the ingest's own variables (the embedded parts check
@@ -51,5 +54,6 @@ func (c *Config) Validate() error {
 	if c.RetryBackoffMax <= 0 {
 		errs = append(errs, fmt.Errorf("INGEST_RETRY_BACKOFF_MAX=%s: must be positive", c.RetryBackoffMax))
 	}
+	errs = append(errs, c.Commands.validate(c.Protocol, c.EnterpriseID, c.EnterpriseSecret)...)
 	return errors.Join(errs...)
 }

@@ -77,6 +77,13 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 		clients[i] = c
 	}
 
+	var commands *commandSender
+	if cfg.Commands.Enabled {
+		if commands, err = newCommandSender(cfg, clients, codec, log, reg); err != nil {
+			return err
+		}
+	}
+
 	http := httpserver.New(cfg.HTTP, log, reg)
 	http.AddReadiness("snoti", func(context.Context) error {
 		for _, c := range clients {
@@ -96,12 +103,17 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	// The pipeline's drain gets most of the shutdown budget; the rest is
 	// for the ACKs to reach SNoti and the connections to close.
 	drain := cfg.ShutdownTimeout * 3 / 4
-	return service.Run(ctx, log, cfg.ShutdownTimeout,
-		service.Part{Name: "ingest", Run: func(ctx context.Context) error {
+	parts := []service.Part{
+		{Name: "ingest", Run: func(ctx context.Context) error {
 			return runIngest(ctx, p, clients, drain, log)
 		}},
-		service.Part{Name: "http", Run: http.Run},
-	)
+		{Name: "http", Run: http.Run},
+	}
+	if commands != nil {
+		http.AddReadiness("commands", commands.runner.Ready)
+		parts = append(parts, service.Part{Name: "commands", Run: commands.Run})
+	}
+	return service.Run(ctx, log, cfg.ShutdownTimeout, parts...)
 }
 
 // options let in-process tests observe the pipeline.
