@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
+	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 )
 
 // TestClientCertificateHandshake connects with the transport's TLS
@@ -104,5 +107,62 @@ func TestClientCertificateHandshake(t *testing.T) {
 	noCert.TLSCertFile, noCert.TLSKeyFile = "", ""
 	if cn, _ := handshake(noCert); !strings.HasPrefix(cn, "handshake failed") {
 		t.Fatalf("without a client certificate the server saw %q, want a failed handshake", cn)
+	}
+}
+
+// TestClientCertificateAgainstKafka runs a real broker whose TLS listener
+// requires a client certificate signed by the test CA (Kafka reads the PEM
+// files itself), writes and reads a record through it with
+// KAFKA_TLS_CERT_FILE/KAFKA_TLS_KEY_FILE set, and checks that without them
+// the broker refuses the connection.
+func TestClientCertificateAgainstKafka(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts its own broker")
+	}
+	p := newPKI(t)
+	srvCert, srvKey := p.issue(t, "broker", true)
+	keystore := p.write(t, "broker-keystore.pem", append(srvKey, srvCert...))
+	b := kafkatest.StartBrokerWithSSL(t, kafkatest.SSLListener{KeystoreFile: keystore, TruststoreFile: p.CAFile, ClientAuth: "required"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	topic := "mtls-test"
+	if err := kafkatest.CreateTopic(ctx, []string{b.Addr()}, topic, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	certFile, keyFile := p.issueFiles(t, "client", "snotibridge", false)
+	cfg := kafkaconf.Config{Brokers: []string{b.SSLAddr()}, TLSEnabled: true, TLSCAFile: p.CAFile, TLSCertFile: certFile, TLSKeyFile: keyFile}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	w, err := cfg.NewWriter(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("did"), Value: []byte("over mTLS")}); err != nil {
+		t.Fatalf("writing over mTLS: %v", err)
+	}
+	d, err := cfg.Dialer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Addrs(), Topic: topic, Partition: 0, Dialer: d, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	m, err := r.ReadMessage(ctx)
+	if err != nil || string(m.Value) != "over mTLS" {
+		t.Fatalf("reading over mTLS: %q, %v", m.Value, err)
+	}
+
+	noCert := cfg
+	noCert.TLSCertFile, noCert.TLSKeyFile = "", ""
+	c, err := noCert.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mctx, mcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer mcancel()
+	if _, err := c.Metadata(mctx, &kafka.MetadataRequest{Topics: []string{topic}}); err == nil {
+		t.Fatal("metadata without a client certificate succeeded; want the broker to refuse the handshake")
 	}
 }

@@ -57,7 +57,9 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func pemBlock(typ string, der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}) }
+func pemBlock(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
 
 func (p *pki) write(t *testing.T, name string, data []byte) string {
 	t.Helper()
