@@ -17,7 +17,7 @@ import (
 // enabled when ENERGISME_URL is set; only then are the others checked.
 type PushSettings struct {
 	URL   string `envconfig:"ENERGISME_URL"`
-	Token string `envconfig:"ENERGISME_TOKEN"`
+	Token string `envconfig:"ENERGISME_TOKEN" file:"true"`
 	// AllowInsecureHTTP accepts an http:// URL to a host that is not
 	// loopback (an emulator on a trusted network).
 	AllowInsecureHTTP bool          `envconfig:"ENERGISME_ALLOW_INSECURE_HTTP"`

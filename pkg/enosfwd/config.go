@@ -16,7 +16,7 @@ type Config struct {
 	APIMURL     string `envconfig:"ENOS_APIM_URL"`
 	APIURL      string `envconfig:"ENOS_API_URL"`
 	AccessKey   string `envconfig:"ENOS_ACCESS_KEY"`
-	SecretKey   string `envconfig:"ENOS_SECRET_KEY"`
+	SecretKey   string `envconfig:"ENOS_SECRET_KEY" file:"true"`
 	OrgID       string `envconfig:"ENOS_ORG_ID"`
 	MappingFile string `envconfig:"ENOS_MAPPING_FILE"`
 	// AllowInsecureHTTP accepts http:// URLs to hosts that are not

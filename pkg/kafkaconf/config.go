@@ -30,7 +30,7 @@ type Config struct {
 	TLSKeyFile    string `envconfig:"KAFKA_TLS_KEY_FILE"`
 	SASLMechanism string `envconfig:"KAFKA_SASL_MECHANISM"`
 	SASLUsername  string `envconfig:"KAFKA_SASL_USERNAME"`
-	SASLPassword  string `envconfig:"KAFKA_SASL_PASSWORD"`
+	SASLPassword  string `envconfig:"KAFKA_SASL_PASSWORD" file:"true"`
 	// AllowInsecureSASL accepts SASL over a plaintext connection, where
 	// the credentials (in clear with plain) and every record can be read
 	// on the network. Refused unless set: a broker on a trusted local

@@ -53,6 +53,14 @@ func TestConfigFromEnv(t *testing.T) {
 					t.Error("KAFKA_ALLOW_INSECURE_SASL=true not read")
 				}
 			}},
+		{name: "secret key from a file", env: map[string]string{"ENOS_SECRET_KEY": "", "ENOS_SECRET_KEY_FILE": "testdata/secret-key"},
+			check: func(t *testing.T, c Config) {
+				if c.EnOS.SecretKey != "from-a-file" {
+					t.Errorf("ENOS_SECRET_KEY from ENOS_SECRET_KEY_FILE = %q, want from-a-file", c.EnOS.SecretKey)
+				}
+			}},
+		{name: "secret key twice", env: map[string]string{"ENOS_SECRET_KEY_FILE": "testdata/secret-key"},
+			wantErr: []string{"ENOS_SECRET_KEY and ENOS_SECRET_KEY_FILE are both set: set only one"}},
 		{name: "unparseable", env: map[string]string{"ENOS_BACKFILL_AGE": "soon", "ENOS_BATCH_SIZE": "many"},
 			wantErr: []string{`ENOS_BACKFILL_AGE="soon": cannot parse`, `ENOS_BATCH_SIZE="many": cannot parse`}},
 		{name: "bad mapping", env: map[string]string{"ENOS_MAPPING_FILE": "testdata/bad-mapping.json"},
@@ -60,7 +68,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"ENOS_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL"} {
+			for _, k := range []string{"ENOS_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL", "ENOS_SECRET_KEY_FILE"} {
 				t.Setenv(k, "") // restored after the test
 				os.Unsetenv(k)
 			}
