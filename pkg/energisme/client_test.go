@@ -344,3 +344,20 @@ func TestNewRefusesPlainHTTP(t *testing.T) {
 		})
 	}
 }
+
+func TestInsecureHTTPIsWarned(t *testing.T) {
+	var buf strings.Builder
+	if _, err := energisme.New(energisme.Config{URL: "http://sink-sim:8090/push", Token: token, AllowInsecureHTTP: true}, zerolog.New(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"level":"warn"`) || !strings.Contains(buf.String(), "ENERGISME_ALLOW_INSECURE_HTTP=true") || strings.Contains(buf.String(), token) {
+		t.Fatalf("log %q: want a warning naming ENERGISME_ALLOW_INSECURE_HTTP, without the token", buf.String())
+	}
+	buf.Reset()
+	if _, err := energisme.New(energisme.Config{URL: "https://api.energisme.example/push", Token: token, AllowInsecureHTTP: true}, zerolog.New(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() != 0 {
+		t.Fatalf("log %q for an https URL, want nothing", buf.String())
+	}
+}

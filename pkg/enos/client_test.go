@@ -555,3 +555,14 @@ func TestRedirectNeverCarriesTheToken(t *testing.T) {
 		}
 	}
 }
+
+func TestInsecureHTTPIsWarned(t *testing.T) {
+	var buf strings.Builder
+	cfg := enos.Config{APIMURL: "http://sink-sim:8090", APIURL: "https://iot.example", AccessKey: "a", SecretKey: "do-not-log", OrgID: "o", AllowInsecureHTTP: true}
+	if _, err := enos.New(cfg, zerolog.New(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); strings.Count(out, `"level":"warn"`) != 1 || !strings.Contains(out, "ENOS_ALLOW_INSECURE_HTTP=true: ENOS_APIM_URL is plain HTTP") || strings.Contains(out, "do-not-log") {
+		t.Fatalf("log %q: want one warning naming ENOS_APIM_URL, without the secret", out)
+	}
+}
