@@ -8,6 +8,10 @@
 # result is one static binary on distroless, running as nonroot. Needs
 # BuildKit (Docker 23+), whose built-in frontend knows RUN --mount; no
 # "# syntax=" line, so no frontend image is pulled either.
+#
+# GO_IMAGE and RUNTIME_IMAGE take a tag or name:tag@sha256:<digest>; a release
+# build passes both pinned by digest (docker buildx imagetools inspect <image>
+# prints it), so a rebuilt tag upstream cannot change the image silently.
 
 ARG GO_IMAGE=golang:1.26-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot

@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
+	"strings"
 
 	"github.com/kelseyhightower/envconfig"
 )
@@ -18,7 +20,10 @@ type Validator interface {
 
 // Load fills spec, a pointer to a struct whose fields carry `envconfig`
 // tags with the full variable name (no prefix is applied), from the
-// environment. Every variable that fails to parse or is required and unset
+// environment. A string field also tagged `file:"true"` (a secret) may be
+// given instead as NAME_FILE, the path of a file holding the value, as
+// Kubernetes and compose secrets are mounted; one trailing newline is
+// dropped, and setting both NAME and NAME_FILE is an error. Every variable that fails to parse or is required and unset
 // is reported, then Validate is called on spec and on every embedded or
 // nested struct that implements Validator. The returned error joins all
 // problems, so an operator fixes them in one go.
@@ -66,6 +71,15 @@ func loadStruct(v reflect.Value, errs *[]error) {
 		if _, tagged := f.Tag.Lookup("envconfig"); !tagged {
 			continue
 		}
+		if f.Tag.Get("file") == "true" && f.Type.Kind() == reflect.String {
+			if v, ok, err := fromFile(f.Tag.Get("envconfig")); err != nil {
+				*errs = append(*errs, err)
+				continue
+			} else if ok {
+				fv.SetString(v)
+				continue
+			}
+		}
 		// A one-field struct with the same tag lets envconfig parse this
 		// variable exactly as it would inside the full struct.
 		one := reflect.New(reflect.StructOf([]reflect.StructField{{
@@ -106,4 +120,26 @@ func validate(v reflect.Value, errs *[]error) {
 			*errs = append(*errs, err)
 		}
 	}
+}
+
+// fromFile reads the value of variable name from the file NAME_FILE names.
+// ok is false when NAME_FILE is unset or empty.
+func fromFile(name string) (value string, ok bool, err error) {
+	fileVar := name + "_FILE"
+	path := os.Getenv(fileVar)
+	if path == "" {
+		return "", false, nil
+	}
+	if os.Getenv(name) != "" {
+		return "", false, fmt.Errorf("%s and %s are both set: set only one (%s names a file holding the value)", name, fileVar, fileVar)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", false, fmt.Errorf("%s=%q: reading the file: %v", fileVar, path, err)
+	}
+	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if v == "" {
+		return "", false, fmt.Errorf("%s=%q: the file is empty: write the value of %s into it", fileVar, path, name)
+	}
+	return v, true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,74 @@ func TestLoad(t *testing.T) {
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+type secretSpec struct {
+	User     string `envconfig:"T_USER" default:"u"`
+	Password string `envconfig:"T_PASSWORD" file:"true" required:"true"`
+}
+
+func TestLoadSecretFromFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	withNewline := write("pw", "s3cret\n")
+	crlf := write("pw-crlf", "s3cret\r\n")
+	empty := write("empty", "\n")
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    string
+		wantErr []string
+	}{
+		{name: "value", env: map[string]string{"T_PASSWORD": "plain"}, want: "plain"},
+		{name: "file, newline dropped", env: map[string]string{"T_PASSWORD_FILE": withNewline}, want: "s3cret"},
+		{name: "file with CRLF", env: map[string]string{"T_PASSWORD_FILE": crlf}, want: "s3cret"},
+		{name: "both", env: map[string]string{"T_PASSWORD": "x", "T_PASSWORD_FILE": withNewline},
+			wantErr: []string{"T_PASSWORD and T_PASSWORD_FILE are both set: set only one"}},
+		{name: "missing file", env: map[string]string{"T_PASSWORD_FILE": filepath.Join(dir, "nope")},
+			wantErr: []string{`T_PASSWORD_FILE="` + filepath.Join(dir, "nope") + `": reading the file`}},
+		{name: "empty file", env: map[string]string{"T_PASSWORD_FILE": empty}, wantErr: []string{"the file is empty: write the value of T_PASSWORD into it"}},
+		{name: "neither", wantErr: []string{"T_PASSWORD"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"T_USER", "T_PASSWORD", "T_PASSWORD_FILE"} {
+				t.Setenv(k, "")
+				os.Unsetenv(k)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var got secretSpec
+			err := config.Load(&got)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("Load: want error containing %q, got nil", tt.wantErr)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Error("the secret is in the error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got.Password != tt.want || got.User != "u" {
+				t.Errorf("got %+v, want password %q", got, tt.want)
 			}
 		})
 	}

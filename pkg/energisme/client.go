@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+	"github.com/snotibridge/snotibridge/pkg/sinkhttp"
 )
 
 const maxErrorBody = 4 << 10
@@ -35,7 +36,11 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("validating Energisme config: %w", err)
 	}
-	return &Client{cfg: cfg, log: log.With().Str("component", "energisme").Logger(), auth: "Basic " + cfg.Token}, nil
+	log = log.With().Str("component", "energisme").Logger()
+	if sinkhttp.CheckURL(cfg.URL, false) != nil {
+		log.Warn().Str("url", cfg.URL).Msg("ENERGISME_ALLOW_INSECURE_HTTP=true: ENERGISME_URL is plain HTTP, the token travels in clear")
+	}
+	return &Client{cfg: cfg, log: log, auth: "Basic " + cfg.Token}, nil
 }
 
 // Push sends one uplink and blocks until Energisme answered, the request

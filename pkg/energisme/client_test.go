@@ -16,6 +16,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/energisme"
 	"github.com/snotibridge/snotibridge/pkg/energisme/energismetest"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+	"github.com/snotibridge/snotibridge/pkg/sinkhttp"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 )
 
@@ -272,5 +273,91 @@ func TestNewValidates(t *testing.T) {
 				t.Fatalf("New() err = %v, want containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestRedirectNeverCarriesTheToken: a push answered with a redirect, to the
+// same host or another, is not re-sent, so the Authorization token reaches
+// no other path or host; the failure is retryable and names the redirect.
+func TestRedirectNeverCarriesTheToken(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		trapped []string
+	)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/push", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusPermanentRedirect)
+	})
+	mux.HandleFunc("/elsewhere", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		trapped = append(trapped, r.Host+" Authorization="+r.Header.Get("Authorization"))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct{ name, to string }{
+		{"same host", srv.URL + "/elsewhere"},
+		{"other host", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/elsewhere"},
+	} {
+		for _, client := range []struct {
+			name string
+			c    *http.Client
+		}{{"default client", nil}, {"caller's client", srv.Client()}} {
+			t.Run(tt.name+", "+client.name, func(t *testing.T) {
+				c := newClient(t, energisme.Config{URL: srv.URL + "/push?to=" + tt.to, Token: token, HTTPClient: client.c})
+				err := c.Push(ctxFor(t), sample)
+				if !errors.Is(err, sinkhttp.ErrRedirect) || sinkerr.Classify(err) != sinkerr.ClassRetryable {
+					t.Fatalf("err = %v, want a retryable ErrRedirect", err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(trapped) > 0 {
+					t.Fatalf("the redirect target received %q", trapped)
+				}
+			})
+		}
+	}
+}
+
+func TestNewRefusesPlainHTTP(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     energisme.Config
+		wantErr string
+	}{
+		{name: "https", cfg: energisme.Config{URL: "https://api.energisme.example/push", Token: token}},
+		{name: "loopback", cfg: energisme.Config{URL: "http://127.0.0.1:8090/push", Token: token}},
+		{name: "plain http", cfg: energisme.Config{URL: "http://api.energisme.example/push", Token: token},
+			wantErr: `ENERGISME_URL="http://api.energisme.example/push": http:// would send the token in clear: use https://, or set ENERGISME_ALLOW_INSECURE_HTTP=true`},
+		{name: "plain http allowed", cfg: energisme.Config{URL: "http://sink-sim:8090/push", Token: token, AllowInsecureHTTP: true}},
+		{name: "not a URL", cfg: energisme.Config{URL: "ftp://x", Token: token}, wantErr: `ENERGISME_URL="ftp://x": must be an absolute https:// URL`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := energisme.New(tt.cfg, zerolog.Nop())
+			if (err != nil) != (tt.wantErr != "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("New() err = %v, want containing %q", err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), token) {
+				t.Error("the token is in the error")
+			}
+		})
+	}
+}
+
+func TestInsecureHTTPIsWarned(t *testing.T) {
+	var buf strings.Builder
+	if _, err := energisme.New(energisme.Config{URL: "http://sink-sim:8090/push", Token: token, AllowInsecureHTTP: true}, zerolog.New(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"level":"warn"`) || !strings.Contains(buf.String(), "ENERGISME_ALLOW_INSECURE_HTTP=true") || strings.Contains(buf.String(), token) {
+		t.Fatalf("log %q: want a warning naming ENERGISME_ALLOW_INSECURE_HTTP, without the token", buf.String())
+	}
+	buf.Reset()
+	if _, err := energisme.New(energisme.Config{URL: "https://api.energisme.example/push", Token: token, AllowInsecureHTTP: true}, zerolog.New(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() != 0 {
+		t.Fatalf("log %q for an https URL, want nothing", buf.String())
 	}
 }

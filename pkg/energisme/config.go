@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/sinkhttp"
 )
 
 // Defaults applied by New.
@@ -22,6 +23,10 @@ type Config struct {
 	// Token is the token given by Energisme (ENERGISME_TOKEN), sent as
 	// "Authorization: Basic <token>" exactly as given.
 	Token string
+	// AllowInsecureHTTP accepts an http:// URL to a host that is not
+	// loopback (ENERGISME_ALLOW_INSECURE_HTTP), for a sink emulator on a
+	// trusted network: the token travels in clear.
+	AllowInsecureHTTP bool
 	// Source is the "source" header (ENERGISME_SOURCE, default
 	// generic-sensors).
 	Source string
@@ -29,7 +34,8 @@ type Config struct {
 	// times out is retryable.
 	RequestTimeout time.Duration
 	// HTTPClient sends the requests (default: an http.Client keeping up to
-	// 64 idle connections to the host, for concurrent callers).
+	// 64 idle connections to the host, for concurrent callers). New uses a
+	// copy that follows no redirect, so the token goes nowhere else.
 	HTTPClient *http.Client
 }
 
@@ -41,14 +47,19 @@ func (c *Config) applyDefaults() {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Transport: newTransport()}
+		c.HTTPClient = sinkhttp.NewClient()
+	} else {
+		c.HTTPClient = sinkhttp.NoRedirects(c.HTTPClient)
 	}
 }
 
 func (c *Config) validate() error {
 	var errs []error
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("ENERGISME_URL=%q: must be an absolute http:// or https:// URL", c.URL))
+	switch err := sinkhttp.CheckURL(c.URL, c.AllowInsecureHTTP); {
+	case errors.Is(err, sinkhttp.ErrPlainHTTP):
+		errs = append(errs, fmt.Errorf("ENERGISME_URL=%q: http:// would send the token in clear: use https://, or set ENERGISME_ALLOW_INSECURE_HTTP=true for an emulator on a trusted network", c.URL))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("ENERGISME_URL=%q: %w", c.URL, err))
 	}
 	if c.Token == "" {
 		errs = append(errs, errors.New("ENERGISME_TOKEN is empty: set the token given by Energisme"))
@@ -57,13 +68,4 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("RequestTimeout=%s: must not be negative", c.RequestTimeout))
 	}
 	return errors.Join(errs...)
-}
-
-// newTransport is http.DefaultTransport keeping more idle connections per
-// host: the default (2) makes concurrent callers open and close a
-// connection per request.
-func newTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
-	return t
 }

@@ -18,7 +18,7 @@ import (
 type FileSettings struct {
 	SFTPAddr       string        `envconfig:"ENERGISME_SFTP_ADDR"`
 	SFTPUser       string        `envconfig:"ENERGISME_SFTP_USER"`
-	SFTPPassword   string        `envconfig:"ENERGISME_SFTP_PASSWORD"`
+	SFTPPassword   string        `envconfig:"ENERGISME_SFTP_PASSWORD" file:"true"`
 	SFTPKeyFile    string        `envconfig:"ENERGISME_SFTP_KEY_FILE"`
 	SFTPKnownHosts string        `envconfig:"ENERGISME_SFTP_KNOWN_HOSTS"`
 	SFTPDir        string        `envconfig:"ENERGISME_SFTP_DIR"`

@@ -16,13 +16,16 @@ import (
 // PushSettings are the push part's environment variables. The part is
 // enabled when ENERGISME_URL is set; only then are the others checked.
 type PushSettings struct {
-	URL            string        `envconfig:"ENERGISME_URL"`
-	Token          string        `envconfig:"ENERGISME_TOKEN"`
-	Source         string        `envconfig:"ENERGISME_SOURCE" default:"generic-sensors"`
-	MappingFile    string        `envconfig:"ENERGISME_MAPPING_FILE"`
-	Unmapped       string        `envconfig:"ENERGISME_UNMAPPED" default:"dlq"`
-	Concurrency    int           `envconfig:"ENERGISME_CONCURRENCY" default:"8"`
-	RequestTimeout time.Duration `envconfig:"ENERGISME_REQUEST_TIMEOUT" default:"30s"`
+	URL   string `envconfig:"ENERGISME_URL"`
+	Token string `envconfig:"ENERGISME_TOKEN" file:"true"`
+	// AllowInsecureHTTP accepts an http:// URL to a host that is not
+	// loopback (an emulator on a trusted network).
+	AllowInsecureHTTP bool          `envconfig:"ENERGISME_ALLOW_INSECURE_HTTP"`
+	Source            string        `envconfig:"ENERGISME_SOURCE" default:"generic-sensors"`
+	MappingFile       string        `envconfig:"ENERGISME_MAPPING_FILE"`
+	Unmapped          string        `envconfig:"ENERGISME_UNMAPPED" default:"dlq"`
+	Concurrency       int           `envconfig:"ENERGISME_CONCURRENCY" default:"8"`
+	RequestTimeout    time.Duration `envconfig:"ENERGISME_REQUEST_TIMEOUT" default:"30s"`
 }
 
 // Enabled reports whether the push part is configured.
@@ -56,7 +59,7 @@ func (s PushSettings) Validate() error {
 }
 
 func (s PushSettings) clientConfig() energisme.Config {
-	return energisme.Config{URL: s.URL, Token: s.Token, Source: s.Source, RequestTimeout: s.RequestTimeout}
+	return energisme.Config{URL: s.URL, Token: s.Token, AllowInsecureHTTP: s.AllowInsecureHTTP, Source: s.Source, RequestTimeout: s.RequestTimeout}
 }
 
 // NewPushHandler loads the mapping, builds the Energisme client and the

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+	"github.com/snotibridge/snotibridge/pkg/sinkhttp"
 )
 
 // IntegrationPath is the integration endpoint, relative to Config.APIURL.
@@ -82,6 +83,11 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 		return nil, fmt.Errorf("validating EnOS config: %w", err)
 	}
 	log = log.With().Str("component", "enos").Logger()
+	for _, u := range []struct{ name, value string }{{"ENOS_APIM_URL", cfg.APIMURL}, {"ENOS_API_URL", cfg.APIURL}} {
+		if sinkhttp.CheckURL(u.value, false) != nil {
+			log.Warn().Str("url", u.value).Msgf("ENOS_ALLOW_INSECURE_HTTP=true: %s is plain HTTP, the EnOS credentials travel in clear", u.name)
+		}
+	}
 	return &Client{
 		cfg:    cfg,
 		log:    log,

@@ -17,6 +17,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/enos"
 	"github.com/snotibridge/snotibridge/pkg/enos/enostest"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+	"github.com/snotibridge/snotibridge/pkg/sinkhttp"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 )
 
@@ -119,9 +120,15 @@ func TestNewValidates(t *testing.T) {
 		wantErr string
 	}{
 		{name: "empty", cfg: enos.Config{}, wantErr: "ENOS_APIM_URL"},
-		{name: "bad url", cfg: enos.Config{APIMURL: "ftp://x", APIURL: "http://x", AccessKey: "a", SecretKey: "s", OrgID: "o"}, wantErr: "ENOS_APIM_URL"},
-		{name: "message too large", cfg: enos.Config{APIMURL: "http://x", APIURL: "http://x", AccessKey: "a", SecretKey: "s", OrgID: "o", MaxMessageBytes: 600 * 1024}, wantErr: "MaxMessageBytes"},
-		{name: "ok", cfg: enos.Config{APIMURL: "http://x", APIURL: "https://y/", AccessKey: "a", SecretKey: "s", OrgID: "o"}},
+		{name: "bad url", cfg: enos.Config{APIMURL: "ftp://x", APIURL: "https://x", AccessKey: "a", SecretKey: "s", OrgID: "o"}, wantErr: "ENOS_APIM_URL"},
+		{name: "message too large", cfg: enos.Config{APIMURL: "https://x", APIURL: "https://x", AccessKey: "a", SecretKey: "s", OrgID: "o", MaxMessageBytes: 600 * 1024}, wantErr: "MaxMessageBytes"},
+		{name: "ok", cfg: enos.Config{APIMURL: "https://x", APIURL: "https://y/", AccessKey: "a", SecretKey: "s", OrgID: "o"}},
+		{name: "plain http to loopback", cfg: enos.Config{APIMURL: "http://127.0.0.1:8090", APIURL: "http://localhost:8090", AccessKey: "a", SecretKey: "s", OrgID: "o"}},
+		{name: "plain http token service", cfg: enos.Config{APIMURL: "http://apim.example", APIURL: "https://y", AccessKey: "a", SecretKey: "s", OrgID: "o"},
+			wantErr: `ENOS_APIM_URL="http://apim.example": http:// would send the EnOS credentials in clear: use https://, or set ENOS_ALLOW_INSECURE_HTTP=true`},
+		{name: "plain http integration", cfg: enos.Config{APIMURL: "https://x", APIURL: "http://iot.example", AccessKey: "a", SecretKey: "s", OrgID: "o"},
+			wantErr: `ENOS_API_URL="http://iot.example": http:// would send the EnOS credentials in clear`},
+		{name: "plain http allowed", cfg: enos.Config{APIMURL: "http://sink-sim:8090", APIURL: "http://sink-sim:8090", AccessKey: "a", SecretKey: "s", OrgID: "o", AllowInsecureHTTP: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -488,5 +495,74 @@ func TestTokenRequestRepeatedTimestampIsRetriedOnce(t *testing.T) {
 	defer mu.Unlock()
 	if len(calls) != 2 || calls[1] <= calls[0] {
 		t.Fatalf("token request timestamps %v, want two, strictly increasing", calls)
+	}
+}
+
+// TestRedirectNeverCarriesTheToken points the token service or the
+// integration endpoint at a redirect to another host, and checks that
+// nothing reaches that host (neither the apim-accesstoken header, which Go
+// forwards on a cross-host redirect, nor the signed token request), with
+// the default client and with one the caller gives, and that the failure
+// is retryable and names the redirect.
+func TestRedirectNeverCarriesTheToken(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		trapped []string
+	)
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		trapped = append(trapped, r.Method+" "+r.URL.Path+" apim-accesstoken="+r.Header.Get("apim-accesstoken"))
+	}))
+	t.Cleanup(trap.Close)
+	// Another host name for the same machine: a cross-host redirect.
+	elsewhere := strings.Replace(trap.URL, "127.0.0.1", "localhost", 1)
+
+	for _, tt := range []struct{ name, redirected string }{
+		{"integration endpoint", enos.IntegrationPath},
+		{"token service", enos.TokenGetPath},
+	} {
+		for _, client := range []struct {
+			name string
+			c    *http.Client
+		}{{"default client", nil}, {"caller's client", &http.Client{}}} {
+			t.Run(tt.name+", "+client.name, func(t *testing.T) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					switch r.URL.Path {
+					case tt.redirected:
+						http.Redirect(w, r, elsewhere+tt.redirected, http.StatusTemporaryRedirect)
+					case enos.TokenGetPath:
+						_, _ = w.Write([]byte(`{"status":0,"msg":"OK","data":{"accessToken":"the-token","expire":7200}}`))
+					default:
+						_, _ = w.Write([]byte(`{"code":0,"msg":"OK"}`))
+					}
+				}))
+				t.Cleanup(srv.Close)
+				c := newClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: accessKey, SecretKey: secretKey, OrgID: orgID, HTTPClient: client.c})
+				err := c.PostMeasurepoints(ctxFor(t), entries(1, always(devA))).Err()
+				if !errors.Is(err, sinkhttp.ErrRedirect) || sinkerr.Classify(err) != sinkerr.ClassRetryable {
+					t.Fatalf("err = %v, want a retryable ErrRedirect", err)
+				}
+				if !strings.Contains(err.Error(), elsewhere+tt.redirected) {
+					t.Errorf("err = %v, want it to name the redirect target", err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(trapped) > 0 {
+					t.Fatalf("the redirect target received %q", trapped)
+				}
+			})
+		}
+	}
+}
+
+func TestInsecureHTTPIsWarned(t *testing.T) {
+	var buf strings.Builder
+	cfg := enos.Config{APIMURL: "http://sink-sim:8090", APIURL: "https://iot.example", AccessKey: "a", SecretKey: "do-not-log", OrgID: "o", AllowInsecureHTTP: true}
+	if _, err := enos.New(cfg, zerolog.New(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); strings.Count(out, `"level":"warn"`) != 1 || !strings.Contains(out, "ENOS_ALLOW_INSECURE_HTTP=true: ENOS_APIM_URL is plain HTTP") || strings.Contains(out, "do-not-log") {
+		t.Fatalf("log %q: want one warning naming ENOS_APIM_URL, without the secret", out)
 	}
 }

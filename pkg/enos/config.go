@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/sinkhttp"
 )
 
 // Defaults applied by New.
@@ -34,6 +35,10 @@ type Config struct {
 	SecretKey string
 	// OrgID is the EnOS organisation id (ENOS_ORG_ID).
 	OrgID string
+	// AllowInsecureHTTP accepts http:// URLs to hosts that are not
+	// loopback (ENOS_ALLOW_INSECURE_HTTP), for a sink emulator on a
+	// trusted network: the signature and the access token travel in clear.
+	AllowInsecureHTTP bool
 
 	// RefreshAhead is how long before its expiry a token is refreshed
 	// (default 10 minutes). A value at least as long as the token lifetime
@@ -47,7 +52,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// HTTPClient sends the requests (default: an http.Client keeping up to
 	// 64 idle connections to the host, for concurrent callers). Its own
-	// Timeout, if any, also applies.
+	// Timeout, if any, also applies. New uses a copy that follows no
+	// redirect: requests carry the access token in a custom header, which
+	// Go would forward to any host a redirect names.
 	HTTPClient *http.Client
 }
 
@@ -62,7 +69,9 @@ func (c *Config) applyDefaults() {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Transport: newTransport()}
+		c.HTTPClient = sinkhttp.NewClient()
+	} else {
+		c.HTTPClient = sinkhttp.NoRedirects(c.HTTPClient)
 	}
 }
 
@@ -72,7 +81,10 @@ func (c *Config) validate() error {
 		{"ENOS_APIM_URL", c.APIMURL},
 		{"ENOS_API_URL", c.APIURL},
 	} {
-		if err := validateBaseURL(u.value); err != nil {
+		switch err := sinkhttp.CheckURL(u.value, c.AllowInsecureHTTP); {
+		case errors.Is(err, sinkhttp.ErrPlainHTTP):
+			errs = append(errs, fmt.Errorf("%s=%q: http:// would send the EnOS credentials in clear: use https://, or set ENOS_ALLOW_INSECURE_HTTP=true for an emulator on a trusted network", u.name, u.value))
+		case err != nil:
 			errs = append(errs, fmt.Errorf("%s=%q: %w", u.name, u.value, err))
 		}
 	}
@@ -95,27 +107,4 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("RequestTimeout=%s: must not be negative", c.RequestTimeout))
 	}
 	return errors.Join(errs...)
-}
-
-func validateBaseURL(s string) error {
-	if s == "" {
-		return errors.New("must be set to an http(s) base URL")
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("parsing URL: %w", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("must be an absolute http:// or https:// URL")
-	}
-	return nil
-}
-
-// newTransport is http.DefaultTransport keeping more idle connections per
-// host: the default (2) makes concurrent callers open and close a
-// connection per request.
-func newTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
-	return t
 }

@@ -16,9 +16,12 @@ type Config struct {
 	APIMURL     string `envconfig:"ENOS_APIM_URL"`
 	APIURL      string `envconfig:"ENOS_API_URL"`
 	AccessKey   string `envconfig:"ENOS_ACCESS_KEY"`
-	SecretKey   string `envconfig:"ENOS_SECRET_KEY"`
+	SecretKey   string `envconfig:"ENOS_SECRET_KEY" file:"true"`
 	OrgID       string `envconfig:"ENOS_ORG_ID"`
 	MappingFile string `envconfig:"ENOS_MAPPING_FILE"`
+	// AllowInsecureHTTP accepts http:// URLs to hosts that are not
+	// loopback (an emulator on a trusted network).
+	AllowInsecureHTTP bool `envconfig:"ENOS_ALLOW_INSECURE_HTTP"`
 	// BackfillAge: records older than this when sent go out as backfill
 	// (isRealtimeIntegration:false); 0 sends everything as real-time
 	// (replays are always backfill).
@@ -66,12 +69,13 @@ func (c *Config) Validate() error {
 // EnOS returns the client configuration.
 func (c Config) EnOS() enos.Config {
 	return enos.Config{
-		APIMURL:        c.APIMURL,
-		APIURL:         c.APIURL,
-		AccessKey:      c.AccessKey,
-		SecretKey:      c.SecretKey,
-		OrgID:          c.OrgID,
-		RequestTimeout: c.RequestTimeout,
-		RefreshAhead:   c.RefreshAhead,
+		APIMURL:           c.APIMURL,
+		APIURL:            c.APIURL,
+		AccessKey:         c.AccessKey,
+		SecretKey:         c.SecretKey,
+		OrgID:             c.OrgID,
+		AllowInsecureHTTP: c.AllowInsecureHTTP,
+		RequestTimeout:    c.RequestTimeout,
+		RefreshAhead:      c.RefreshAhead,
 	}
 }

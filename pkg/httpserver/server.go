@@ -20,6 +20,12 @@ import (
 // Config is the HTTP part of every service's configuration.
 type Config struct {
 	Addr string `envconfig:"HTTP_ADDR" default:":8080"`
+	// ReadTimeout, WriteTimeout and IdleTimeout bound reading a request,
+	// writing its response and keeping an idle connection (defaults
+	// ReadTimeout, WriteTimeout and IdleTimeout below; not variables).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
 }
 
 // Validate checks that HTTP_ADDR is a host:port.
@@ -28,6 +34,22 @@ func (c Config) Validate() error {
 		return fmt.Errorf("HTTP_ADDR=%q: must be host:port, e.g. :8080", c.Addr)
 	}
 	return nil
+}
+
+// Timeouts of the operational server: requests are small and answered at
+// once, so anything slower is a stuck or hostile client.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 10 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 2 * time.Minute
+)
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // ReadinessCheck reports why the service is not ready, or nil.
@@ -58,7 +80,17 @@ func New(cfg Config, log zerolog.Logger, gatherer prometheus.Gatherer) *Server {
 		mux:    http.NewServeMux(),
 		checks: map[string]ReadinessCheck{},
 	}
-	s.srv = &http.Server{Addr: cfg.Addr, Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{
+		Addr:    cfg.Addr,
+		Handler: s.mux,
+		// A client that sends slowly, reads slowly or idles holds a
+		// connection and a goroutine: each phase is bounded. WriteTimeout
+		// leaves room for a large /metrics scrape and /readyz's 2 s checks.
+		ReadHeaderTimeout: min(ReadHeaderTimeout, orDefault(cfg.ReadTimeout, ReadTimeout)),
+		ReadTimeout:       orDefault(cfg.ReadTimeout, ReadTimeout),
+		WriteTimeout:      orDefault(cfg.WriteTimeout, WriteTimeout),
+		IdleTimeout:       orDefault(cfg.IdleTimeout, IdleTimeout),
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))

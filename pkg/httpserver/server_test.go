@@ -1,13 +1,16 @@
 package httpserver_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -65,4 +68,58 @@ func TestServer(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
 	}
+}
+
+// TestServerDropsSlowAndIdleClients: a client that stops sending its
+// request, or keeps a connection idle, is disconnected once the read or
+// idle timeout passed, instead of holding a connection and a goroutine.
+func TestServerDropsSlowAndIdleClients(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	s := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0", ReadTimeout: timeout, IdleTimeout: timeout}, zerolog.Nop(), httpserver.NewRegistry())
+	addr, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	closedWithin := func(t *testing.T, c net.Conn, within time.Duration) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(within))
+		_, err := io.ReadAll(c)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("connection still open after %s", within)
+		}
+	}
+	t.Run("slow request body", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// Headers, then only part of the announced body.
+		_, _ = io.WriteString(c, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+		closedWithin(t, c, 10*timeout)
+	})
+	t.Run("idle keep-alive connection", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /healthz: %v %v", resp, err)
+		}
+		_ = resp.Body.Close()
+		closedWithin(t, c, 10*timeout)
+	})
 }

@@ -18,12 +18,24 @@ import (
 
 // Config is the Kafka part of every service's configuration.
 type Config struct {
-	Brokers       []string `envconfig:"KAFKA_BROKERS" default:"localhost:9092"`
-	TLSEnabled    bool     `envconfig:"KAFKA_TLS_ENABLED"`
-	TLSCAFile     string   `envconfig:"KAFKA_TLS_CA_FILE"`
-	SASLMechanism string   `envconfig:"KAFKA_SASL_MECHANISM"`
-	SASLUsername  string   `envconfig:"KAFKA_SASL_USERNAME"`
-	SASLPassword  string   `envconfig:"KAFKA_SASL_PASSWORD"`
+	Brokers    []string `envconfig:"KAFKA_BROKERS" default:"localhost:9092"`
+	TLSEnabled bool     `envconfig:"KAFKA_TLS_ENABLED"`
+	TLSCAFile  string   `envconfig:"KAFKA_TLS_CA_FILE"`
+	// TLSCertFile and TLSKeyFile are a client certificate and its key
+	// (PEM), for brokers that authenticate clients by certificate (Strimzi
+	// "authentication: tls", MSK mTLS). Both or neither. They are read
+	// again for every new connection, so a renewed certificate is used
+	// without a restart.
+	TLSCertFile   string `envconfig:"KAFKA_TLS_CERT_FILE"`
+	TLSKeyFile    string `envconfig:"KAFKA_TLS_KEY_FILE"`
+	SASLMechanism string `envconfig:"KAFKA_SASL_MECHANISM"`
+	SASLUsername  string `envconfig:"KAFKA_SASL_USERNAME"`
+	SASLPassword  string `envconfig:"KAFKA_SASL_PASSWORD" file:"true"`
+	// AllowInsecureSASL accepts SASL over a plaintext connection, where
+	// the credentials (in clear with plain) and every record can be read
+	// on the network. Refused unless set: a broker on a trusted local
+	// network only.
+	AllowInsecureSASL bool `envconfig:"KAFKA_ALLOW_INSECURE_SASL"`
 }
 
 // Validate reports every problem in the Kafka settings.
@@ -45,11 +57,25 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("KAFKA_TLS_CA_FILE=%q: %v", c.TLSCAFile, err))
 		}
 	}
+	switch {
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		errs = append(errs, errors.New("KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE: set both (a client certificate and its key, PEM) or neither"))
+	case c.TLSCertFile != "":
+		if !c.TLSEnabled {
+			errs = append(errs, errors.New("KAFKA_TLS_CERT_FILE is set but KAFKA_TLS_ENABLED is false: set KAFKA_TLS_ENABLED=true"))
+		}
+		if _, err := c.clientCertificate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	switch c.SASLMechanism {
 	case "":
 	case "plain", "scram-sha-256", "scram-sha-512":
 		if c.SASLUsername == "" || c.SASLPassword == "" {
 			errs = append(errs, fmt.Errorf("KAFKA_SASL_MECHANISM=%s needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD", c.SASLMechanism))
+		}
+		if !c.TLSEnabled && !c.AllowInsecureSASL {
+			errs = append(errs, fmt.Errorf("KAFKA_SASL_MECHANISM=%s without KAFKA_TLS_ENABLED=true: the credentials and every record would cross the network unencrypted; set KAFKA_TLS_ENABLED=true (and KAFKA_TLS_CA_FILE for a private CA), or KAFKA_ALLOW_INSECURE_SASL=true for a broker on a trusted local network", c.SASLMechanism))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("KAFKA_SASL_MECHANISM=%q: must be plain, scram-sha-256 or scram-sha-512", c.SASLMechanism))
@@ -84,7 +110,24 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 		}
 		cfg.RootCAs = pool
 	}
+	if c.TLSCertFile != "" {
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return c.clientCertificate()
+		}
+	}
 	return cfg, nil
+}
+
+// clientCertificate reads the client certificate and key. It runs for
+// every TLS handshake (connections are long-lived, handshakes rare), so a
+// certificate renewed on disk (cert-manager, Strimzi's User Operator) is
+// picked up by the next connection.
+func (c Config) clientCertificate() (*tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("KAFKA_TLS_CERT_FILE=%q, KAFKA_TLS_KEY_FILE=%q: loading the client certificate: %w", c.TLSCertFile, c.TLSKeyFile, err)
+	}
+	return &cert, nil
 }
 
 func (c Config) mechanism() (sasl.Mechanism, error) {

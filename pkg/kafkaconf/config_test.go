@@ -20,7 +20,15 @@ func TestValidate(t *testing.T) {
 		{name: "no port", cfg: kafkaconf.Config{Brokers: []string{"localhost"}}, wantErr: "KAFKA_BROKERS"},
 		{name: "empty", cfg: kafkaconf.Config{}, wantErr: "KAFKA_BROKERS is empty"},
 		{name: "bad mechanism", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, SASLMechanism: "gssapi"}, wantErr: "KAFKA_SASL_MECHANISM"},
-		{name: "missing password", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, SASLMechanism: "plain", SASLUsername: "u"}, wantErr: "KAFKA_SASL_PASSWORD"},
+		{name: "missing password", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, TLSEnabled: true, SASLMechanism: "plain", SASLUsername: "u"}, wantErr: "KAFKA_SASL_PASSWORD"},
+		{name: "sasl without tls", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, SASLMechanism: "plain", SASLUsername: "u", SASLPassword: "p"},
+			wantErr: "KAFKA_SASL_MECHANISM=plain without KAFKA_TLS_ENABLED=true: the credentials and every record would cross the network unencrypted; set KAFKA_TLS_ENABLED=true (and KAFKA_TLS_CA_FILE for a private CA), or KAFKA_ALLOW_INSECURE_SASL=true"},
+		{name: "scram without tls", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, SASLMechanism: "scram-sha-256", SASLUsername: "u", SASLPassword: "p"}, wantErr: "KAFKA_ALLOW_INSECURE_SASL=true"},
+		{name: "sasl without tls, allowed", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, SASLMechanism: "plain", SASLUsername: "u", SASLPassword: "p", AllowInsecureSASL: true}},
+		{name: "cert without key", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, TLSEnabled: true, TLSCertFile: "/c.pem"}, wantErr: "KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE: set both"},
+		{name: "key without cert", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, TLSEnabled: true, TLSKeyFile: "/k.pem"}, wantErr: "KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE: set both"},
+		{name: "cert without tls", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, TLSCertFile: "/c.pem", TLSKeyFile: "/k.pem"}, wantErr: "KAFKA_TLS_CERT_FILE is set but KAFKA_TLS_ENABLED is false"},
+		{name: "unreadable cert", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, TLSEnabled: true, TLSCertFile: "/nonexistent.crt", TLSKeyFile: "/nonexistent.key"}, wantErr: `KAFKA_TLS_CERT_FILE="/nonexistent.crt", KAFKA_TLS_KEY_FILE="/nonexistent.key": loading the client certificate`},
 		{name: "ca without tls", cfg: kafkaconf.Config{Brokers: []string{"b:1"}, TLSCAFile: "/nonexistent"}, wantErr: "KAFKA_TLS_ENABLED"},
 	}
 	for _, tt := range tests {

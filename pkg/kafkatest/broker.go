@@ -25,6 +25,8 @@ type Broker struct {
 	dir   string
 	port  int
 	cport int
+	ssl   *SSLListener
+	sport int
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -44,6 +46,62 @@ func StartBroker(tb testing.TB) *Broker {
 		tb.Fatalf("starting Kafka: %v", err)
 	}
 	return b
+}
+
+// SSLListener is a second, TLS listener on 127.0.0.1 (Broker.SSLAddr).
+type SSLListener struct {
+	// KeystoreFile holds the broker's certificate chain and its PKCS#8
+	// private key, unencrypted, PEM (Kafka's ssl.keystore.type=PEM).
+	KeystoreFile string
+	// TruststoreFile holds the CA certificates (PEM) that client
+	// certificates are checked against.
+	TruststoreFile string
+	// ClientAuth is Kafka's ssl.client.auth: required, requested or none.
+	ClientAuth string
+}
+
+// StartBrokerWithSSL is StartBroker with a TLS listener besides the
+// plaintext one, e.g. to test client certificates.
+func StartBrokerWithSSL(tb testing.TB, l SSLListener) *Broker {
+	tb.Helper()
+	b, err := newBroker(tb.TempDir())
+	if err != nil {
+		tb.Fatalf("starting Kafka: %v", err)
+	}
+	if b.sport, err = freePort(); err != nil {
+		tb.Fatalf("starting Kafka: %v", err)
+	}
+	b.ssl = &l
+	tb.Cleanup(func() { b.Stop() })
+	if err := b.Start(); err != nil {
+		tb.Fatalf("starting Kafka: %v", err)
+	}
+	return b
+}
+
+// SSLAddr is the TLS listener's address ("" without one).
+func (b *Broker) SSLAddr() string {
+	if b.ssl == nil {
+		return ""
+	}
+	return fmt.Sprintf("127.0.0.1:%d", b.sport)
+}
+
+// writeExtraProperties writes what kafka.sh appends to server.properties.
+func (b *Broker) writeExtraProperties() error {
+	if b.ssl == nil {
+		return nil
+	}
+	props := fmt.Sprintf(`listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d,SSL://127.0.0.1:%[3]d
+advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d,SSL://127.0.0.1:%[3]d
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL
+ssl.client.auth=%[4]s
+ssl.keystore.type=PEM
+ssl.keystore.location=%[5]s
+ssl.truststore.type=PEM
+ssl.truststore.location=%[6]s
+`, b.port, b.cport, b.sport, b.ssl.ClientAuth, b.ssl.KeystoreFile, b.ssl.TruststoreFile)
+	return os.WriteFile(filepath.Join(b.dir, "extra.properties"), []byte(props), 0o600)
 }
 
 func newBroker(dir string) (*Broker, error) {
@@ -71,6 +129,9 @@ func (b *Broker) Start() error {
 	script, err := scriptPath()
 	if err != nil {
 		return err
+	}
+	if err := b.writeExtraProperties(); err != nil {
+		return fmt.Errorf("writing broker properties: %w", err)
 	}
 	logf, err := os.OpenFile(filepath.Join(b.dir, "kafka.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

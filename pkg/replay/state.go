@@ -109,7 +109,9 @@ func (s *State) Save(path string) error {
 		return fmt.Errorf("encoding replay state: %w", err)
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// 0700: the state names topics, offsets and filters of an operator's
+	// runs; nobody else on the machine needs to read it.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating state directory: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")

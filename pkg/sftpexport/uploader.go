@@ -33,6 +33,7 @@ type Uploader struct {
 	loc    *time.Location
 	log    zerolog.Logger
 	sshCfg *ssh.ClientConfig
+	pinner *hostKeyPinner
 	connMu sync.Mutex // serialises uploads and guards conn
 	conn   *connection
 	closed bool
@@ -61,6 +62,10 @@ func New(cfg Config, log zerolog.Logger) (*Uploader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading ENERGISME_SFTP_KNOWN_HOSTS=%q: %w", cfg.KnownHostsFile, err)
 	}
+	pinner, err := newHostKeyPinner(cfg.KnownHostsFile, hostKeys)
+	if err != nil {
+		return nil, fmt.Errorf("reading ENERGISME_SFTP_KNOWN_HOSTS=%q: %w", cfg.KnownHostsFile, err)
+	}
 	var auth ssh.AuthMethod
 	if cfg.KeyFile != "" {
 		pem, err := os.ReadFile(cfg.KeyFile)
@@ -76,9 +81,10 @@ func New(cfg Config, log zerolog.Logger) (*Uploader, error) {
 		auth = ssh.Password(cfg.Password)
 	}
 	return &Uploader{
-		cfg: cfg,
-		loc: loc,
-		log: log.With().Str("component", "sftpexport").Str("addr", cfg.Addr).Logger(),
+		cfg:    cfg,
+		loc:    loc,
+		pinner: pinner,
+		log:    log.With().Str("component", "sftpexport").Str("addr", cfg.Addr).Logger(),
 		sshCfg: &ssh.ClientConfig{
 			User: cfg.User,
 			Auth: []ssh.AuthMethod{auth},
@@ -173,7 +179,9 @@ func (u *Uploader) connect(ctx context.Context) (*connection, error) {
 	if u.cfg.DialTimeout > 0 {
 		_ = tcp.SetDeadline(time.Now().Add(u.cfg.DialTimeout))
 	}
-	sc, chans, reqs, err := ssh.NewClientConn(tcp, u.cfg.Addr, u.sshCfg)
+	sshCfg := *u.sshCfg
+	sshCfg.HostKeyAlgorithms = u.pinner.algorithms(u.cfg.Addr, tcp.RemoteAddr())
+	sc, chans, reqs, err := ssh.NewClientConn(tcp, u.cfg.Addr, &sshCfg)
 	if err != nil {
 		_ = tcp.Close()
 		return nil, err

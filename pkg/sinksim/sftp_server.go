@@ -33,6 +33,10 @@ type SFTPConfig struct {
 	AuthorizedKeys map[string][]ssh.PublicKey
 	// HostKey is the server's key (default: a new ed25519 key).
 	HostKey ssh.Signer
+	// ExtraHostKeys are further host keys, of other types, that the
+	// server also offers, as an OpenSSH server with its default ECDSA,
+	// ed25519 and RSA keys does; KnownHostsLine lists HostKey only.
+	ExtraHostKeys []ssh.Signer
 	// NoPosixRename makes posix-rename@openssh.com requests fail with "op
 	// unsupported", to exercise a client's remove-then-rename fallback.
 	NoPosixRename bool
@@ -96,6 +100,9 @@ func NewSFTPServer(cfg SFTPConfig, log zerolog.Logger) (*SFTPServer, error) {
 		},
 	}
 	s.ssh.AddHostKey(cfg.HostKey)
+	for _, k := range cfg.ExtraHostKeys {
+		s.ssh.AddHostKey(k)
+	}
 	return s, nil
 }
 

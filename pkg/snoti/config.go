@@ -34,7 +34,7 @@ type Config struct {
 
 	// EnterpriseID and EnterpriseSecret are the v1 credentials.
 	EnterpriseID     string `envconfig:"SNOTI_ENTERPRISE_ID"`
-	EnterpriseSecret string `envconfig:"SNOTI_ENTERPRISE_SECRET"`
+	EnterpriseSecret string `envconfig:"SNOTI_ENTERPRISE_SECRET" file:"true"`
 
 	// ProductsFile is a JSON file listing the v2 products (see LoadProducts).
 	// Products, when not empty, is used instead of the file.

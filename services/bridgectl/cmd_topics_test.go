@@ -21,7 +21,7 @@ func TestTopicsEnsure(t *testing.T) {
 	p := "ensure-" + hex.EncodeToString(id[:]) + "."
 	ta.cfg.Topics = Topics{Events: p + "events", Invalid: p + "invalid", Telemetry: p + "telemetry",
 		DecoderDLQ: p + "decoder.dlq", EnosDLQ: p + "enos.dlq", EnergismeDLQ: p + "energisme.dlq",
-		Commands: p + "commands", CommandResults: p + "command-results"}
+		Commands: p + "commands", CommandResults: p + "command-results", CommandsDLQ: p + "commands.dlq"}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -32,7 +32,7 @@ func TestTopicsEnsure(t *testing.T) {
 	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "3"); code != exitOK {
 		t.Fatalf("first run: exit %d", code)
 	}
-	want := len(ta.cfg.Topics.All()) // 8: events, invalid, telemetry, three DLQs, commands, command results
+	want := len(ta.cfg.Topics.All()) // 9: events, invalid, telemetry, three DLQs, commands, command results, commands DLQ
 	if n := strings.Count(ta.out.String(), "created"); n != want {
 		t.Errorf("first run created %d topics, want %d", n, want)
 	}

@@ -57,11 +57,12 @@ type Topics struct {
 	// Commands and CommandResults carry device commands and their results.
 	Commands       string `envconfig:"TOPIC_COMMANDS" default:"device.commands.v1"`
 	CommandResults string `envconfig:"TOPIC_COMMAND_RESULTS" default:"device.command-results.v1"`
+	CommandsDLQ    string `envconfig:"TOPIC_COMMANDS_DLQ" default:"commands.dlq.v1"`
 }
 
 // All lists every topic the pipeline needs.
 func (t Topics) All() []string {
-	return []string{t.Events, t.Invalid, t.Telemetry, t.DecoderDLQ, t.EnosDLQ, t.EnergismeDLQ, t.Commands, t.CommandResults}
+	return []string{t.Events, t.Invalid, t.Telemetry, t.DecoderDLQ, t.EnosDLQ, t.EnergismeDLQ, t.Commands, t.CommandResults, t.CommandsDLQ}
 }
 
 // Validate checks the topic names and the topics ensure defaults.
@@ -70,7 +71,7 @@ func (c *Config) Validate() error {
 	for _, v := range []struct{ name, value string }{
 		{"TOPIC_EVENTS", c.Topics.Events}, {"TOPIC_INVALID", c.Topics.Invalid}, {"TOPIC_TELEMETRY", c.Topics.Telemetry},
 		{"TOPIC_DECODER_DLQ", c.Topics.DecoderDLQ}, {"TOPIC_ENOS_DLQ", c.Topics.EnosDLQ}, {"TOPIC_ENERGISME_DLQ", c.Topics.EnergismeDLQ},
-		{"TOPIC_COMMANDS", c.Topics.Commands}, {"TOPIC_COMMAND_RESULTS", c.Topics.CommandResults},
+		{"TOPIC_COMMANDS", c.Topics.Commands}, {"TOPIC_COMMAND_RESULTS", c.Topics.CommandResults}, {"TOPIC_COMMANDS_DLQ", c.Topics.CommandsDLQ},
 	} {
 		if v.value == "" {
 			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", v.name))

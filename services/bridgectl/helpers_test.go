@@ -67,7 +67,7 @@ func newTestApp(t *testing.T) *testApp {
 	a.cfg.Partitions, a.cfg.ReplicationFactor, a.cfg.MinInsyncReplicas, a.cfg.MaxMessageBytes = 6, 1, 1, 8<<20
 	a.cfg.Topics = Topics{Events: "unused-events", Invalid: "unused-invalid", Telemetry: "unused-telemetry",
 		DecoderDLQ: "unused-decoder-dlq", EnosDLQ: "unused-enos-dlq", EnergismeDLQ: "unused-energisme-dlq",
-		Commands: "unused-commands", CommandResults: "unused-command-results"}
+		Commands: "unused-commands", CommandResults: "unused-command-results", CommandsDLQ: "unused-commands-dlq"}
 	return &testApp{app: a, out: out, errw: errw, brokers: brokers}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/records"
@@ -19,8 +20,14 @@ type redriveReport struct {
 	err  error
 }
 
+// openReport opens the report for appending. It holds event ids, reasons
+// and error texts, which may name devices and sinks: it is created 0600, and
+// its folder, when missing, 0700, like the state files.
 func openReport(path, dlq, dest string) (*redriveReport, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating the redrive report's folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the redrive report: %w", err)
 	}

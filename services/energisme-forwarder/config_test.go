@@ -54,7 +54,12 @@ func TestConfig(t *testing.T) {
 		{name: "push problems all at once", env: map[string]string{
 			"ENERGISME_URL": "ftp://x", "ENERGISME_MAPPING_FILE": badMapping, "ENERGISME_UNMAPPED": "drop", "ENERGISME_CONCURRENCY": "0",
 		}, wantErr: []string{"ENERGISME_URL=", "ENERGISME_TOKEN is empty", `bad.json: products["pk"].devicetype is empty`, `deviceid="imei"`, "ENERGISME_UNMAPPED=\"drop\"", "ENERGISME_CONCURRENCY=0"}},
-		{name: "no mapping file", env: map[string]string{"ENERGISME_URL": "http://x/push", "ENERGISME_TOKEN": "t"}, wantErr: []string{"ENERGISME_MAPPING_FILE is empty"}},
+		{name: "no mapping file", env: map[string]string{"ENERGISME_URL": "https://x/push", "ENERGISME_TOKEN": "t"}, wantErr: []string{"ENERGISME_MAPPING_FILE is empty"}},
+		{name: "plain http sink", env: merge(push, map[string]string{"ENERGISME_URL": "http://sink-sim:8090/push"}),
+			wantErr: []string{`ENERGISME_URL="http://sink-sim:8090/push": http:// would send the token in clear: use https://, or set ENERGISME_ALLOW_INSECURE_HTTP=true`}},
+		{name: "plain http sink, allowed", env: merge(push, map[string]string{"ENERGISME_URL": "http://sink-sim:8090/push", "ENERGISME_ALLOW_INSECURE_HTTP": "true"})},
+		{name: "sasl without tls", env: merge(push, map[string]string{"KAFKA_SASL_MECHANISM": "scram-sha-512", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "p"}),
+			wantErr: []string{"KAFKA_SASL_MECHANISM=scram-sha-512 without KAFKA_TLS_ENABLED=true", "set KAFKA_TLS_ENABLED=true", "KAFKA_ALLOW_INSECURE_SASL=true"}},
 		{name: "file problems", env: merge(files, map[string]string{
 			"ENERGISME_SFTP_PASSWORD": "", "ENERGISME_FILE_INTERVAL": "100ms", "ENERGISME_FILE_MODULE_TEMPLATE": "<point>", "ENERGISME_FILE_PREFIX": ".hidden",
 		}), wantErr: []string{"ENERGISME_SFTP_PASSWORD and ENERGISME_SFTP_KEY_FILE are both empty", "ENERGISME_FILE_INTERVAL=100ms", "ENERGISME_FILE_MODULE_TEMPLATE", "ENERGISME_FILE_PREFIX=\".hidden\""}},
@@ -64,8 +69,9 @@ func TestConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"ENERGISME_URL", "ENERGISME_TOKEN", "ENERGISME_MAPPING_FILE", "ENERGISME_SFTP_ADDR", "ENERGISME_SFTP_USER", "ENERGISME_SFTP_PASSWORD", "ENERGISME_SFTP_KNOWN_HOSTS"} {
-				t.Setenv(k, "")
+			for _, k := range []string{"ENERGISME_URL", "ENERGISME_TOKEN", "ENERGISME_MAPPING_FILE", "ENERGISME_SFTP_ADDR", "ENERGISME_SFTP_USER", "ENERGISME_SFTP_PASSWORD", "ENERGISME_SFTP_KNOWN_HOSTS", "ENERGISME_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"} {
+				t.Setenv(k, "") // restored after the test
+				os.Unsetenv(k)
 			}
 			for k, v := range tt.env {
 				t.Setenv(k, v)

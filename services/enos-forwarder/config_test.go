@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,30 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "every problem at once",
 			env:     map[string]string{"ENOS_API_URL": "iot.example", "ENOS_ORG_ID": "", "ENOS_MAPPING_FILE": "missing.json", "ENOS_BATCH_SIZE": "0", "TOPIC_DLQ": "snoti.events.v1", "ENOS_BACKFILL_AGE": "-1h"},
 			wantErr: []string{`ENOS_API_URL="iot.example"`, "ENOS_ORG_ID is empty", `ENOS_MAPPING_FILE="missing.json"`, "ENOS_BATCH_SIZE=0: must be 1..10000", `TOPIC_DLQ="snoti.events.v1": must differ`, "ENOS_BACKFILL_AGE=-1h0m0s: must be 0"}},
+		{name: "plain http sink", env: map[string]string{"ENOS_API_URL": "http://iot-http-integration.example"},
+			wantErr: []string{`ENOS_API_URL="http://iot-http-integration.example": http:// would send the EnOS credentials in clear: use https://, or set ENOS_ALLOW_INSECURE_HTTP=true`}},
+		{name: "plain http sink, allowed", env: map[string]string{"ENOS_APIM_URL": "http://sink-sim:8090", "ENOS_API_URL": "http://sink-sim:8090", "ENOS_ALLOW_INSECURE_HTTP": "true"},
+			check: func(t *testing.T, c Config) {
+				if !c.EnOS.AllowInsecureHTTP {
+					t.Error("ENOS_ALLOW_INSECURE_HTTP=true not read")
+				}
+			}},
+		{name: "sasl without tls", env: map[string]string{"KAFKA_SASL_MECHANISM": "plain", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "do-not-echo"},
+			wantErr: []string{"KAFKA_SASL_MECHANISM=plain without KAFKA_TLS_ENABLED=true", "set KAFKA_TLS_ENABLED=true", "KAFKA_ALLOW_INSECURE_SASL=true"}},
+		{name: "sasl without tls, allowed", env: map[string]string{"KAFKA_SASL_MECHANISM": "plain", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "p", "KAFKA_ALLOW_INSECURE_SASL": "true"},
+			check: func(t *testing.T, c Config) {
+				if !c.Kafka.AllowInsecureSASL {
+					t.Error("KAFKA_ALLOW_INSECURE_SASL=true not read")
+				}
+			}},
+		{name: "secret key from a file", env: map[string]string{"ENOS_SECRET_KEY": "", "ENOS_SECRET_KEY_FILE": "testdata/secret-key"},
+			check: func(t *testing.T, c Config) {
+				if c.EnOS.SecretKey != "from-a-file" {
+					t.Errorf("ENOS_SECRET_KEY from ENOS_SECRET_KEY_FILE = %q, want from-a-file", c.EnOS.SecretKey)
+				}
+			}},
+		{name: "secret key twice", env: map[string]string{"ENOS_SECRET_KEY_FILE": "testdata/secret-key"},
+			wantErr: []string{"ENOS_SECRET_KEY and ENOS_SECRET_KEY_FILE are both set: set only one"}},
 		{name: "unparseable", env: map[string]string{"ENOS_BACKFILL_AGE": "soon", "ENOS_BATCH_SIZE": "many"},
 			wantErr: []string{`ENOS_BACKFILL_AGE="soon": cannot parse`, `ENOS_BATCH_SIZE="many": cannot parse`}},
 		{name: "bad mapping", env: map[string]string{"ENOS_MAPPING_FILE": "testdata/bad-mapping.json"},
@@ -43,6 +68,10 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"ENOS_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL", "ENOS_SECRET_KEY_FILE"} {
+				t.Setenv(k, "") // restored after the test
+				os.Unsetenv(k)
+			}
 			for k, v := range base {
 				t.Setenv(k, v)
 			}

@@ -45,7 +45,7 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 		log:   log,
 		stack: stack,
 		ops:   httpserver.New(cfg.HTTP, log, reg),
-		sims:  &http.Server{Handler: stack, ReadHeaderTimeout: 5 * time.Second},
+		sims:  newEmulatorServer(stack),
 	}
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listening on SINK_SIM_ADDR %s: %w", cfg.Addr, err)
@@ -108,4 +108,21 @@ func (a *app) serveEmulators(ctx context.Context) error {
 		_ = a.sims.Close()
 	}
 	return nil
+}
+
+// emulatorWriteTimeout bounds writing one emulator response; it is above
+// any latency fault a test injects to exercise a client's own timeout
+// (EnOS and Energisme clients default to 30 s).
+const emulatorWriteTimeout = 2 * time.Minute
+
+// newEmulatorServer serves the emulators with every phase of a request
+// bounded, so a stuck client cannot hold a connection forever.
+func newEmulatorServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      emulatorWriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+	}
 }

@@ -123,6 +123,9 @@ func (s *envScanner) walk(p *goPackage, st *ast.StructType, spec envSpec, seen m
 			tag := reflect.StructTag(raw)
 			if name, ok := tag.Lookup("envconfig"); ok && name != "" {
 				spec.vars[name] = true
+				if tag.Get("file") == "true" {
+					spec.vars[name+"_FILE"] = true // pkg/config: the value from a file
+				}
 				if tag.Get("required") == "true" {
 					spec.required[name] = true
 				}

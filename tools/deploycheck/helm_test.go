@@ -39,6 +39,11 @@ var valuesCases = []valuesCase{
 	},
 	{name: "simulators-and-inline-secrets", files: []string{"testdata/simulators-values.yaml"},
 		external: []string{"decoder-tuning", "decoder-extra"}},
+	{
+		name:     "kafka-client-certificate",
+		set:      []string{"kafka.tls.enabled=true", "kafka.tls.clientCertSecret.name=snotibridge-kafka-user"},
+		external: []string{"snotibridge-kafka-user"},
+	},
 }
 
 func (c valuesCase) args(chart string) []string {
@@ -645,6 +650,12 @@ func TestHelmRefusesBadValues(t *testing.T) {
 		{name: "prefetch out of range", set: []string{"ingest.snoti.prefetch=0"}, wantErr: "prefetch"},
 		{name: "min ISR above replication", set: []string{"topics.minInsyncReplicas=2"}, wantErr: "minInsyncReplicas"},
 		{name: "broker without port", set: []string{"kafka.brokers[0]=kafka"}, wantErr: "brokers"},
+		{name: "sasl without tls", set: []string{"kafka.sasl.mechanism=scram-sha-512", "kafka.sasl.username.value=u", "kafka.sasl.password.value=p"},
+			wantErr: "kafka.sasl.mechanism=scram-sha-512 without kafka.tls.enabled=true: the credentials and every record would cross the network unencrypted; set kafka.tls.enabled=true"},
+		{name: "client certificate without tls", set: []string{"kafka.tls.clientCertSecret.name=user"}, wantErr: "kafka.tls.clientCertSecret.name is set but kafka.tls.enabled is false"},
+		{name: "plain http token service", set: []string{"enosForwarder.enos.apimUrl=http://apim.example"}, wantErr: "apimUrl"},
+		{name: "plain http integration", set: []string{"enosForwarder.enos.apiUrl=http://iot.example"}, wantErr: "apiUrl"},
+		{name: "plain http energisme", set: []string{"energismeForwarder.energisme.url=http://api.energisme.example/push"}, wantErr: "url"},
 		// Issue 20.10: unsafe or broken values refused at render.
 		{name: "sftp without known_hosts", set: []string{"energismeForwarder.sftp.addr=sftp.example:22", "energismeForwarder.sftp.user=u"}, wantErr: "energismeForwarder.sftp.knownHosts"},
 		{name: "privileged container", set: []string{"containerSecurityContext.privileged=true"}, wantErr: "privileged"},
@@ -937,6 +948,62 @@ func TestChartReadmeListsEveryValue(t *testing.T) {
 	for key := range rows {
 		if _, ok := leaves[key]; !ok {
 			t.Errorf("README lists %s, which values.yaml does not have", key)
+		}
+	}
+}
+
+// TestHelmMountsTheKafkaClientCertificate: with kafka.tls.clientCertSecret,
+// every pod that talks to Kafka (services and the topics hook) gets
+// KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE pointing into a mount of that
+// Secret holding those keys.
+func TestHelmMountsTheKafkaClientCertificate(t *testing.T) {
+	var c valuesCase
+	for _, vc := range valuesCases {
+		if vc.name == "kafka-client-certificate" {
+			c = vc
+		}
+	}
+	m := decodeAll(t, helmTemplate(t, c))
+	var specs []corev1.PodSpec
+	for _, d := range m.deployments {
+		specs = append(specs, d.Spec.Template.Spec)
+	}
+	for _, j := range m.jobs {
+		specs = append(specs, j.Spec.Template.Spec)
+	}
+	if len(specs) < 5 {
+		t.Fatalf("%d pod specs rendered, want the services and the topics job", len(specs))
+	}
+	for _, spec := range specs {
+		ctr := spec.Containers[0]
+		env := map[string]string{}
+		for _, e := range ctr.Env {
+			env[e.Name] = e.Value
+		}
+		cert, key := env["KAFKA_TLS_CERT_FILE"], env["KAFKA_TLS_KEY_FILE"]
+		if cert != "/etc/snotibridge/kafka-client/user.crt" || key != "/etc/snotibridge/kafka-client/user.key" {
+			t.Errorf("container %s: KAFKA_TLS_CERT_FILE=%q KAFKA_TLS_KEY_FILE=%q, want files under /etc/snotibridge/kafka-client", ctr.Name, cert, key)
+			continue
+		}
+		var volume string
+		for _, vm := range ctr.VolumeMounts {
+			if vm.MountPath == "/etc/snotibridge/kafka-client" && vm.ReadOnly {
+				volume = vm.Name
+			}
+		}
+		found := false
+		for _, v := range spec.Volumes {
+			if v.Name != volume || v.Secret == nil || v.Secret.SecretName != "snotibridge-kafka-user" {
+				continue
+			}
+			keys := map[string]bool{}
+			for _, it := range v.Secret.Items {
+				keys[it.Path] = it.Key == it.Path
+			}
+			found = keys["user.crt"] && keys["user.key"]
+		}
+		if !found {
+			t.Errorf("container %s: no read-only mount of Secret snotibridge-kafka-user with user.crt and user.key at /etc/snotibridge/kafka-client", ctr.Name)
 		}
 	}
 }

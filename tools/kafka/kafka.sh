@@ -66,6 +66,11 @@ group.initial.rebalance.delay.ms=0
 log.flush.interval.messages=9223372036854775807
 log.retention.hours=168
 PROPS
+	# Test harnesses add listeners (TLS, client certificates) here; a key
+	# given again overrides the one above.
+	if [[ -f "$dir/extra.properties" ]]; then
+		cat "$dir/extra.properties" >>"$dir/server.properties"
+	fi
 }
 
 format_if_new() {

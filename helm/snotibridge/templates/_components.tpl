@@ -162,6 +162,9 @@ link and the services reload. */}}
   value: {{ printf "http://%s-sink-sim:8090" (include "snotibridge.fullname" .) | quote }}
 - name: ENOS_API_URL
   value: {{ printf "http://%s-sink-sim:8090" (include "snotibridge.fullname" .) | quote }}
+# sink-sim serves plain HTTP inside the release: a trial, no real secret.
+- name: ENOS_ALLOW_INSECURE_HTTP
+  value: "true"
 - name: ENOS_ORG_ID
   value: sim-org
 - name: ENOS_ACCESS_KEY
@@ -208,6 +211,8 @@ link and the services reload. */}}
 {{- if .Values.sinkSim.enabled }}
 - name: ENERGISME_URL
   value: {{ printf "http://%s-sink-sim:8090/push" (include "snotibridge.fullname" .) | quote }}
+- name: ENERGISME_ALLOW_INSECURE_HTTP
+  value: "true"
 - name: ENERGISME_TOKEN
   value: sim-token
 {{- else }}

@@ -212,6 +212,14 @@ SASL credentials ("" for the chart's main Secret).
 - name: KAFKA_TLS_CA_FILE
   value: /etc/snotibridge/kafka-ca/{{ .Values.kafka.tls.caSecret.key }}
 {{- end }}
+{{- with .Values.kafka.tls.clientCertSecret }}
+{{- if .name }}
+- name: KAFKA_TLS_CERT_FILE
+  value: /etc/snotibridge/kafka-client/{{ .certKey }}
+- name: KAFKA_TLS_KEY_FILE
+  value: /etc/snotibridge/kafka-client/{{ .keyKey }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- with .Values.kafka.sasl.mechanism }}
 - name: KAFKA_SASL_MECHANISM
@@ -230,6 +238,11 @@ SASL credentials ("" for the chart's main Secret).
   mountPath: /etc/snotibridge/kafka-ca
   readOnly: true
 {{- end }}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.clientCertSecret.name }}
+- name: kafka-client-cert
+  mountPath: /etc/snotibridge/kafka-client
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "snotibridge.kafkaVolumes" -}}
@@ -241,6 +254,18 @@ SASL credentials ("" for the chart's main Secret).
       - key: {{ .Values.kafka.tls.caSecret.key }}
         path: {{ .Values.kafka.tls.caSecret.key }}
 {{- end }}
+{{- with .Values.kafka.tls.clientCertSecret }}
+{{- if and $.Values.kafka.tls.enabled .name }}
+- name: kafka-client-cert
+  secret:
+    secretName: {{ .name }}
+    items:
+      - key: {{ .certKey }}
+        path: {{ .certKey }}
+      - key: {{ .keyKey }}
+        path: {{ .keyKey }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* Checks run once per render. */}}
@@ -248,6 +273,12 @@ SASL credentials ("" for the chart's main Secret).
 {{- $sasl := .Values.kafka.sasl -}}
 {{- if and $sasl.mechanism (not (and (or $sasl.username.value $sasl.username.existingSecret) (or $sasl.password.value $sasl.password.existingSecret))) -}}
 {{- fail "kafka.sasl.mechanism is set: set kafka.sasl.username and kafka.sasl.password (value or existingSecret)" -}}
+{{- end -}}
+{{- if and $sasl.mechanism (not .Values.kafka.tls.enabled) -}}
+{{- fail (printf "kafka.sasl.mechanism=%s without kafka.tls.enabled=true: the credentials and every record would cross the network unencrypted; set kafka.tls.enabled=true (and kafka.tls.caSecret for a private CA)" $sasl.mechanism) -}}
+{{- end -}}
+{{- if and .Values.kafka.tls.clientCertSecret.name (not .Values.kafka.tls.enabled) -}}
+{{- fail "kafka.tls.clientCertSecret.name is set but kafka.tls.enabled is false: set kafka.tls.enabled=true" -}}
 {{- end -}}
 {{- range $key, $svc := include "snotibridge.consumers" . | fromYaml -}}
 {{- $keda := (index $.Values $key).autoscaling.keda -}}
