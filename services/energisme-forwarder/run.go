@@ -56,6 +56,8 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 		// The handler's check, not the runner's: it tells an idle topic
 		// (ready) from Energisme failing every push for a minute.
 		http.AddReadiness("push", h.Ready)
+		// And the runner's: it says when Kafka is unreachable.
+		http.AddReadiness("push-kafka", runner.Ready)
 		a.parts = append(a.parts, service.Part{Name: "push", Run: runner.Run})
 		log.Info().Str("group", cfg.GroupID).Str("topic", cfg.TopicEvents).Int("concurrency", cfg.Push.Concurrency).
 			Str("unmapped", cfg.Push.Unmapped).Msg("HTTP push enabled")
