@@ -67,8 +67,8 @@ func (k *killAfter) names() []string {
 func TestFileExporterFailedCommitThenRestart(t *testing.T) {
 	broker := kafkatest.StartBroker(t)
 	kc := kafkaconf.Config{Brokers: []string{broker.Addr()}}
-	topic := ownedTopic(t, kc.Brokers, "telemetry", 2)
-	dlq := ownedTopic(t, kc.Brokers, "energisme-dlq", 1)
+	topic := kafkatest.Topic(t, kc.Brokers, 2)
+	dlq := kafkatest.Topic(t, kc.Brokers, 1)
 	group := "energisme-files"
 
 	root := t.TempDir()
@@ -216,26 +216,6 @@ func TestFileExporterFailedCommitThenRestart(t *testing.T) {
 		t.Errorf("%d distinct rows on the server, want %d", len(seen), n)
 	}
 	t.Logf("committed %d of %d when the broker died; %d files, %d rewritten under the same name by the restart", committedAfterKill, n, len(after), rewritten)
-}
-
-// ownedTopic creates a topic on the test's own broker, retrying while a
-// freshly started broker still refuses ("Broker Not Available": StartBroker
-// returns once it answers, which can be before it creates topics).
-func ownedTopic(t *testing.T, brokers []string, name string, partitions int) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for {
-		err := kafkatest.CreateTopic(ctx, brokers, name, partitions)
-		if err == nil {
-			return name
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the broker does not create topic %s: %v", name, err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // filesIn returns the rows of every CSV file in root, by file name.

@@ -108,11 +108,11 @@ func TestBrokerOutageDecoderAndForwarders(t *testing.T) {
 	)
 	broker := kafkatest.StartBroker(t)
 	kc := kafkaconf.Config{Brokers: []string{broker.Addr()}}
-	events := ownedTopic(t, kc.Brokers, "events", 3)
-	telemetry := ownedTopic(t, kc.Brokers, "telemetry", 3)
-	decoderDLQ := ownedTopic(t, kc.Brokers, "decoder-dlq", 1)
-	enosDLQ := ownedTopic(t, kc.Brokers, "enos-dlq", 1)
-	energismeDLQ := ownedTopic(t, kc.Brokers, "energisme-dlq", 1)
+	events := kafkatest.Topic(t, kc.Brokers, 3)
+	telemetry := kafkatest.Topic(t, kc.Brokers, 3)
+	decoderDLQ := kafkatest.Topic(t, kc.Brokers, 1)
+	enosDLQ := kafkatest.Topic(t, kc.Brokers, 1)
+	energismeDLQ := kafkatest.Topic(t, kc.Brokers, 1)
 
 	sftpRoot := t.TempDir()
 	stack, err := sinksim.NewStack(sinksim.StackConfig{
@@ -283,27 +283,6 @@ func TestBrokerOutageDecoderAndForwarders(t *testing.T) {
 		t.Logf("%s stopped in %s with the broker gone", p.name, took.Round(100*time.Millisecond))
 		if took > 15*time.Second {
 			t.Errorf("%s took %s to stop with the broker gone, want well under SHUTDOWN_TIMEOUT=30s", p.name, took)
-		}
-	}
-}
-
-// ownedTopic creates a topic on the test's own broker, retrying while a
-// freshly started broker still refuses ("Broker Not Available": StartBroker
-// returns once it answers, which can be before it creates topics). The
-// broker and its topics go with the test.
-func ownedTopic(t *testing.T, brokers []string, name string, partitions int) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for {
-		err := kafkatest.CreateTopic(ctx, brokers, name, partitions)
-		if err == nil {
-			return name
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the broker does not create topic %s: %v", name, err)
-		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
