@@ -236,6 +236,7 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 // closed reader ends it with an error.
 func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<- kafka.Message, mon *lagMonitor) error {
 	retry := reconnectBackoff()
+	quiet := &throttle{period: 30 * time.Second}
 	for {
 		m, err := reader.FetchMessage(ctx)
 		if err != nil {
@@ -247,7 +248,7 @@ func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<-
 			}
 			mon.failed(err)
 			delay := retry.NextBackOff()
-			r.log.Warn().Err(err).Dur("retry_in", delay).Msg("Kafka unreachable; the consumer keeps trying")
+			quiet.level(r.log).Err(err).Dur("retry_in", delay).Msg("Kafka unreachable; the consumer keeps trying")
 			t := time.NewTimer(delay)
 			select {
 			case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -29,6 +30,7 @@ func newGroupReader(kcfg kafkaconf.Config, group string, topics []string, queue 
 	if err != nil {
 		return nil, nil, err
 	}
+	quiet := &throttle{period: 30 * time.Second}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
 	dialer.ClientID = "snotibridge-" + group + "-" + hex.EncodeToString(suffix[:])
@@ -54,8 +56,10 @@ func newGroupReader(kcfg kafkaconf.Config, group string, topics []string, queue 
 		ReadBackoffMin:        100 * time.Millisecond,
 		ReadBackoffMax:        2 * time.Second,
 		WatchPartitionChanges: true,
+		// kafka-go reports every failed attempt (one a second while the
+		// broker is away): one warning per period, the rest at debug.
 		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
-			log.Warn().Msgf(f, a...)
+			quiet.level(log).Msgf(f, a...)
 		}),
 	}), mon, nil
 }
@@ -101,4 +105,21 @@ func closeReader(reader *kafka.Reader, log zerolog.Logger) {
 	case <-time.After(readerCloseTimeout):
 		log.Warn().Dur("waited", readerCloseTimeout).Msg("closing the Kafka reader takes too long; leaving it")
 	}
+}
+
+// throttle lets one message through per period at warning level; the
+// others go out at debug, so an outage of an hour logs a few hundred lines,
+// not tens of thousands.
+type throttle struct {
+	period time.Duration
+	last   atomic.Int64 // unix nanos of the last warning
+}
+
+func (t *throttle) level(log zerolog.Logger) *zerolog.Event {
+	now := time.Now().UnixNano()
+	last := t.last.Load()
+	if now-last >= int64(t.period) && t.last.CompareAndSwap(last, now) {
+		return log.Warn()
+	}
+	return log.Debug()
 }

@@ -39,18 +39,22 @@ func (b *sinkBackOff) NextBackOff() time.Duration {
 	return d
 }
 
+func (b Backoff) policy() *sinkBackOff {
+	return &sinkBackOff{
+		exp: backoff.ExponentialBackOff{
+			InitialInterval: b.Min, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: max(b.Max, b.Min),
+		},
+		maxWait: b.MaxWait,
+	}
+}
+
 // Retry calls op (with the attempt number, from 1) until it returns nil, a
 // permanent sinkerr error (returned as is), or ctx ends (ctx's error is
 // returned). notify, if not nil, is told each failure and the delay before
 // the next attempt. There is no limit on attempts: a sink that is down is
 // waited for, never given up on.
 func Retry(ctx context.Context, b Backoff, op func(attempt int) error, notify func(err error, attempt int, next time.Duration)) error {
-	bo := &sinkBackOff{
-		exp: backoff.ExponentialBackOff{
-			InitialInterval: b.Min, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: max(b.Max, b.Min),
-		},
-		maxWait: b.MaxWait,
-	}
+	bo := b.policy()
 	attempt := 0
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		attempt++

@@ -129,6 +129,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	// Treat an idle group as progress: FetchMessage blocks with nothing to read.
 	r.progress.Store(time.Now().UnixNano())
 	retry := reconnectBackoff()
+	quiet := &throttle{period: 30 * time.Second}
 	for {
 		batch, err := r.fetchBatch(ctx, reader, mon)
 		if len(batch) > 0 {
@@ -150,7 +151,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		mon.failed(err)
 		delay := retry.NextBackOff()
-		r.log.Warn().Err(err).Dur("retry_in", delay).Msg("Kafka unreachable; the consumer keeps trying")
+		quiet.level(r.log).Err(err).Dur("retry_in", delay).Msg("Kafka unreachable; the consumer keeps trying")
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
-
 	"github.com/segmentio/kafka-go"
 )
 
@@ -40,10 +38,7 @@ func TestContiguousDone(t *testing.T) {
 }
 
 func TestSinkBackOff(t *testing.T) {
-	b := &sinkBackOff{
-		exp:     backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: time.Second},
-		maxWait: 10 * time.Second,
-	}
+	b := Backoff{Min: 100 * time.Millisecond, Max: time.Second, MaxWait: 10 * time.Second}.policy()
 	b.Reset()
 	for round := 0; round < 30; round++ {
 		d := b.NextBackOff()
@@ -101,5 +96,22 @@ func TestReady(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDefaultRetryComesBackQuickly: with the default policy no wait
+// between two attempts exceeds 4.5 s, however long the sink was down, so a
+// sink that is back is used within seconds.
+func TestDefaultRetryComesBackQuickly(t *testing.T) {
+	cfg := ProcessorConfig{Stage: "s", DLQTopic: "d"}
+	if err := cfg.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	bo := cfg.backoff().policy()
+	bo.Reset()
+	for round := 0; round < 200; round++ {
+		if d := bo.NextBackOff(); d > 4500*time.Millisecond {
+			t.Fatalf("round %d: waits %s, want at most 4.5s", round, d)
+		}
 	}
 }
