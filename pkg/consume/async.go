@@ -57,7 +57,8 @@ type Acks interface {
 type AsyncHandler interface {
 	// Run receives messages from in, in each partition's offset order, and
 	// reports every one of them through acks, later and in any order. in is
-	// closed when the runner stops fetching (shutdown or a fetch error):
+	// closed when the runner stops fetching (shutdown; Kafka being
+	// unreachable only pauses it):
 	// Run should then finish or give up on what it holds and return. ctx
 	// ends AsyncConfig.DrainTimeout after the runner's own context, the
 	// last moment to give up. Messages not reported done are not committed
