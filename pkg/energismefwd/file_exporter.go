@@ -65,11 +65,15 @@ type FileConfig struct {
 // are its messages reported done, so offsets are committed only for rows
 // on the server. File boundaries depend only on the records, never on
 // when or where consuming started, so after any restart — a crash between
-// the rename and the commit, a commit refused because the broker is gone,
-// a rebalance — a file is written again whole, under the same name with
-// the same rows, and replaces itself: no row is in two files. An
-// incomplete file is never uploaded, not even on shutdown: its records
-// stay uncommitted and are read again. While the server is unreachable
+// the rename and the commit, a commit refused because the broker is gone —
+// a file is written again whole, under the same name with the same rows,
+// and replaces itself: no row is in two files. An incomplete file is never
+// uploaded, not even on shutdown: its records stay uncommitted and are
+// read again. One case remains: a partition taken away by a rebalance
+// while its last file is open at the end of the log; once the window is
+// over the old owner uploads the part it holds, and the new owner, which
+// reads the whole window, writes a second file beginning with the same
+// rows. While the server is unreachable
 // the exporter retries the same file with backoff and reads nothing new:
 // the consumer stops fetching and lag grows in Kafka. A record that is not
 // DeviceTelemetry is dead-lettered (reason undecodable).
