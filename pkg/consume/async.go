@@ -34,6 +34,9 @@ type AsyncConfig struct {
 	// DrainTimeout is how long the handler may keep working once Run's
 	// context is cancelled — to finish a partial window, say (default 20s).
 	DrainTimeout time.Duration
+	// LagInterval and CommitTimeout are as in Config (defaults 5s, 10s).
+	LagInterval   time.Duration
+	CommitTimeout time.Duration
 }
 
 // Acks is how an AsyncHandler reports outcomes. Its methods are safe for
@@ -54,7 +57,8 @@ type Acks interface {
 type AsyncHandler interface {
 	// Run receives messages from in, in each partition's offset order, and
 	// reports every one of them through acks, later and in any order. in is
-	// closed when the runner stops fetching (shutdown or a fetch error):
+	// closed when the runner stops fetching (shutdown; Kafka being
+	// unreachable only pauses it):
 	// Run should then finish or give up on what it holds and return. ctx
 	// ends AsyncConfig.DrainTimeout after the runner's own context, the
 	// last moment to give up. Messages not reported done are not committed
@@ -90,6 +94,7 @@ type AsyncRunner struct {
 	log      zerolog.Logger
 	m        *metrics
 	notify   chan struct{}
+	mon      atomic.Pointer[lagMonitor]
 	progress atomic.Int64 // unix nanos of the last fetch or commit
 	// pausedSince is the unix nanos since when the fetch loop has been
 	// waiting for room in the tracker or for the handler to take a
@@ -119,6 +124,12 @@ func NewAsync(cfg AsyncConfig, kcfg kafkaconf.Config, h AsyncHandler, codec *rec
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 20 * time.Second
 	}
+	if cfg.LagInterval <= 0 {
+		cfg.LagInterval = 5 * time.Second
+	}
+	if cfg.CommitTimeout <= 0 {
+		cfg.CommitTimeout = 10 * time.Second
+	}
 	cfg.DedupeWindow = -1
 	dlq, err := kcfg.NewWriter(cfg.DLQTopic)
 	if err != nil {
@@ -135,13 +146,17 @@ func NewAsync(cfg AsyncConfig, kcfg kafkaconf.Config, h AsyncHandler, codec *rec
 	}, nil
 }
 
-// Ready reports whether the runner is running and not held back: it turns
-// unready when fetching has been paused for a minute because the handler
-// finishes nothing (its sink is down). Waiting on Kafka — an idle topic —
-// counts as ready; kafka-go logs broker trouble meanwhile.
+// Ready reports whether the runner is connected and not held back: Kafka
+// answered the last lag poll (or fetch), and fetching has not been paused
+// for a minute because the handler finishes nothing (its sink is down).
+// Waiting on Kafka for new records — an idle topic — counts as ready.
 func (r *AsyncRunner) Ready(context.Context) error {
-	if r.progress.Load() == 0 {
+	mon := r.mon.Load()
+	if r.progress.Load() == 0 || mon == nil {
 		return errors.New("not consuming yet")
+	}
+	if err := mon.connected(); err != nil {
+		return err
 	}
 	if since := r.pausedSince.Load(); since != 0 {
 		if age := time.Since(time.Unix(0, since)); age > time.Minute {
@@ -151,18 +166,25 @@ func (r *AsyncRunner) Ready(context.Context) error {
 	return nil
 }
 
-// Run consumes until ctx is cancelled or the handler fails. On cancel it
-// stops fetching, closes the handler's input, gives the handler up to
-// DrainTimeout to finish, commits what is done and returns nil. Messages
-// not done are left uncommitted and delivered again to the partition's next
-// owner. Run is called once.
+// Run consumes until ctx is cancelled or the handler fails. Kafka being
+// unreachable never ends it: fetching resumes when the broker is back, and
+// the handler keeps what it holds meanwhile. On cancel it stops fetching,
+// closes the handler's input, gives the handler up to DrainTimeout to
+// finish, commits what is done and returns nil. Messages not done are left
+// uncommitted and delivered again to the partition's next owner. Run is
+// called once.
 func (r *AsyncRunner) Run(ctx context.Context) error {
-	reader, err := newGroupReader(r.kafka, r.cfg.GroupID, r.cfg.Topics, 1000, r.log, nil)
+	reader, mon, err := newGroupReader(r.kafka, r.cfg.GroupID, r.cfg.Topics, 1000, r.log, r.cfg.Stage, r.m, r.cfg.LagInterval)
 	if err != nil {
 		return err
 	}
-	defer reader.Close()
 	defer r.dlq.Close()
+	defer closeReader(reader, r.log)
+	r.mon.Store(mon)
+	monCtx, monStop := context.WithCancel(context.WithoutCancel(ctx))
+	monDone := make(chan struct{})
+	go func() { defer close(monDone); mon.run(monCtx) }()
+	defer func() { monStop(); <-monDone; mon.stop(); mon.closeIdle() }()
 	r.log.Info().Strs("topics", r.cfg.Topics).Int("max_pending", r.cfg.MaxPending).Msg("consuming asynchronously")
 	r.progress.Store(time.Now().UnixNano())
 
@@ -186,7 +208,7 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 	committed := make(chan struct{})
 	go func() { defer close(committed); r.commitLoop(cctx, reader) }()
 
-	fetchErr := r.fetch(fctx, reader, in)
+	fetchErr := r.fetch(fctx, reader, in, mon)
 	close(in)
 	if fetchErr != nil {
 		// The handler flushes what it holds as on a shutdown.
@@ -195,7 +217,7 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 	herr := <-hdone
 	ccancel()
 	<-committed
-	r.commit(reader)
+	r.commit(context.Background(), reader, true)
 
 	switch {
 	case fetchErr != nil:
@@ -210,8 +232,12 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 	return nil
 }
 
-// fetch feeds the handler until ctx ends (nil) or fetching fails.
-func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<- kafka.Message) error {
+// fetch feeds the handler until ctx ends (nil). A fetch error (Kafka
+// unreachable) is reported to readiness and retried with backoff; only a
+// closed reader ends it with an error.
+func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<- kafka.Message, mon *lagMonitor) error {
+	retry := reconnectBackoff()
+	quiet := &throttle{period: 30 * time.Second}
 	for {
 		m, err := reader.FetchMessage(ctx)
 		if err != nil {
@@ -219,12 +245,23 @@ func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<-
 				return nil
 			}
 			if errors.Is(err, io.EOF) {
-				return errors.New("fetching: reader closed")
+				return errReaderClosed
 			}
-			return fmt.Errorf("fetching from %v: %w", r.cfg.Topics, err)
+			mon.failed(err)
+			delay := retry.NextBackOff()
+			quiet.level(r.log).Err(err).Dur("retry_in", delay).Msg("Kafka unreachable; the consumer keeps trying")
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			continue
 		}
+		retry.Reset()
+		mon.reached()
 		r.progress.Store(time.Now().UnixNano())
-		r.m.lag.WithLabelValues(r.cfg.Stage, m.Topic, strconv.Itoa(m.Partition)).Set(float64(max(0, m.HighWaterMark-m.Offset-1)))
 		r.pausedSince.Store(time.Now().UnixNano())
 		fresh, err := r.tracker.Add(ctx, m)
 		if err != nil {
@@ -263,7 +300,7 @@ func (r *AsyncRunner) commitLoop(ctx context.Context, reader *kafka.Reader) {
 			case <-t.C:
 			}
 		}
-		if !r.commit(reader) {
+		if !r.commit(ctx, reader, false) {
 			r.wake() // try again after CommitInterval
 		}
 		last = time.Now()
@@ -271,9 +308,10 @@ func (r *AsyncRunner) commitLoop(ctx context.Context, reader *kafka.Reader) {
 }
 
 // commit commits what the tracker releases plus what an earlier failed
-// commit left, within its own deadline so a shutdown still records the work
-// finished before it. It reports false when the commit failed.
-func (r *AsyncRunner) commit(reader *kafka.Reader) bool {
+// commit left, within CommitTimeout (or until ctx ends). The last commit of
+// a stopping runner (final) waits less when Kafka is known to be
+// unreachable. It reports false when the commit failed.
+func (r *AsyncRunner) commit(ctx context.Context, reader *kafka.Reader, final bool) bool {
 	for _, m := range r.tracker.Committable() {
 		r.uncommitted[topicPartition{m.Topic, m.Partition}] = m
 	}
@@ -285,9 +323,13 @@ func (r *AsyncRunner) commit(reader *kafka.Reader) bool {
 	for _, m := range r.uncommitted {
 		msgs = append(msgs, m)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	timeout := r.cfg.CommitTimeout
+	if final && r.mon.Load().connected() != nil {
+		timeout = min(timeout, shutdownCommitTimeout)
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := reader.CommitMessages(ctx, msgs...); err != nil {
+	if err := reader.CommitMessages(cctx, msgs...); err != nil {
 		r.m.commits.WithLabelValues(r.cfg.Stage, "error").Inc()
 		r.log.Error().Err(err).Int("partitions", len(msgs)).Msg("committing offsets failed; retrying")
 		return false

@@ -10,7 +10,15 @@
 // Kafka holds the data); or permanent (the record itself is bad — it is
 // written to the stage's dead-letter topic with the reason and the original
 // record, and the stream moves on). Duplicates are dropped by event_id within
-// a bounded window.
+// a bounded window, also when both copies are in one batch. Retries of
+// every stage go through Retry (cenkalti/backoff, at most a few seconds
+// apart, so a sink that is back is used soon).
+//
+// Kafka being unreachable never ends a runner: the reader rejoins the group
+// for as long as it takes, and Ready reports the outage meanwhile. Each
+// runner polls the lag of the partitions assigned to it (committed offset
+// against log end, GroupLag) into snotibridge_consumer_lag; that poll is
+// also how it knows Kafka answers.
 //
 // An AsyncRunner serves handlers that hold messages for a while before they
 // are done (the Energisme file export keeps a window of rows for minutes):

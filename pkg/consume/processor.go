@@ -3,8 +3,6 @@ package consume
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"strconv"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -26,7 +24,7 @@ type ProcessorConfig struct {
 	Stage        string        // metrics label and DeadLetter.stage
 	DLQTopic     string        // where permanent failures go
 	MinBackoff   time.Duration // first retry delay (default 200ms)
-	MaxBackoff   time.Duration // cap of the exponential backoff (default 30s)
+	MaxBackoff   time.Duration // cap of the retry interval (default 3s; delays within ±50 %)
 	MaxWait      time.Duration // cap of a sink's Retry-After (default 5m)
 	DedupeWindow int           // event ids remembered (default 100000; negative disables)
 }
@@ -42,7 +40,9 @@ func (c *ProcessorConfig) defaults() error {
 		c.MinBackoff = 200 * time.Millisecond
 	}
 	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = 30 * time.Second
+		// Short on purpose: each retry probes the sink, so a sink that is
+		// back is used within a few seconds rather than after a long sleep.
+		c.MaxBackoff = 3 * time.Second
 	}
 	if c.MaxWait <= 0 {
 		c.MaxWait = 5 * time.Minute
@@ -99,24 +99,39 @@ func (p *Processor) Process(ctx context.Context, msgs []kafka.Message) ([]bool, 
 	}()
 
 	var pending []int
+	var inBatch map[string]struct{}
+	if p.seen != nil {
+		inBatch = make(map[string]struct{}, len(msgs))
+	}
 	for i, m := range msgs {
-		p.m.lag.WithLabelValues(p.cfg.Stage, m.Topic, strconv.Itoa(m.Partition)).Set(float64(max(0, m.HighWaterMark-m.Offset-1)))
-		if key := dedupeKey(m); key != "" && p.seen != nil && p.seen.Contains(key) {
-			done[i] = true
-			p.m.messages.WithLabelValues(p.cfg.Stage, "duplicate").Inc()
-			continue
+		key := dedupeKey(m)
+		if key != "" && p.seen != nil {
+			_, again := inBatch[key]
+			if again || p.seen.Contains(key) {
+				// A later copy in the same batch is done once the first is:
+				// the commit cannot pass the first copy before that.
+				done[i] = true
+				p.m.messages.WithLabelValues(p.cfg.Stage, "duplicate").Inc()
+				continue
+			}
+			inBatch[key] = struct{}{}
 		}
 		pending = append(pending, i)
 	}
+	if len(pending) == 0 {
+		return done, nil
+	}
 
-	for round := 0; len(pending) > 0; round++ {
+	var fatal error // not retryable: a broken handler or a DLQ write cut short
+	err := Retry(ctx, p.cfg.backoff(), func(int) error {
 		sub := make([]kafka.Message, len(pending))
 		for j, i := range pending {
 			sub[j] = msgs[i]
 		}
 		errs := p.handler.Handle(ctx, sub)
 		if len(errs) != len(sub) {
-			return done, fmt.Errorf("consume: handler returned %d results for %d messages", len(errs), len(sub))
+			fatal = fmt.Errorf("consume: handler returned %d results for %d messages", len(errs), len(sub))
+			return sinkerr.NewPermanent(fatal)
 		}
 		var retry []int
 		var wait time.Duration
@@ -130,7 +145,8 @@ func (p *Processor) Process(ctx context.Context, msgs []kafka.Message) ([]bool, 
 				done[i] = true
 			case sinkerr.ClassPermanent:
 				if derr := p.deadLetter(ctx, msgs[i], err, attempts[i]); derr != nil {
-					return done, derr
+					fatal = derr
+					return sinkerr.NewPermanent(derr)
 				}
 				done[i] = true
 			default:
@@ -143,19 +159,20 @@ func (p *Processor) Process(ctx context.Context, msgs []kafka.Message) ([]bool, 
 				retry = append(retry, i)
 			}
 		}
-		if len(retry) == 0 {
-			break
-		}
-		delay := p.backoff(round, wait)
-		p.m.retries.WithLabelValues(p.cfg.Stage).Add(float64(len(retry)))
-		p.log.Warn().Err(firstErr).Int("messages", len(retry)).Int("round", round+1).
-			Dur("retry_in", delay).Msg("sink failed, holding the batch and retrying")
-		if err := sleep(ctx, delay); err != nil {
-			return done, err
-		}
 		pending = retry
+		if len(retry) == 0 {
+			return nil
+		}
+		p.m.retries.WithLabelValues(p.cfg.Stage).Add(float64(len(retry)))
+		return sinkerr.NewRetryable(firstErr, wait)
+	}, func(err error, round int, next time.Duration) {
+		p.log.Warn().Err(err).Int("messages", len(pending)).Int("round", round).
+			Dur("retry_in", next).Msg("sink failed, holding the batch and retrying")
+	})
+	if fatal != nil {
+		return done, fatal
 	}
-	return done, nil
+	return done, err
 }
 
 func (p *Processor) finish(m kafka.Message, outcome string) {
@@ -165,18 +182,8 @@ func (p *Processor) finish(m kafka.Message, outcome string) {
 	}
 }
 
-// backoff is capped exponential with full jitter over the upper half, never
-// shorter than what the sink asked for (itself capped by MaxWait).
-func (p *Processor) backoff(round int, retryAfter time.Duration) time.Duration {
-	d := p.cfg.MinBackoff << min(round, 20)
-	if d > p.cfg.MaxBackoff || d <= 0 {
-		d = p.cfg.MaxBackoff
-	}
-	d = d/2 + rand.N(d/2+1)
-	if retryAfter > d {
-		d = min(retryAfter, p.cfg.MaxWait)
-	}
-	return d
+func (c ProcessorConfig) backoff() Backoff {
+	return Backoff{Min: c.MinBackoff, Max: c.MaxBackoff, MaxWait: c.MaxWait}
 }
 
 // deadLetter writes m to the DLQ topic, retrying the write (a Kafka outage
@@ -208,16 +215,16 @@ func (p *Processor) deadLetter(ctx context.Context, m kafka.Message, cause error
 		return fmt.Errorf("encoding dead letter: %w", err)
 	}
 	out.Topic = ""
-	for round := 0; ; round++ {
-		err := p.dlq.WriteMessages(ctx, out)
-		if err == nil {
-			break
+	// A write error is never permanent here: Retry gives up only on ctx.
+	if err := Retry(ctx, p.cfg.backoff(), func(int) error {
+		if err := p.dlq.WriteMessages(ctx, out); err != nil {
+			return sinkerr.NewRetryable(err, 0)
 		}
-		delay := p.backoff(round, 0)
-		p.log.Error().Err(err).Str("topic", p.cfg.DLQTopic).Dur("retry_in", delay).Msg("writing dead letter failed")
-		if serr := sleep(ctx, delay); serr != nil {
-			return serr
-		}
+		return nil
+	}, func(err error, _ int, next time.Duration) {
+		p.log.Error().Err(err).Str("topic", p.cfg.DLQTopic).Dur("retry_in", next).Msg("writing dead letter failed")
+	}); err != nil {
+		return err
 	}
 	p.log.Warn().Str("reason", reason).Err(cause).Str("topic", m.Topic).Int("partition", m.Partition).
 		Int64("offset", m.Offset).Str("key", string(m.Key)).Msg("dead-lettered")
@@ -232,15 +239,4 @@ func dedupeKey(m kafka.Message) string {
 		return ""
 	}
 	return m.Topic + "/" + id
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

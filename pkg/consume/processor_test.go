@@ -144,6 +144,40 @@ func TestProcessDropsDuplicates(t *testing.T) {
 	}
 }
 
+// TestProcessDropsDuplicatesWithinBatch: a retried ingest write can put
+// one delivery at two consecutive offsets; both land in one batch and the
+// sink must see the event once, the first time it is tried.
+func TestProcessDropsDuplicatesWithinBatch(t *testing.T) {
+	var handled []string
+	var calls int
+	h := consume.HandlerFunc(func(_ context.Context, ms []kafka.Message) []error {
+		calls++
+		errs := make([]error, len(ms))
+		for i, m := range ms {
+			if calls == 1 && string(m.Value) == "1" {
+				errs[i] = sinkerr.NewRetryable(errors.New("503"), 0) // the first copy must be retried, not replaced
+				continue
+			}
+			handled = append(handled, string(m.Value))
+		}
+		return errs
+	})
+	batch := msgs(4)
+	dup := batch[1]
+	dup.Offset, dup.Value = 4, []byte("1-again")
+	batch = append(batch, dup)
+	done, err := newProcessor(t, h, &memWriter{}).Process(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{true, true, true, true, true}; fmt.Sprint(done) != fmt.Sprint(want) {
+		t.Errorf("done = %v, want %v", done, want)
+	}
+	if fmt.Sprint(handled) != "[0 2 3 1]" {
+		t.Errorf("handled %v, want [0 2 3 1]: the second copy of e1 must be dropped", handled)
+	}
+}
+
 func TestProcessCancelledWhileSinkDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := consume.HandlerFunc(func(_ context.Context, ms []kafka.Message) []error {

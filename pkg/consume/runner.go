@@ -24,6 +24,30 @@ type Config struct {
 	Topics    []string
 	BatchSize int           // most messages per batch (default 500)
 	BatchWait time.Duration // how long to fill a batch once it has a message (default 20ms)
+	// LagInterval is how often the lag of the partitions this member owns
+	// is read from Kafka (committed offsets against log ends) and exported
+	// as snotibridge_consumer_lag (default 5s). Each poll also tells
+	// readiness whether Kafka is reachable.
+	LagInterval time.Duration
+	// CommitTimeout bounds one offset commit (default 10s). A commit cut
+	// short is not fatal: the messages are delivered again and dropped as
+	// duplicates.
+	CommitTimeout time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 500
+	}
+	if c.BatchWait <= 0 {
+		c.BatchWait = 20 * time.Millisecond
+	}
+	if c.LagInterval <= 0 {
+		c.LagInterval = 5 * time.Second
+	}
+	if c.CommitTimeout <= 0 {
+		c.CommitTimeout = 10 * time.Second
+	}
 }
 
 // Runner consumes a group and commits only what is done.
@@ -36,7 +60,7 @@ type Runner struct {
 	m        *metrics
 	progress atomic.Int64 // unix nanos of the last successful fetch or commit
 	idle     atomic.Bool  // waiting for a first message: nothing to do is not a lack of progress
-	lastErr  atomic.Int64 // unix nanos of the reader's last reported error
+	mon      atomic.Pointer[lagMonitor]
 }
 
 // New builds a runner; h processes the batches. It writes dead letters to
@@ -45,12 +69,7 @@ func New(cfg Config, kcfg kafkaconf.Config, h Handler, codec *records.Codec, log
 	if cfg.GroupID == "" || len(cfg.Topics) == 0 {
 		return nil, errors.New("consume: GroupID and Topics are required")
 	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 500
-	}
-	if cfg.BatchWait <= 0 {
-		cfg.BatchWait = 20 * time.Millisecond
-	}
+	cfg.defaults()
 	dlq, err := kcfg.NewWriter(cfg.DLQTopic)
 	if err != nil {
 		return nil, err
@@ -63,50 +82,59 @@ func New(cfg Config, kcfg kafkaconf.Config, h Handler, codec *records.Codec, log
 	return &Runner{cfg: cfg, kafka: kcfg, proc: proc, dlq: dlq, log: log, m: proc.m}, nil
 }
 
-// Ready reports whether the runner is making progress: it fetched or
-// committed in the last minute, or it is waiting for new messages without
-// the reader reporting errors (a quiet topic is not a stall). A batch held
-// for more than a minute by a failing sink, or a reader failing to reach
-// Kafka, is not ready.
+// Ready reports whether the runner is connected and making progress: Kafka
+// answered the last lag poll (or fetch), and the runner fetched or
+// committed in the last minute or is waiting for new messages (a quiet
+// topic is not a stall). A batch held for more than a minute by a failing
+// sink is not ready either.
 func (r *Runner) Ready(context.Context) error {
 	last := r.progress.Load()
-	if last == 0 {
-		return errors.New("no fetch from Kafka yet")
+	mon := r.mon.Load()
+	if last == 0 || mon == nil {
+		return errors.New("not consuming yet")
 	}
-	recentErr := time.Since(time.Unix(0, r.lastErr.Load())) < time.Minute
-	if r.idle.Load() && !recentErr {
+	if err := mon.connected(); err != nil {
+		return err
+	}
+	if r.idle.Load() {
 		return nil
 	}
 	if age := time.Since(time.Unix(0, last)); age > time.Minute {
-		if recentErr {
-			return fmt.Errorf("no progress for %s; the Kafka reader reports errors", age.Round(time.Second))
-		}
 		return fmt.Errorf("no progress for %s", age.Round(time.Second))
 	}
 	return nil
 }
 
 // Run consumes until ctx is cancelled, then commits what is done and
-// returns nil. Messages fetched but not finished are left uncommitted and
-// will be delivered again (to this group's next owner of the partition).
+// returns nil. Kafka being unreachable never ends it: the reader rejoins
+// the group with backoff for as long as it takes (readiness says so
+// meanwhile), and lag drains when the broker is back. Messages fetched but
+// not finished are left uncommitted and will be delivered again (to this
+// group's next owner of the partition). Run returns an error only for a
+// handler or dead-letter failure that retrying cannot fix.
 func (r *Runner) Run(ctx context.Context) error {
-	reader, err := newGroupReader(r.kafka, r.cfg.GroupID, r.cfg.Topics, r.cfg.BatchSize, r.log, func() {
-		r.lastErr.Store(time.Now().UnixNano())
-	})
+	reader, mon, err := newGroupReader(r.kafka, r.cfg.GroupID, r.cfg.Topics, r.cfg.BatchSize, r.log, r.cfg.Stage, r.m, r.cfg.LagInterval)
 	if err != nil {
 		return err
 	}
-	defer reader.Close()
 	defer r.dlq.Close()
+	defer closeReader(reader, r.log)
+	r.mon.Store(mon)
+	monCtx, monStop := context.WithCancel(context.WithoutCancel(ctx))
+	monDone := make(chan struct{})
+	go func() { defer close(monDone); mon.run(monCtx) }()
+	defer func() { monStop(); <-monDone; mon.stop(); mon.closeIdle() }()
 	r.log.Info().Strs("topics", r.cfg.Topics).Msg("consuming")
 
 	// Treat an idle group as progress: FetchMessage blocks with nothing to read.
 	r.progress.Store(time.Now().UnixNano())
+	retry := reconnectBackoff()
+	quiet := &throttle{period: 30 * time.Second}
 	for {
-		batch, err := r.fetchBatch(ctx, reader)
+		batch, err := r.fetchBatch(ctx, reader, mon)
 		if len(batch) > 0 {
 			done, perr := r.proc.Process(ctx, batch)
-			r.commit(reader, batch, done)
+			r.commit(ctx, reader, batch, done)
 			if perr != nil && ctx.Err() == nil {
 				return perr
 			}
@@ -114,8 +142,22 @@ func (r *Runner) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil {
+		if err == nil {
+			retry.Reset()
+			continue
+		}
+		if errors.Is(err, errReaderClosed) {
 			return err
+		}
+		mon.failed(err)
+		delay := retry.NextBackOff()
+		quiet.level(r.log).Err(err).Dur("retry_in", delay).Msg("Kafka unreachable; the consumer keeps trying")
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
 		}
 	}
 }
@@ -125,7 +167,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // counts from the first message, not from each one: a steady stream would
 // otherwise keep extending the wait until the batch is full, adding
 // BatchSize/rate of latency at every stage.
-func (r *Runner) fetchBatch(ctx context.Context, reader *kafka.Reader) ([]kafka.Message, error) {
+func (r *Runner) fetchBatch(ctx context.Context, reader *kafka.Reader, mon *lagMonitor) ([]kafka.Message, error) {
 	var batch []kafka.Message
 	var deadline time.Time
 	for len(batch) < r.cfg.BatchSize {
@@ -143,11 +185,12 @@ func (r *Runner) fetchBatch(ctx context.Context, reader *kafka.Reader) ([]kafka.
 				return batch, nil
 			}
 			if errors.Is(err, io.EOF) {
-				return batch, fmt.Errorf("fetching: reader closed")
+				return batch, errReaderClosed
 			}
 			return batch, fmt.Errorf("fetching from %v: %w", r.cfg.Topics, err)
 		}
 		r.progress.Store(time.Now().UnixNano())
+		mon.reached()
 		if len(batch) == 0 {
 			deadline = time.Now().Add(r.cfg.BatchWait)
 		}
@@ -157,16 +200,22 @@ func (r *Runner) fetchBatch(ctx context.Context, reader *kafka.Reader) ([]kafka.
 }
 
 // commit commits, per partition, the last message before which every
-// message of the batch is done. It uses its own deadline so that a shutdown
-// still records the work finished before it.
-func (r *Runner) commit(reader *kafka.Reader, batch []kafka.Message, done []bool) {
+// message of the batch is done. It has a deadline of its own so that a
+// shutdown still records the work finished before it; once ctx is
+// cancelled and Kafka is known to be unreachable, it does not wait the
+// whole CommitTimeout for a broker that is gone.
+func (r *Runner) commit(ctx context.Context, reader *kafka.Reader, batch []kafka.Message, done []bool) {
 	toCommit := ContiguousDone(batch, done)
 	if len(toCommit) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	timeout := r.cfg.CommitTimeout
+	if ctx.Err() != nil && r.mon.Load().connected() != nil {
+		timeout = min(timeout, shutdownCommitTimeout)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	if err := reader.CommitMessages(ctx, toCommit...); err != nil {
+	if err := reader.CommitMessages(cctx, toCommit...); err != nil {
 		// Not fatal: the messages are delivered again and deduplicated.
 		r.m.commits.WithLabelValues(r.cfg.Stage, "error").Inc()
 		r.log.Error().Err(err).Msg("committing offsets failed; the batch will be redelivered")

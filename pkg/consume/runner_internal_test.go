@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -36,20 +37,26 @@ func TestContiguousDone(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	p := &Processor{cfg: ProcessorConfig{MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, MaxWait: 10 * time.Second}}
+func TestSinkBackOff(t *testing.T) {
+	b := Backoff{Min: 100 * time.Millisecond, Max: time.Second, MaxWait: 10 * time.Second}.policy()
+	b.Reset()
 	for round := 0; round < 30; round++ {
-		d := p.backoff(round, 0)
-		ceil := min(100*time.Millisecond<<min(round, 20), time.Second)
-		if d < ceil/2 || d > ceil {
-			t.Errorf("round %d: backoff %s outside [%s, %s]", round, d, ceil/2, ceil)
+		d := b.NextBackOff()
+		interval := min(100*time.Millisecond<<min(round, 20), time.Second)
+		if lo, hi := interval/2, interval*3/2; d < lo || d > hi {
+			t.Errorf("round %d: backoff %s outside [%s, %s]", round, d, lo, hi)
 		}
 	}
-	if d := p.backoff(0, 3*time.Second); d != 3*time.Second {
+	b.retryAfter = 3 * time.Second
+	if d := b.NextBackOff(); d != 3*time.Second {
 		t.Errorf("Retry-After 3s: backoff %s, want 3s", d)
 	}
-	if d := p.backoff(0, time.Hour); d != 10*time.Second {
+	b.retryAfter = time.Hour
+	if d := b.NextBackOff(); d != 10*time.Second {
 		t.Errorf("Retry-After 1h: backoff %s, want capped at MaxWait 10s", d)
+	}
+	if d := b.NextBackOff(); d > 1500*time.Millisecond {
+		t.Errorf("after a Retry-After: backoff %s, want back to the exponential (≤ 1.5s)", d)
 	}
 }
 
@@ -59,13 +66,14 @@ func TestReady(t *testing.T) {
 		name     string
 		progress int64
 		idle     bool
-		lastErr  int64
+		down     bool
 		wantErr  bool
 	}{
 		{name: "never fetched", wantErr: true},
 		{name: "recent progress", progress: time.Now().UnixNano()},
 		{name: "quiet topic, idle", progress: long, idle: true},
-		{name: "idle but reader failing", progress: long, idle: true, lastErr: time.Now().UnixNano(), wantErr: true},
+		{name: "idle but Kafka unreachable", progress: long, idle: true, down: true, wantErr: true},
+		{name: "progressing but Kafka unreachable now", progress: time.Now().UnixNano(), down: true, wantErr: true},
 		{name: "batch held by a failing sink", progress: long, wantErr: true},
 	}
 	for _, tt := range tests {
@@ -73,10 +81,37 @@ func TestReady(t *testing.T) {
 			r := &Runner{}
 			r.progress.Store(tt.progress)
 			r.idle.Store(tt.idle)
-			r.lastErr.Store(tt.lastErr)
+			mon := &lagMonitor{}
+			if tt.down {
+				mon.failed(errors.New("dial tcp: connection refused"))
+			}
+			r.mon.Store(mon)
 			if err := r.Ready(context.Background()); (err != nil) != tt.wantErr {
 				t.Errorf("Ready = %v, wantErr %v", err, tt.wantErr)
 			}
+			if tt.down {
+				mon.reached()
+				if err := r.Ready(context.Background()); err != nil && tt.progress != long {
+					t.Errorf("Ready after Kafka is back = %v", err)
+				}
+			}
 		})
+	}
+}
+
+// TestDefaultRetryComesBackQuickly: with the default policy no wait
+// between two attempts exceeds 4.5 s, however long the sink was down, so a
+// sink that is back is used within seconds.
+func TestDefaultRetryComesBackQuickly(t *testing.T) {
+	cfg := ProcessorConfig{Stage: "s", DLQTopic: "d"}
+	if err := cfg.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	bo := cfg.backoff().policy()
+	bo.Reset()
+	for round := 0; round < 200; round++ {
+		if d := bo.NextBackOff(); d > 4500*time.Millisecond {
+			t.Fatalf("round %d: waits %s, want at most 4.5s", round, d)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,4 +199,102 @@ func TestRunnerRestartLosesNothing(t *testing.T) {
 	testkit.Eventually(t, 2*time.Minute, "every record after the restart", func() bool { return count() == n })
 	stop()
 	t.Logf("records seen before the restart: %d of %d", before, n)
+}
+
+// lagSeries returns stage "test"'s snotibridge_consumer_lag series in reg
+// by partition.
+func lagSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "snotibridge_consumer_lag" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var part string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "partition" {
+					part = l.GetValue()
+				}
+			}
+			out[part] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+func sum(m map[string]float64) (s float64) {
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
+
+// TestRunnerLagTrueDuringSinkOutage: while the sink fails and the runner
+// holds its batch (fetching nothing), the lag gauge still shows every
+// record not done; it drains when the sink is back; when a second member
+// joins, each pod exports only the partitions it owns, and a stopped
+// member exports none.
+func TestRunnerLagTrueDuringSinkOutage(t *testing.T) {
+	kc := kafkatest.Config(t)
+	in := kafkatest.Topic(t, kc.Brokers, 4)
+	dlq := kafkatest.Topic(t, kc.Brokers, 1)
+	group := in + "-g"
+	const n = 200
+	produce(t, kc, in, 0, n)
+
+	var down atomic.Bool
+	down.Store(true)
+	h := consume.PerKey(4, func(context.Context, kafka.Message) error {
+		if down.Load() {
+			return sinkerr.NewRetryable(errors.New("503 Service Unavailable"), 0)
+		}
+		return nil
+	})
+	codec, _ := records.NewCodec()
+	start := func() (*prometheus.Registry, func()) {
+		reg := prometheus.NewRegistry()
+		r, err := consume.New(consume.Config{
+			ProcessorConfig: consume.ProcessorConfig{Stage: "test", DLQTopic: dlq, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+			GroupID:         group, Topics: []string{in}, BatchSize: 50, LagInterval: 200 * time.Millisecond,
+		}, kc, h, codec, zerolog.Nop(), reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reg, runInBackground(t, "runner", r.Run)
+	}
+	reg1, stop1 := start()
+	testkit.Eventually(t, 2*time.Minute, "lag of every record while the sink is down", func() bool {
+		s := lagSeries(t, reg1)
+		return len(s) == 4 && sum(s) == n
+	})
+	down.Store(false)
+	testkit.Eventually(t, 2*time.Minute, "lag 0 once the sink is back", func() bool {
+		s := lagSeries(t, reg1)
+		return len(s) == 4 && sum(s) == 0
+	})
+
+	reg2, stop2 := start()
+	testkit.Eventually(t, 2*time.Minute, "the partitions shared between the two members, each exported once", func() bool {
+		s1, s2 := lagSeries(t, reg1), lagSeries(t, reg2)
+		if len(s1) == 0 || len(s2) == 0 || len(s1)+len(s2) != 4 {
+			return false
+		}
+		for p := range s1 {
+			if _, both := s2[p]; both {
+				return false
+			}
+		}
+		return true
+	})
+	stop2()
+	if s := lagSeries(t, reg2); len(s) != 0 {
+		t.Errorf("a stopped member still exports lag %v", s)
+	}
+	testkit.Eventually(t, 2*time.Minute, "every partition back with the first member", func() bool { return len(lagSeries(t, reg1)) == 4 })
+	stop1()
 }

@@ -10,13 +10,17 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/replay"
 )
 
 const offsetsShowSynopsis = `offsets show --group G [--topic T[,T…]]
 
 Prints the group's state and members, and per partition its committed
-offset, the log start and end, and the lag (end - committed).`
+offset, the log start and end, and the lag: end - committed, or end - start
+where the group has committed nothing (it starts at the earliest record).
+Default topics: those the group committed offsets for or its members
+subscribe to, every partition of each.`
 
 const offsetsResetSynopsis = `offsets reset --group G [--topic T[,T…]]
        (--to-datetime RFC3339 | --to-earliest | --to-latest | --to-offset N) [--execute]
@@ -46,17 +50,33 @@ func (a *app) offsetsShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	committed, err := committedOffsets(ctx, client, *group, splitList(*topics))
+	names := splitList(*topics)
+	if len(names) == 0 {
+		committed, err := committedOffsets(ctx, client, *group, nil)
+		if err != nil {
+			return err
+		}
+		names = groupTopics(g, committed)
+	}
+	parts := map[string][]int{}
+	for _, t := range names {
+		ps, err := replay.Partitions(ctx, client, t)
+		if err != nil {
+			return err
+		}
+		parts[t] = ps
+	}
+	lags, err := consume.GroupLag(ctx, client, *group, parts)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.out, "group %s  state %s  members %d\n", *group, orDash(g.GroupState), len(g.Members))
-	if len(committed) == 0 {
+	if len(names) == 0 {
 		note := ""
 		if g.GroupState == "Dead" {
 			note = " (the group does not exist)"
 		}
-		fmt.Fprintf(a.errw, "group %s has no committed offsets%s\n", *group, note)
+		fmt.Fprintf(a.errw, "group %s has no committed offsets and no members%s: name the topics with --topic\n", *group, note)
 	}
 	for _, m := range g.Members {
 		fmt.Fprintf(a.out, "  member %s  client %s  host %s\n", m.MemberID, m.ClientID, m.ClientHost)
@@ -64,21 +84,31 @@ func (a *app) offsetsShow(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TOPIC\tPARTITION\tCOMMITTED\tLOG-START\tLOG-END\tLAG")
 	var total int64
-	for _, topic := range sortedKeys(committed) {
-		parts := sortedKeys(committed[topic])
-		first, last, err := replay.LogOffsets(ctx, client, topic, parts)
-		if err != nil {
-			return err
-		}
-		for _, p := range parts {
-			c := committed[topic][p]
-			lag := last[p] - max(c, first[p])
-			total += lag
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\n", topic, p, offsetString(c), first[p], last[p], lag)
-		}
+	for _, l := range lags {
+		total += l.Lag
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\n", l.Topic, l.Partition, offsetString(l.Committed), l.Start, l.End, l.Lag)
 	}
 	fmt.Fprintf(tw, "TOTAL\t\t\t\t\t%d\n", total)
 	return tw.Flush()
+}
+
+// groupTopics is the sorted union of the topics the group committed
+// offsets for and those its members subscribe to or are assigned: a group
+// that has not committed yet still has all its lag.
+func groupTopics(g kafka.DescribeGroupsResponseGroup, committed map[string]map[int]int64) []string {
+	set := map[string]bool{}
+	for t := range committed {
+		set[t] = true
+	}
+	for _, m := range g.Members {
+		for _, t := range m.MemberMetadata.Topics {
+			set[t] = true
+		}
+		for _, t := range m.MemberAssignments.Topics {
+			set[t.Topic] = true
+		}
+	}
+	return sortedKeys(set)
 }
 
 func (a *app) offsetsReset(ctx context.Context, args []string) error {

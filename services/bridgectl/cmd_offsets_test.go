@@ -183,3 +183,48 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestOffsetsShowWithoutCommits: a group whose member consumes but has
+// committed nothing yet shows its whole backlog as lag, found through the
+// member's subscription; a group with neither says to name the topics.
+func TestOffsetsShowWithoutCommits(t *testing.T) {
+	ctx := testContext(t)
+	ta := newTestApp(t)
+	codec, _ := records.NewCodec()
+	topic := kafkatest.Topic(t, ta.brokers, 3)
+	var msgs []kafka.Message
+	for i := 0; i < 25; i++ {
+		msgs = append(msgs, event(t, codec, i, "pk", "device_online", nil))
+	}
+	produce(ctx, t, ta, topic, msgs...)
+	group := topic + "-nocommit"
+	member := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: ta.brokers, GroupID: group, GroupTopics: []string{topic}, StartOffset: kafka.FirstOffset,
+		MaxWait: 100 * time.Millisecond, HeartbeatInterval: time.Second, CommitInterval: 0,
+	})
+	defer member.Close()
+	if _, err := member.FetchMessage(ctx); err != nil { // joined, fetching, never committing
+		t.Fatal(err)
+	}
+	client, _ := ta.cfg.Kafka.Client()
+	waitFor(t, "the member to be in the group", func() bool {
+		g, err := describeGroup(ctx, client, group)
+		return err == nil && len(g.Members) == 1 && g.GroupState == "Stable"
+	})
+	if code := ta.run(ctx, t, "offsets", "show", "--group", group); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if f := strings.Fields(lastLine(ta.out.String())); len(f) != 2 || f[1] != "25" {
+		t.Errorf("total lag line %q, want 25:\n%s", lastLine(ta.out.String()), ta.out)
+	}
+	if n := strings.Count(ta.out.String(), topic+" "); n != 3 {
+		t.Errorf("%d partition lines for %s, want 3:\n%s", n, topic, ta.out)
+	}
+
+	if code := ta.run(ctx, t, "offsets", "show", "--group", topic+"-nobody"); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(ta.errw.String(), "name the topics with --topic") {
+		t.Errorf("no hint for a group with no commits and no members:\n%s", ta.errw)
+	}
+}

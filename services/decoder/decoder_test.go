@@ -12,9 +12,11 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestMain(m *testing.M) { kafkatest.Main(m) }
@@ -155,5 +157,70 @@ func TestDecoderEndToEnd(t *testing.T) {
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+// TestDecoderDuplicateInOneBatch: a retried ingest write can put one
+// delivery at two consecutive offsets. Both copies come in one batch; the
+// decoder writes the telemetry once.
+func TestDecoderDuplicateInOneBatch(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	events := kafkatest.Topic(t, brokers, 1)
+	telemetry := kafkatest.Topic(t, brokers, 1)
+	dlq := kafkatest.Topic(t, brokers, 1)
+	codec, _ := records.NewCodec()
+	now := time.UnixMilli(1700000000000).UTC()
+	ev := func(id string) kafka.Message {
+		m, err := codec.Message("", []byte("dev1"), &records.SnotiEvent{
+			EventID: id, EventType: "device_status_kv", ProductKey: evCharger, DID: "dev1", CreatedAt: now, ReceivedAt: now,
+			Protocol: "v2", DeliveryID: "1", KV: map[string]any{"voltage": 230.0}, RawJSON: "{}",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	kc := kafkatest.Config(t)
+	w, _ := kc.NewWriter(events)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := w.WriteMessages(ctx, ev("twice"), ev("twice"), ev("once")); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	cfg := Config{
+		Base:      service.Base{Kafka: kc, ShutdownTimeout: 30 * time.Second},
+		CodecsDir: "codecs", TopicEvents: events, TopicTelemetry: telemetry, TopicDLQ: dlq,
+		GroupID: events + "-decoder", BatchSize: 100,
+	}
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	rctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(rctx, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)) }()
+
+	client, _ := kc.Client()
+	testkit.Eventually(t, 2*time.Minute, "the three events committed", func() bool {
+		lags, err := consume.GroupLag(ctx, client, cfg.GroupID, map[string][]int{events: {0}})
+		return err == nil && len(lags) == 1 && lags[0].Committed == 3
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var ids []string
+	for _, m := range kafkatest.ReadN(t, brokers, telemetry, 2, time.Minute) {
+		var tel records.DeviceTelemetry
+		if err := codec.Unmarshal(m.Value, &tel); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tel.EventID)
+	}
+	lags, err := consume.GroupLag(ctx, client, "nobody", map[string][]int{telemetry: {0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ids) != "[twice once]" || lags[0].End != 2 {
+		t.Errorf("telemetry %v, %d records: want [twice once], 2 records", ids, lags[0].End)
 	}
 }

@@ -56,6 +56,8 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 		// The handler's check, not the runner's: it tells an idle topic
 		// (ready) from Energisme failing every push for a minute.
 		http.AddReadiness("push", h.Ready)
+		// And the runner's: it says when Kafka is unreachable.
+		http.AddReadiness("push-kafka", runner.Ready)
 		a.parts = append(a.parts, service.Part{Name: "push", Run: runner.Run})
 		log.Info().Str("group", cfg.GroupID).Str("topic", cfg.TopicEvents).Int("concurrency", cfg.Push.Concurrency).
 			Str("unmapped", cfg.Push.Unmapped).Msg("HTTP push enabled")
@@ -70,11 +72,14 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 			ProcessorConfig: consume.ProcessorConfig{Stage: "energisme-files", DLQTopic: cfg.TopicDLQ},
 			GroupID:         cfg.FilesGroupID,
 			Topics:          []string{cfg.TopicTelemetry},
-			// Room for a full set of windows plus the next one, so fetching
-			// pauses only while an upload cannot finish.
-			MaxPending: 2 * cfg.Files.MaxMessages,
-			// The partial windows are uploaded on shutdown within most of
-			// the budget; what misses it stays uncommitted.
+			// The exporter holds at most one open file of MaxMessages per
+			// partition; fetching must pause only while an upload cannot
+			// finish, never because open files filled the tracker (they
+			// complete only when later records arrive). Room for 64
+			// partitions; tracker slots cost no memory.
+			MaxPending: 64 * cfg.Files.MaxMessages,
+			// A file being uploaded at shutdown may finish within most of
+			// the budget; incomplete files stay uncommitted.
 			DrainTimeout: drainBudget(cfg.ShutdownTimeout),
 		}, cfg.Kafka, fe, codec, log.With().Str("part", "files").Logger(), a.metrics)
 		if err != nil {
@@ -97,8 +102,9 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 }
 
 // run runs the parts. Shutdown order: the push consumer (its batch
-// finishes or is left uncommitted), the file consumer (partial windows
-// uploaded within the drain budget, then committed), the HTTP server.
+// finishes or is left uncommitted), the file consumer (a file being uploaded
+// may finish within the drain budget and is committed; incomplete files stay
+// uncommitted), the HTTP server.
 func (a *app) run(ctx context.Context) error {
 	return service.Run(ctx, a.log, a.cfg.ShutdownTimeout, a.parts...)
 }
