@@ -1,11 +1,15 @@
 package codecs
 
-import "time"
+import (
+	"time"
 
-// Defaults of the reload loop.
+	"github.com/snotibridge/snotibridge/pkg/filewatch"
+)
+
+// Defaults of the reload loop (package filewatch's).
 const (
-	DefaultRescanInterval = 30 * time.Second
-	DefaultDebounce       = 100 * time.Millisecond
+	DefaultRescanInterval = filewatch.DefaultRescanInterval
+	DefaultDebounce       = filewatch.DefaultDebounce
 )
 
 // Option tunes a Registry.

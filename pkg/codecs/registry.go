@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/codecs/value"
+	"github.com/snotibridge/snotibridge/pkg/filewatch"
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
 )
 
@@ -217,62 +217,17 @@ func kindOf(f *codecFile) string {
 }
 
 // Run watches the directory until ctx is done, rescanning on any file event
-// (after the debounce) and every rescan interval. It returns nil when ctx is
-// cancelled. When fsnotify cannot watch the directory it logs it and relies
-// on the periodic rescan. Call it at most once.
+// (after the debounce) and every rescan interval, with the reload loop of
+// package filewatch. It returns nil when ctx is cancelled. When fsnotify
+// cannot watch the directory it logs it and relies on the periodic rescan.
+// Call it at most once.
 func (r *Registry) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("codecs registry: Run called twice")
 	}
-	var events <-chan fsnotify.Event
-	var watchErrs <-chan error
-	w, err := fsnotify.NewWatcher()
-	if err == nil {
-		defer w.Close()
-		if err = w.Add(r.dir); err == nil {
-			events, watchErrs = w.Events, w.Errors
-		}
-	}
-	if err != nil {
-		r.log.Warn().Err(err).Dur("rescan_interval", r.rescanEvery).Msg("cannot watch codecs directory; rescanning periodically only")
-	}
-	// Catch what changed between Open (or the last scan) and the watch.
-	_ = r.Rescan()
-	ticker := time.NewTicker(r.rescanEvery)
-	defer ticker.Stop()
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
-	defer debounce.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			r.log.Debug().Str("event", ev.String()).Msg("codecs directory changed")
-			debounce.Reset(r.debounce)
-		case err, ok := <-watchErrs:
-			if !ok {
-				watchErrs = nil
-				continue
-			}
-			r.log.Warn().Err(err).Msg("watching codecs directory")
-			debounce.Reset(r.debounce)
-		case <-debounce.C:
-			_ = r.Rescan() // errors are logged and counted by Rescan
-		case <-ticker.C:
-			if w != nil && events != nil && len(w.WatchList()) == 0 {
-				// The directory was removed and came back: watch it again.
-				if err := w.Add(r.dir); err != nil {
-					r.log.Warn().Err(err).Msg("watching codecs directory again")
-				}
-			}
-			_ = r.Rescan()
-		}
-	}
+	opts := filewatch.Options{RescanInterval: r.rescanEvery, Debounce: r.debounce}
+	// Rescan logs and counts its own errors.
+	return filewatch.Watch(ctx, r.dir, opts, func() { _ = r.Rescan() }, r.log)
 }
 
 // Products returns the product_keys that have a codec, sorted.
