@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -44,6 +45,9 @@ type harness struct {
 	batchSize           int
 	backfillAge         time.Duration
 	telemetryW, eventsW *kafka.Writer
+	// logs, when set, receives the in-process forwarder's logs (info and
+	// above) besides the test log.
+	logs io.Writer
 }
 
 func newHarness(t testing.TB, mapping string, simCfg sinksim.EnOSConfig) *harness {
@@ -111,6 +115,9 @@ func (h *harness) startInProcess(t testing.TB) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
+	if h.logs != nil {
+		log = zerolog.New(zerolog.MultiLevelWriter(zerolog.NewTestWriter(t), h.logs)).Level(zerolog.InfoLevel)
+	}
 	go func() { done <- run(ctx, h.config(), log) }()
 	var once sync.Once
 	stop = func() {
