@@ -56,7 +56,8 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 		// The handler's check, not the runner's: it tells an idle topic
 		// (ready) from Energisme failing every push for a minute.
 		http.AddReadiness("push", h.Ready)
-		a.parts = append(a.parts, service.Part{Name: "push", Run: runner.Run})
+		a.parts = append(a.parts, service.Part{Name: "push", Run: runner.Run},
+			service.Part{Name: "mapping", Run: h.WatchMapping}) // reloaded without a restart
 		log.Info().Str("group", cfg.GroupID).Str("topic", cfg.TopicEvents).Int("concurrency", cfg.Push.Concurrency).
 			Str("unmapped", cfg.Push.Unmapped).Msg("HTTP push enabled")
 	}
