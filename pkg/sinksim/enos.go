@@ -13,8 +13,8 @@ import (
 
 // EnOS emulator defaults.
 const (
-	DefaultEnOSTokenTTL       = 2 * time.Hour
-	DefaultEnOSTimestampSkew  = 5 * time.Minute
+	DefaultEnOSTokenTTL      = 2 * time.Hour
+	DefaultEnOSTimestampSkew = 5 * time.Minute
 	// DefaultEnOSMaxMessageSize is the strict reading of EnOS's "512 KB"
 	// enos-message limit (512,000 bytes), so a client that reads it as
 	// KiB is refused here before it is by EnOS.
