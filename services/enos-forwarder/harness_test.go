@@ -44,6 +44,7 @@ type harness struct {
 	codec               *records.Codec
 	batchSize           int
 	backfillAge         time.Duration
+	maxMessageBytes     int // ENOS_MAX_MESSAGE_BYTES; 0: the default
 	telemetryW, eventsW *kafka.Writer
 	// logs, when set, receives the in-process forwarder's logs (info and
 	// above) besides the test log.
@@ -91,6 +92,7 @@ func (h *harness) config() Config {
 		EnOS: enosfwd.Config{
 			APIMURL: h.url, APIURL: h.url, AccessKey: accessKey, SecretKey: secretKey, OrgID: orgID,
 			MappingFile: h.mappingFile, BackfillAge: h.backfillAge, RequestTimeout: 5 * time.Second,
+			MaxMessageBytes: h.maxMessageBytes,
 		},
 		TopicTelemetry: h.telemetry, TopicEvents: h.events, TopicDLQ: h.dlq, GroupID: h.group, BatchSize: h.batchSize,
 	}
