@@ -12,6 +12,11 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/replay"
 )
 
+// sinkDLQVar names, per sink, bridgectl's variable for the dead-letter
+// topic of its stage; TOPIC_DLQ, the stage's own name, wins when set (see
+// Topics.SinkDLQ).
+var sinkDLQVar = map[string]string{"telemetry": "TOPIC_DECODER_DLQ", "enos": "TOPIC_ENOS_DLQ", "energisme": "TOPIC_ENERGISME_DLQ"}
+
 // defaultSinks is the table of replay and redrive targets.
 //
 // A sink's Factory is a replay.SinkFactory,

@@ -36,6 +36,18 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "every problem at once",
 			env:     map[string]string{"ENOS_API_URL": "iot.example", "ENOS_ORG_ID": "", "ENOS_MAPPING_FILE": "missing.json", "ENOS_BATCH_SIZE": "0", "TOPIC_DLQ": "snoti.events.v1", "ENOS_BACKFILL_AGE": "-1h"},
 			wantErr: []string{`ENOS_API_URL="iot.example"`, "ENOS_ORG_ID is empty", `ENOS_MAPPING_FILE="missing.json"`, "ENOS_BATCH_SIZE=0: must be 1..10000", `TOPIC_DLQ="snoti.events.v1": must differ`, "ENOS_BACKFILL_AGE=-1h0m0s: must be 0"}},
+		{name: "bridgectl's DLQ variable", env: map[string]string{"TOPIC_ENOS_DLQ": "enos.dlq.b"}, check: func(t *testing.T, c Config) {
+			if c.TopicDLQ != "enos.dlq.b" || c.DLQFrom != "TOPIC_ENOS_DLQ" {
+				t.Errorf("DLQ %q from %q, want enos.dlq.b from TOPIC_ENOS_DLQ", c.TopicDLQ, c.DLQFrom)
+			}
+		}},
+		{name: "both DLQ variables agreeing", env: map[string]string{"TOPIC_DLQ": "enos.dlq.b", "TOPIC_ENOS_DLQ": "enos.dlq.b"}, check: func(t *testing.T, c Config) {
+			if c.TopicDLQ != "enos.dlq.b" || c.DLQFrom != "TOPIC_DLQ" {
+				t.Errorf("DLQ %q from %q", c.TopicDLQ, c.DLQFrom)
+			}
+		}},
+		{name: "DLQ variables disagreeing", env: map[string]string{"TOPIC_DLQ": "a", "TOPIC_ENOS_DLQ": "b"},
+			wantErr: []string{`TOPIC_DLQ="a" and TOPIC_ENOS_DLQ="b" disagree`}},
 		{name: "unparseable", env: map[string]string{"ENOS_BACKFILL_AGE": "soon", "ENOS_BATCH_SIZE": "many"},
 			wantErr: []string{`ENOS_BACKFILL_AGE="soon": cannot parse`, `ENOS_BATCH_SIZE="many": cannot parse`}},
 		{name: "bad mapping", env: map[string]string{"ENOS_MAPPING_FILE": "testdata/bad-mapping.json"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/rs/zerolog"
@@ -29,7 +30,8 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 		return err
 	}
 	log.Info().Strs("products", h.Mapping().Products()).Str("mapping", cfg.EnOS.MappingFile).
-		Str("api", cfg.EnOS.APIURL).Dur("backfill_age", cfg.EnOS.BackfillAge).Msg("EnOS mapping loaded; reloaded when the file changes")
+		Str("api", cfg.EnOS.APIURL).Dur("backfill_age", cfg.EnOS.BackfillAge).
+		Str("dlq", cfg.TopicDLQ).Str("dlq_variable", cmp.Or(cfg.DLQFrom, "default")).Msg("EnOS mapping loaded; reloaded when the file changes")
 	runner, err := consume.New(consume.Config{
 		ProcessorConfig: consume.ProcessorConfig{Stage: "enos", DLQTopic: cfg.TopicDLQ},
 		GroupID:         cfg.GroupID,
