@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/codecs/value"
@@ -34,6 +35,9 @@ type Registry struct {
 	scanMu sync.Mutex            // serialises Rescan; guards files
 	files  map[string]*codecFile // by base name
 
+	metricsReg prometheus.Registerer // WithMetrics
+	m          filewatch.Metrics     // the same reload metrics as the mapping files
+
 	reloads      atomic.Uint64 // rescans that changed the snapshot
 	reloadErrors atomic.Uint64 // failed loads: once per bad content of a file, or per failed read
 	badFiles     atomic.Int64  // files whose current content does not load
@@ -52,6 +56,9 @@ func Open(dir string, log zerolog.Logger, opts ...Option) (*Registry, error) {
 	}
 	for _, o := range opts {
 		o(r)
+	}
+	if r.metricsReg != nil {
+		r.m = filewatch.NewMetrics(r.metricsReg, "CODECS_DIR")
 	}
 	var problems []error
 	if r.rescanEvery <= 0 {
@@ -86,6 +93,8 @@ func (r *Registry) Rescan() error {
 	entries, err := os.ReadDir(r.dir)
 	if err != nil {
 		r.reloadErrors.Add(1)
+		r.m.Rejected()
+		r.m.SetBad(true)
 		r.log.Error().Err(err).Msg("reading codecs directory; keeping the loaded codecs")
 		return fmt.Errorf("reading codecs directory: %w", err)
 	}
@@ -149,11 +158,13 @@ func (r *Registry) Rescan() error {
 		}
 	}
 	r.badFiles.Store(int64(bad + len(conflicts)))
+	r.m.SetBad(bad+len(conflicts) > 0)
 	if changed || r.snap.Load() == nil {
 		var version uint64 = 1
 		if old := r.snap.Load(); old != nil {
 			version = old.version + 1
 			r.reloads.Add(1)
+			r.m.Loaded()
 		}
 		r.snap.Store(&snapshot{version: version, products: products})
 		r.log.Info().Uint64("version", version).Int("products", len(products)).Msg("codecs published")
@@ -166,6 +177,7 @@ func (r *Registry) Rescan() error {
 func (r *Registry) reject(name, key string, prev *codecFile, err error) error {
 	path := filepath.Join(r.dir, name)
 	r.reloadErrors.Add(1)
+	r.m.Rejected()
 	f := &codecFile{name: name, productKey: key, err: err}
 	if prev != nil {
 		f.sum, f.definition, f.custom = prev.sum, prev.definition, prev.custom

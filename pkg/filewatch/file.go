@@ -54,7 +54,7 @@ type File[T any] struct {
 	cfg   FileConfig
 	parse ParseFunc[T]
 	log   zerolog.Logger
-	m     fileMetrics
+	m     Metrics
 
 	cur     atomic.Pointer[T]
 	version atomic.Uint64
@@ -68,9 +68,55 @@ type File[T any] struct {
 	bad      bool
 }
 
-type fileMetrics struct {
-	loaded, rejectedTotal prometheus.Counter
-	rejected              prometheus.Gauge
+// Metrics are the reload metrics of one watched configuration, labelled
+// with the variable that names it (file="ENOS_MAPPING_FILE",
+// file="CODECS_DIR"). A File keeps its own; the codecs registry uses them
+// for its folder. The zero Metrics counts nothing.
+type Metrics struct {
+	loaded, rejected prometheus.Counter
+	bad              prometheus.Gauge
+}
+
+// NewMetrics registers the reload metrics with reg (nil: not exported), or
+// shares those another watched configuration of the process registered.
+func NewMetrics(reg prometheus.Registerer, label string) Metrics {
+	reloads := httpserver.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "snotibridge_config_reloads_total",
+		Help: "Reloads of a watched configuration (codec folder, mapping files), by file (the variable naming it) and outcome (loaded: swapped in; rejected: invalid or unreadable, the previous version stays in force).",
+	}, []string{"file", "outcome"}))
+	bad := httpserver.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "snotibridge_config_rejected",
+		Help: "1 while a watched configuration's current content is rejected (in part, for a codec folder) and its previous version stays in force, else 0.",
+	}, []string{"file"}))
+	m := Metrics{loaded: reloads.WithLabelValues(label, "loaded"), rejected: reloads.WithLabelValues(label, "rejected"), bad: bad.WithLabelValues(label)}
+	m.bad.Set(0)
+	return m
+}
+
+// Loaded counts a new version swapped in.
+func (m Metrics) Loaded() {
+	if m.loaded != nil {
+		m.loaded.Inc()
+	}
+}
+
+// Rejected counts a content (or a read failure) rejected.
+func (m Metrics) Rejected() {
+	if m.rejected != nil {
+		m.rejected.Inc()
+	}
+}
+
+// SetBad sets whether the configuration on disk is (in part) rejected.
+func (m Metrics) SetBad(bad bool) {
+	if m.bad == nil {
+		return
+	}
+	if bad {
+		m.bad.Set(1)
+	} else {
+		m.bad.Set(0)
+	}
 }
 
 // Open reads and parses the file. It fails when the file cannot be read or
@@ -91,24 +137,9 @@ func Open[T any](cfg FileConfig, parse ParseFunc[T], log zerolog.Logger, reg pro
 	if cfg.Label == "" {
 		cfg.Label = filepath.Base(cfg.Path)
 	}
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	reloads := httpserver.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "snotibridge_config_reloads_total",
-		Help: "Reloads of a watched configuration file (mapping files), by file and outcome (loaded: swapped in; rejected: invalid or unreadable, the previous version stays in force).",
-	}, []string{"file", "outcome"}))
-	bad := httpserver.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "snotibridge_config_rejected",
-		Help: "1 while a watched configuration file's current content is rejected and its previous version stays in force, else 0.",
-	}, []string{"file"}))
 	f := &File[T]{
 		cfg: cfg, parse: parse,
 		log: log.With().Str("file", cfg.Path).Str("config", cfg.Label).Logger(),
-		m: fileMetrics{
-			loaded: reloads.WithLabelValues(cfg.Label, "loaded"), rejectedTotal: reloads.WithLabelValues(cfg.Label, "rejected"),
-			rejected: bad.WithLabelValues(cfg.Label),
-		},
 	}
 	data, err := os.ReadFile(cfg.Path)
 	if err != nil {
@@ -121,7 +152,7 @@ func Open[T any](cfg FileConfig, parse ParseFunc[T], log zerolog.Logger, reg pro
 	f.sum = sha256.Sum256(data)
 	f.cur.Store(v)
 	f.version.Store(1)
-	f.m.rejected.Set(0)
+	f.m = NewMetrics(reg, cfg.Label)
 	return f, nil
 }
 
@@ -163,8 +194,8 @@ func (f *File[T]) Reload() error {
 	version := f.version.Add(1)
 	f.lastErr, f.bad = "", false
 	f.reloads++
-	f.m.loaded.Inc()
-	f.m.rejected.Set(0)
+	f.m.Loaded()
+	f.m.SetBad(false)
 	f.log.Info().Uint64("version", version).Msg("configuration file reloaded")
 	if f.cfg.OnLoad != nil {
 		f.cfg.OnLoad(version)
@@ -180,8 +211,8 @@ func (f *File[T]) reject(err error, msg string) error {
 	}
 	f.lastErr, f.bad = err.Error(), true
 	f.rejected++
-	f.m.rejectedTotal.Inc()
-	f.m.rejected.Set(1)
+	f.m.Rejected()
+	f.m.SetBad(true)
 	f.log.Error().Err(err).Uint64("version_in_force", f.version.Load()).Msg(msg + "; keeping the version in force")
 	return err
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/filewatch"
@@ -162,7 +161,7 @@ func TestConfigMapSwap(t *testing.T) {
 	if name() != "v2" || !f.Stats().Bad {
 		t.Fatalf("after a bad file: name %q, stats %+v; want v2 kept, Bad", name(), f.Stats())
 	}
-	if v := testutil.ToFloat64(gauge(t, reg)); v != 1 {
+	if v := gauge(t, reg); v != 1 {
 		t.Errorf("snotibridge_config_rejected = %v, want 1", v)
 	}
 	_ = f.Reload() // the same bad content again: not counted twice
@@ -175,19 +174,32 @@ func TestConfigMapSwap(t *testing.T) {
 	if s := f.Stats(); s.Bad || s.Reloads != 2 || s.Version != 3 {
 		t.Errorf("stats %+v: want Reloads 2, Version 3, not Bad", s)
 	}
-	if v := testutil.ToFloat64(gauge(t, reg)); v != 0 {
+	if v := gauge(t, reg); v != 0 {
 		t.Errorf("snotibridge_config_rejected = %v, want 0", v)
 	}
 }
 
-func gauge(t *testing.T, reg *prometheus.Registry) prometheus.Collector {
+// gauge reads snotibridge_config_rejected{file="TEST_FILE"}.
+func gauge(t *testing.T, reg *prometheus.Registry) float64 {
 	t.Helper()
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "snotibridge_config_rejected", Help: "1 while a watched configuration file's current content is rejected and its previous version stays in force, else 0."}, []string{"file"})
-	var are prometheus.AlreadyRegisteredError
-	if err := reg.Register(g); !errors.As(err, &are) {
-		t.Fatalf("gauge not registered: %v", err)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return are.ExistingCollector.(*prometheus.GaugeVec).WithLabelValues("TEST_FILE")
+	for _, mf := range mfs {
+		if mf.GetName() != "snotibridge_config_rejected" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "file" && l.GetValue() == "TEST_FILE" {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatal("snotibridge_config_rejected{file=\"TEST_FILE\"} not registered")
+	return 0
 }
 
 // TestEditorRenameWrite saves the way editors do (write a temporary file,

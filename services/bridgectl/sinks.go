@@ -69,7 +69,7 @@ func telemetrySink(cfg *Config) replay.SinkFactory {
 		if cfg.CodecsDir == "" {
 			return nil, fmt.Errorf("%w: CODECS_DIR is not set: point it (or --codecs-dir) at the decoder's codec folder", replay.ErrSinkConfig)
 		}
-		reg, err := codecs.Open(cfg.CodecsDir, env.Log)
+		reg, err := codecs.Open(cfg.CodecsDir, env.Log, codecs.WithMetrics(env.Metrics))
 		if err != nil {
 			return nil, fmt.Errorf("%w: CODECS_DIR=%q: %w", replay.ErrSinkConfig, cfg.CodecsDir, err)
 		}
