@@ -31,9 +31,6 @@ type FileConfig struct {
 	// variable that sets it, e.g. ENOS_MAPPING_FILE.
 	Label string
 	Options
-	// OnLoad, when set, is called with every value swapped in after the
-	// first (from the goroutine that reloaded it), e.g. to log what changed.
-	OnLoad func(version uint64)
 }
 
 // FileStats are a File's counters.
@@ -197,9 +194,6 @@ func (f *File[T]) Reload() error {
 	f.m.Loaded()
 	f.m.SetBad(false)
 	f.log.Info().Uint64("version", version).Msg("configuration file reloaded")
-	if f.cfg.OnLoad != nil {
-		f.cfg.OnLoad(version)
-	}
 	return nil
 }
 
