@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -51,17 +52,29 @@ func CreateTopic(ctx context.Context, brokers []string, name string, partitions 
 	tr := &kafka.Transport{MetadataTTL: 50 * time.Millisecond}
 	defer tr.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: tr}
-	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
-	}}})
-	if err != nil {
-		return fmt.Errorf("creating topic %s: %w", name, err)
-	}
-	if err := resp.Errors[name]; err != nil && err != kafka.TopicAlreadyExists {
-		return fmt.Errorf("creating topic %s: %w", name, err)
-	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	for {
+		resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+			Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
+		}}})
+		if err == nil {
+			err = resp.Errors[name]
+		}
+		if err == nil || errors.Is(err, kafka.TopicAlreadyExists) {
+			break
+		}
+		// A broker that just started answers metadata (waitReady) a moment
+		// before KRaft lets it host partitions: retry that, nothing else.
+		if !errors.Is(err, kafka.BrokerNotAvailable) {
+			return fmt.Errorf("creating topic %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("creating topic %s: %w (last error: %v)", name, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
 	for {
 		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
 		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) == partitions {
