@@ -33,9 +33,9 @@
 //
 // # Reloading
 //
-// Run watches the directory with fsnotify (a ConfigMap update is a symlink
-// swap, so any event triggers a rescan of the whole directory) and rescans
-// periodically as a safety net. Only changed files are parsed again. A file
+// Run watches the directory with package filewatch's reload loop (a
+// ConfigMap update is a symlink swap, so any event triggers a rescan of the
+// whole directory) and rescans periodically as a safety net. Only changed files are parsed again. A file
 // that fails to load keeps the previous good version of its codec in use;
 // the failure is logged and counted (Stats). A new snapshot of all codecs is
 // swapped in atomically: a decode uses one snapshot from start to end.

@@ -14,10 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/codecs/value"
+	"github.com/snotibridge/snotibridge/pkg/filewatch"
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
 )
 
@@ -33,6 +34,9 @@ type Registry struct {
 
 	scanMu sync.Mutex            // serialises Rescan; guards files
 	files  map[string]*codecFile // by base name
+
+	metricsReg prometheus.Registerer // WithMetrics
+	m          filewatch.Metrics     // the same reload metrics as the mapping files
 
 	reloads      atomic.Uint64 // rescans that changed the snapshot
 	reloadErrors atomic.Uint64 // failed loads: once per bad content of a file, or per failed read
@@ -52,6 +56,9 @@ func Open(dir string, log zerolog.Logger, opts ...Option) (*Registry, error) {
 	}
 	for _, o := range opts {
 		o(r)
+	}
+	if r.metricsReg != nil {
+		r.m = filewatch.NewMetrics(r.metricsReg, "CODECS_DIR")
 	}
 	var problems []error
 	if r.rescanEvery <= 0 {
@@ -86,6 +93,8 @@ func (r *Registry) Rescan() error {
 	entries, err := os.ReadDir(r.dir)
 	if err != nil {
 		r.reloadErrors.Add(1)
+		r.m.Rejected()
+		r.m.SetBad(true)
 		r.log.Error().Err(err).Msg("reading codecs directory; keeping the loaded codecs")
 		return fmt.Errorf("reading codecs directory: %w", err)
 	}
@@ -149,11 +158,13 @@ func (r *Registry) Rescan() error {
 		}
 	}
 	r.badFiles.Store(int64(bad + len(conflicts)))
+	r.m.SetBad(bad+len(conflicts) > 0)
 	if changed || r.snap.Load() == nil {
 		var version uint64 = 1
 		if old := r.snap.Load(); old != nil {
 			version = old.version + 1
 			r.reloads.Add(1)
+			r.m.Loaded()
 		}
 		r.snap.Store(&snapshot{version: version, products: products})
 		r.log.Info().Uint64("version", version).Int("products", len(products)).Msg("codecs published")
@@ -166,6 +177,7 @@ func (r *Registry) Rescan() error {
 func (r *Registry) reject(name, key string, prev *codecFile, err error) error {
 	path := filepath.Join(r.dir, name)
 	r.reloadErrors.Add(1)
+	r.m.Rejected()
 	f := &codecFile{name: name, productKey: key, err: err}
 	if prev != nil {
 		f.sum, f.definition, f.custom = prev.sum, prev.definition, prev.custom
@@ -217,62 +229,17 @@ func kindOf(f *codecFile) string {
 }
 
 // Run watches the directory until ctx is done, rescanning on any file event
-// (after the debounce) and every rescan interval. It returns nil when ctx is
-// cancelled. When fsnotify cannot watch the directory it logs it and relies
-// on the periodic rescan. Call it at most once.
+// (after the debounce) and every rescan interval, with the reload loop of
+// package filewatch. It returns nil when ctx is cancelled. When fsnotify
+// cannot watch the directory it logs it and relies on the periodic rescan.
+// Call it at most once.
 func (r *Registry) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("codecs registry: Run called twice")
 	}
-	var events <-chan fsnotify.Event
-	var watchErrs <-chan error
-	w, err := fsnotify.NewWatcher()
-	if err == nil {
-		defer w.Close()
-		if err = w.Add(r.dir); err == nil {
-			events, watchErrs = w.Events, w.Errors
-		}
-	}
-	if err != nil {
-		r.log.Warn().Err(err).Dur("rescan_interval", r.rescanEvery).Msg("cannot watch codecs directory; rescanning periodically only")
-	}
-	// Catch what changed between Open (or the last scan) and the watch.
-	_ = r.Rescan()
-	ticker := time.NewTicker(r.rescanEvery)
-	defer ticker.Stop()
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
-	defer debounce.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			r.log.Debug().Str("event", ev.String()).Msg("codecs directory changed")
-			debounce.Reset(r.debounce)
-		case err, ok := <-watchErrs:
-			if !ok {
-				watchErrs = nil
-				continue
-			}
-			r.log.Warn().Err(err).Msg("watching codecs directory")
-			debounce.Reset(r.debounce)
-		case <-debounce.C:
-			_ = r.Rescan() // errors are logged and counted by Rescan
-		case <-ticker.C:
-			if w != nil && events != nil && len(w.WatchList()) == 0 {
-				// The directory was removed and came back: watch it again.
-				if err := w.Add(r.dir); err != nil {
-					r.log.Warn().Err(err).Msg("watching codecs directory again")
-				}
-			}
-			_ = r.Rescan()
-		}
-	}
+	opts := filewatch.Options{RescanInterval: r.rescanEvery, Debounce: r.debounce}
+	// Rescan logs and counts its own errors.
+	return filewatch.Watch(ctx, r.dir, opts, func() { _ = r.Rescan() }, r.log)
 }
 
 // Products returns the product_keys that have a codec, sorted.

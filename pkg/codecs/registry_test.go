@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/codecs"
@@ -411,5 +412,52 @@ func TestDecodeDuringReload(t *testing.T) {
 	}
 	if s := r.Stats(); s.Reloads != 50 {
 		t.Errorf("Stats = %+v, want 50 reloads", s)
+	}
+}
+
+// TestReloadMetrics: with WithMetrics the folder reports the reload metrics
+// the mapping files report (package filewatch), labelled CODECS_DIR.
+func TestReloadMetrics(t *testing.T) {
+	dir := copyDir(t)
+	reg := prometheus.NewRegistry()
+	r, err := codecs.Open(dir, zerolog.New(zerolog.NewTestWriter(t)), codecs.WithMetrics(reg),
+		codecs.WithDebounce(10*time.Millisecond), codecs.WithRescanInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runRegistry(t, r)
+	path := filepath.Join(dir, pkPH+".json")
+	orig, _ := os.ReadFile(path)
+	value := func(name, outcome string) float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if mf.GetName() != name || labels["file"] != "CODECS_DIR" || labels["outcome"] != outcome {
+					continue
+				}
+				if m.GetGauge() != nil {
+					return m.GetGauge().GetValue()
+				}
+				return m.GetCounter().GetValue()
+			}
+		}
+		return -1
+	}
+	writeFile(t, path, []byte(strings.Replace(string(orig), `"uint16"`, `"uint24"`, 1)))
+	eventually(t, "the rejection counted", func() bool { return value("snotibridge_config_reloads_total", "rejected") == 1 })
+	if v := value("snotibridge_config_rejected", ""); v != 1 {
+		t.Errorf("snotibridge_config_rejected = %v with a bad file, want 1", v)
+	}
+	writeFile(t, path, orig)
+	eventually(t, "the fixed file loaded", func() bool { return value("snotibridge_config_reloads_total", "loaded") == 1 })
+	if v := value("snotibridge_config_rejected", ""); v != 0 {
+		t.Errorf("snotibridge_config_rejected = %v after the fix, want 0", v)
 	}
 }

@@ -165,3 +165,36 @@ func TestLoadSecretFromFile(t *testing.T) {
 		})
 	}
 }
+
+func TestEither(t *testing.T) {
+	tests := []struct {
+		name      string
+		vars      []config.Var
+		want      string
+		wantFrom  string
+		wantError bool
+	}{
+		{name: "none set", vars: []config.Var{{"A", ""}, {"B", ""}}, want: "def"},
+		{name: "first", vars: []config.Var{{"A", "x"}, {"B", ""}}, want: "x", wantFrom: "A"},
+		{name: "second", vars: []config.Var{{"A", ""}, {"B", "y"}}, want: "y", wantFrom: "B"},
+		{name: "both agree", vars: []config.Var{{"A", "x"}, {"B", "x"}}, want: "x", wantFrom: "A"},
+		{name: "both disagree", vars: []config.Var{{"A", "x"}, {"B", "y"}}, wantError: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, from, err := config.Either("def", tt.vars...)
+			if (err != nil) != tt.wantError {
+				t.Fatalf("err = %v", err)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), `A="x" and B="y" disagree`) {
+					t.Errorf("error %q does not name both variables", err)
+				}
+				return
+			}
+			if got != tt.want || from != tt.wantFrom {
+				t.Errorf("Either = %q from %q, want %q from %q", got, from, tt.want, tt.wantFrom)
+			}
+		})
+	}
+}

@@ -9,7 +9,8 @@
 //     concurrently across devices and in order within a device
 //     (consume.PerKey). Other event types are done without sending.
 //     Products not in the mapping are skipped (counted and logged) or
-//     dead-lettered, never silently dropped.
+//     dead-lettered, never silently dropped. The mapping file is reloaded
+//     when it changes (OpenMapping, PushHandler.WatchMapping).
 //   - Flat files (FileExporter, a consume.AsyncHandler): decoded telemetry
 //     of device.telemetry.v1 becomes rows (module, timestamp, value)
 //     gathered per partition over a window and uploaded as one file per

@@ -9,6 +9,11 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/filewatch"
 )
 
 // Device id sources of a mapped product.
@@ -36,7 +41,8 @@ var ErrUnmapped = errors.New("product not in the Energisme mapping")
 //
 // A device listed under "devices" (by did or by mac) gets that id; any
 // other device of the product gets its did or mac, as "deviceid" says.
-// A Mapping is immutable and safe for concurrent use.
+// A Mapping is immutable and safe for concurrent use; a reload builds a
+// new one (see OpenMapping).
 type Mapping struct {
 	products map[string]productMapping
 }
@@ -55,6 +61,30 @@ type mappingFile struct {
 type Target struct {
 	DeviceType string
 	DeviceID   string
+}
+
+// MappingSource gives the mapping in force. A *Mapping is its own fixed
+// source; OpenMapping returns one that reloads the file when it changes.
+type MappingSource interface {
+	Current() *Mapping
+}
+
+// Current returns m: a Mapping is a fixed MappingSource.
+func (m *Mapping) Current() *Mapping { return m }
+
+// OpenMapping reads and validates the mapping file at path, as LoadMapping
+// does, and returns it as a source that reloads it while its Run runs: a
+// new content that validates is swapped in atomically, one that does not
+// is rejected (logged, counted in snotibridge_config_reloads_total) and the
+// mapping in force stays. Events already dead-lettered as no_mapping stay
+// in the DLQ: redrive them once the mapping has their product.
+func OpenMapping(path string, log zerolog.Logger, reg prometheus.Registerer) (*filewatch.File[Mapping], error) {
+	f, err := filewatch.Open(filewatch.FileConfig{Path: path, Label: "ENERGISME_MAPPING_FILE"},
+		ParseMapping, log.With().Str("component", "energisme-push").Logger(), reg)
+	if err != nil {
+		return nil, fmt.Errorf("ENERGISME_MAPPING_FILE=%q: %w", path, err)
+	}
+	return f, nil
 }
 
 // LoadMapping reads and validates a mapping file. Every problem is

@@ -33,7 +33,10 @@ type Pusher interface {
 
 // PushConfig configures a PushHandler.
 type PushConfig struct {
-	Mapping     *Mapping
+	// Mapping is a *Mapping (fixed) or what OpenMapping returns (reloaded
+	// while WatchMapping runs); each event is resolved with the mapping in
+	// force when it is sent.
+	Mapping     MappingSource
 	Unmapped    UnmappedPolicy // default UnmappedDLQ
 	Concurrency int            // devices pushed at once (default 8)
 }
@@ -84,7 +87,7 @@ func (h *PushHandler) Ready(context.Context) error {
 // NewPushHandler validates cfg and builds the handler. Its counters are
 // registered with reg (reused when another handler of the process did).
 func NewPushHandler(cfg PushConfig, p Pusher, codec *records.Codec, log zerolog.Logger, reg prometheus.Registerer) (*PushHandler, error) {
-	if cfg.Mapping == nil {
+	if cfg.Mapping == nil || cfg.Mapping.Current() == nil {
 		return nil, errors.New("energismefwd: the push handler needs a mapping (ENERGISME_MAPPING_FILE)")
 	}
 	if p == nil || codec == nil {
@@ -113,6 +116,17 @@ func NewPushHandler(cfg PushConfig, p Pusher, codec *records.Codec, log zerolog.
 	return h, nil
 }
 
+// WatchMapping reloads the mapping file when it changes (see OpenMapping)
+// until ctx is done, then returns nil. With a fixed mapping it only waits
+// for ctx. Call it at most once; the forwarder runs it beside its consumer.
+func (h *PushHandler) WatchMapping(ctx context.Context) error {
+	if r, ok := h.cfg.Mapping.(interface{ Run(context.Context) error }); ok {
+		return r.Run(ctx)
+	}
+	<-ctx.Done()
+	return nil
+}
+
 // Handle implements consume.Handler: concurrent across keys (devices), in
 // order within a key. It blocks until every message has a result or ctx
 // ends (the pending pushes then fail with ctx's error, which is retryable).
@@ -139,7 +153,7 @@ func (h *PushHandler) send(ctx context.Context, m kafka.Message) error {
 		h.events.WithLabelValues("rejected").Inc()
 		return consume.Reject("no_payload", fmt.Errorf("event %s of device %s has no raw payload", ev.EventID, ev.DID))
 	}
-	target, err := h.cfg.Mapping.Resolve(ev.ProductKey, ev.DID, ev.MAC)
+	target, err := h.cfg.Mapping.Current().Resolve(ev.ProductKey, ev.DID, ev.MAC)
 	switch {
 	case errors.Is(err, ErrUnmapped):
 		return h.unmappedEvent(ev, err)

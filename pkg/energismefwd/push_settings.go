@@ -62,10 +62,10 @@ func (s PushSettings) clientConfig() energisme.Config {
 	return energisme.Config{URL: s.URL, Token: s.Token, AllowInsecureHTTP: s.AllowInsecureHTTP, Source: s.Source, RequestTimeout: s.RequestTimeout}
 }
 
-// NewPushHandler loads the mapping, builds the Energisme client and the
-// handler.
+// NewPushHandler loads the mapping (reloaded while the handler's
+// WatchMapping runs), builds the Energisme client and the handler.
 func (s PushSettings) NewPushHandler(codec *records.Codec, log zerolog.Logger, reg prometheus.Registerer) (*PushHandler, error) {
-	m, err := LoadMapping(s.MappingFile)
+	m, err := OpenMapping(s.MappingFile, log, reg)
 	if err != nil {
 		return nil, err
 	}

@@ -294,9 +294,14 @@ var errTokenRejected = errors.New("token rejected")
 
 func (c *Client) sendOnce(ctx context.Context, k kind, m message, token string) error {
 	log := c.log.With().Str("request_id", m.ID).Str("method", k.method).Int("entries", len(m.Params)).Logger()
-	body, contentType, err := encodeMultipart(m)
+	body, contentType, n, err := encodeMultipart(m)
 	if err != nil {
 		return sinkerr.NewPermanent(fmt.Errorf("encoding %s request %s: %w", k.method, m.ID, err))
+	}
+	if n > c.cfg.MaxMessageBytes {
+		// post packs by the entries' encoded sizes, so this cannot happen
+		// unless encoding changed them; never send an oversized part.
+		return sinkerr.NewPermanent(fmt.Errorf("%s request %s: enos-message of %d bytes over the %d limit: %w", k.method, m.ID, n, c.cfg.MaxMessageBytes, ErrEntryTooLarge))
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
@@ -362,24 +367,26 @@ func (c *Client) sendOnce(ctx context.Context, k kind, m message, token string) 
 	}
 }
 
-func encodeMultipart(m message) ([]byte, string, error) {
+// encodeMultipart returns the request body, its content type and the size
+// of the enos-message part.
+func encodeMultipart(m message) ([]byte, string, int, error) {
 	js, err := json.Marshal(m)
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	part, err := w.CreateFormField(MessagePart)
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	if _, err := part.Write(js); err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	if err := w.Close(); err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
-	return buf.Bytes(), w.FormDataContentType(), nil
+	return buf.Bytes(), w.FormDataContentType(), len(js), nil
 }
 
 // newRequestID returns 32 random hex digits.

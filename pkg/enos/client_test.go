@@ -121,7 +121,7 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{name: "empty", cfg: enos.Config{}, wantErr: "ENOS_APIM_URL"},
 		{name: "bad url", cfg: enos.Config{APIMURL: "ftp://x", APIURL: "https://x", AccessKey: "a", SecretKey: "s", OrgID: "o"}, wantErr: "ENOS_APIM_URL"},
-		{name: "message too large", cfg: enos.Config{APIMURL: "https://x", APIURL: "https://x", AccessKey: "a", SecretKey: "s", OrgID: "o", MaxMessageBytes: 600 * 1024}, wantErr: "MaxMessageBytes"},
+		{name: "message too large", cfg: enos.Config{APIMURL: "https://x", APIURL: "https://x", AccessKey: "a", SecretKey: "s", OrgID: "o", MaxMessageBytes: 600 * 1024}, wantErr: "ENOS_MAX_MESSAGE_BYTES=614400: must be 1024..524288"},
 		{name: "ok", cfg: enos.Config{APIMURL: "https://x", APIURL: "https://y/", AccessKey: "a", SecretKey: "s", OrgID: "o"}},
 		{name: "plain http to loopback", cfg: enos.Config{APIMURL: "http://127.0.0.1:8090", APIURL: "http://localhost:8090", AccessKey: "a", SecretKey: "s", OrgID: "o"}},
 		{name: "plain http token service", cfg: enos.Config{APIMURL: "http://apim.example", APIURL: "https://y", AccessKey: "a", SecretKey: "s", OrgID: "o"},
@@ -238,7 +238,9 @@ func TestTokenRejectedTwiceIsRetryable(t *testing.T) {
 	}
 }
 
-func TestLargeBatchIsSplitUnder512KB(t *testing.T) {
+// TestLargeBatchIsSplitUnderTheLimit: no part exceeds the default limit,
+// which is below 512,000 bytes, the strict reading of EnOS's "512 KB".
+func TestLargeBatchIsSplitUnderTheLimit(t *testing.T) {
 	emu, cfg := startEmulator(t, nil)
 	c := newClient(t, cfg)
 	filler := strings.Repeat("y", 10_000)
@@ -255,8 +257,8 @@ func TestLargeBatchIsSplitUnder512KB(t *testing.T) {
 	}
 	total := 0
 	for _, r := range reqs {
-		if r.Code != 0 || r.MessageBytes > 512*1024 {
-			t.Fatalf("request %+v: want accepted and at most 512 KB", r)
+		if r.Code != 0 || r.MessageBytes > enos.DefaultMaxMessageBytes || r.MessageBytes > 512_000 {
+			t.Fatalf("request %+v: want accepted and at most %d bytes", r, enos.DefaultMaxMessageBytes)
 		}
 		total += r.Entries
 	}

@@ -13,8 +13,16 @@ import (
 const (
 	// DefaultRefreshAhead is how long before expiry a token is refreshed.
 	DefaultRefreshAhead = 10 * time.Minute
-	// DefaultMaxMessageBytes is the size limit of one enos-message part.
-	DefaultMaxMessageBytes = 512 * 1024
+	// DefaultMaxMessageBytes is the default size limit of one enos-message
+	// part. EnOS documents the part as at most "512 KB", which may mean
+	// 512,000 or 524,288 bytes: the default is below both, leaving room.
+	DefaultMaxMessageBytes = 500_000
+	// MaxMessageBytes is the largest limit accepted: the generous reading
+	// of "512 KB" (524,288 bytes). Raise the limit only where EnOS was seen
+	// to accept it.
+	MaxMessageBytes = 512 * 1024
+	// MinMessageBytes is the smallest limit accepted.
+	MinMessageBytes = 1024
 	// DefaultRequestTimeout bounds one HTTP request.
 	DefaultRequestTimeout = 30 * time.Second
 )
@@ -45,7 +53,8 @@ type Config struct {
 	// refreshes before every request.
 	RefreshAhead time.Duration
 	// MaxMessageBytes is the largest enos-message JSON sent in one request
-	// (default and maximum 512 KB).
+	// (default DefaultMaxMessageBytes, 1024..524288). An entry that alone
+	// does not fit is never sent: it gets a permanent ErrEntryTooLarge.
 	MaxMessageBytes int
 	// RequestTimeout bounds each HTTP request (default 30 s); a request that
 	// times out is retryable.
@@ -100,8 +109,9 @@ func (c *Config) validate() error {
 	if c.RefreshAhead < 0 {
 		errs = append(errs, fmt.Errorf("RefreshAhead=%s: must not be negative", c.RefreshAhead))
 	}
-	if c.MaxMessageBytes < 1024 || c.MaxMessageBytes > DefaultMaxMessageBytes {
-		errs = append(errs, fmt.Errorf("MaxMessageBytes=%d: must be 1024..%d", c.MaxMessageBytes, DefaultMaxMessageBytes))
+	if c.MaxMessageBytes < MinMessageBytes || c.MaxMessageBytes > MaxMessageBytes {
+		errs = append(errs, fmt.Errorf(`ENOS_MAX_MESSAGE_BYTES=%d: must be %d..%d (default %d, below both readings of EnOS's "512 KB")`,
+			c.MaxMessageBytes, MinMessageBytes, MaxMessageBytes, DefaultMaxMessageBytes))
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("RequestTimeout=%s: must not be negative", c.RequestTimeout))

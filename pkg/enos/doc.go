@@ -3,8 +3,9 @@
 // signature) and the integration endpoints that take measurement points,
 // attributes and events of devices as a multipart "enos-message".
 //
-// A Post call splits its entries into messages under the 512 KB limit, sends
-// them, and reports an outcome per entry (Result). Failures are classified
+// A Post call splits its entries into messages under Config.MaxMessageBytes
+// (default 500,000 bytes, below both readings of EnOS's "512 KB": 512,000
+// and 524,288), sends them, and reports an outcome per entry (Result). Failures are classified
 // with package sinkerr: a sink that is down or busy (5xx, 429, timeouts,
 // network errors, code 1005) yields retryable errors and the remaining
 // entries are not attempted; a message the API rejects as bad is bisected

@@ -29,6 +29,10 @@ type Config struct {
 	RequestTimeout time.Duration `envconfig:"ENOS_REQUEST_TIMEOUT" default:"30s"`
 	// RefreshAhead is how long before expiry the access token is renewed.
 	RefreshAhead time.Duration `envconfig:"ENOS_TOKEN_REFRESH_AHEAD" default:"10m"`
+	// MaxMessageBytes bounds the enos-message part of one request. EnOS
+	// documents "512 KB" without saying 512,000 or 524,288 bytes; the
+	// default is below both.
+	MaxMessageBytes int `envconfig:"ENOS_MAX_MESSAGE_BYTES" default:"500000"`
 }
 
 // LoadConfigFromEnv reads and validates Config from the environment,
@@ -77,5 +81,8 @@ func (c Config) EnOS() enos.Config {
 		AllowInsecureHTTP: c.AllowInsecureHTTP,
 		RequestTimeout:    c.RequestTimeout,
 		RefreshAhead:      c.RefreshAhead,
+		// MaxMessageBytes stays 0 (the client's default) when unset, as
+		// in a Config built in code.
+		MaxMessageBytes: c.MaxMessageBytes,
 	}
 }

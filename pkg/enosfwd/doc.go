@@ -1,7 +1,8 @@
 // Package enosfwd is the EnOS forwarder's logic, shared by the
 // enos-forwarder service and bridgectl's replays: a mapping from Gizwits
 // products, devices and data points to EnOS ones (Mapping, read from a JSON
-// file and validated whole at start), and a consume.Handler that turns
+// file and validated whole at start, then reloaded when the file changes:
+// see OpenMapping and Handler.WatchMapping), and a consume.Handler that turns
 // DeviceTelemetry records into measurement points and SnotiEvent records
 // (attr_fault, attr_alert, device_online, device_offline) into EnOS events
 // or attributes, and posts them with package enos.
@@ -11,7 +12,9 @@
 // status event, whose decoded telemetry arrives on its own topic);
 // consume.Reject("no_mapping") for a product or device the mapping does not
 // cover; consume.Reject("bad_record") for an undecodable value;
-// consume.Reject("enos_rejected") for an entry EnOS itself refused; and the
+// consume.Reject("enos_rejected") for an entry EnOS itself refused;
+// consume.Reject("too_large") for an entry that alone exceeds
+// Config.MaxMessageBytes (ENOS_MAX_MESSAGE_BYTES) and is never sent; and the
 // client's retryable error, unchanged, when EnOS is down or busy, so that
 // the runner holds the batch and retries.
 //

@@ -36,8 +36,10 @@ type Options struct {
 	Replay bool
 	// Now is the clock that ages records (default time.Now).
 	Now func() time.Time
-	// Mapping, when not nil, is used instead of reading Config.MappingFile.
-	Mapping *Mapping
+	// Mapping, when not nil, is used instead of reading Config.MappingFile:
+	// a *Mapping (fixed) or what OpenMapping returns (reloaded while the
+	// caller runs its Run).
+	Mapping MappingSource
 }
 
 // Reasons of the dead letters the handler causes.
@@ -45,15 +47,19 @@ const (
 	ReasonNoMapping    = "no_mapping"
 	ReasonBadRecord    = "bad_record"
 	ReasonEnOSRejected = "enos_rejected"
+	// ReasonTooLarge: the entry alone exceeds ENOS_MAX_MESSAGE_BYTES, so no
+	// request can carry it; it is never sent.
+	ReasonTooLarge = "too_large"
 )
 
 // Handler forwards DeviceTelemetry and SnotiEvent records to EnOS. It
 // implements consume.Handler. Handle may be called concurrently; each call
-// posts its batch in at most six requests (or more when a message exceeds
-// 512 KB): measurement points, events and attributes, each real-time and
-// backfill.
+// posts its batch in at least one request per kind and mode present
+// (measurement points, events and attributes, each real-time and backfill),
+// more when the entries exceed ENOS_MAX_MESSAGE_BYTES per request. Each
+// call uses the mapping in force when it starts, from start to end.
 type Handler struct {
-	mapping     *Mapping
+	mapping     MappingSource
 	client      Poster
 	codec       *records.Codec
 	backfillAge time.Duration
@@ -67,8 +73,9 @@ type Handler struct {
 }
 
 // NewHandler builds a handler sending with client (an *enos.Client built
-// from cfg.EnOS(), or a fake). It reads and validates cfg.MappingFile
-// unless opts.Mapping is set. Its metrics are registered with reg, or
+// from cfg.EnOS(), or a fake). Unless opts.Mapping is set, it reads and
+// validates cfg.MappingFile with OpenMapping, reloaded while WatchMapping
+// runs. Its metrics are registered with reg, or
 // shared with a handler of the same process that registered them first.
 func NewHandler(cfg Config, client Poster, opts Options, log zerolog.Logger, reg prometheus.Registerer) (*Handler, error) {
 	if client == nil {
@@ -77,12 +84,19 @@ func NewHandler(cfg Config, client Poster, opts Options, log zerolog.Logger, reg
 	if cfg.BackfillAge < 0 {
 		return nil, fmt.Errorf("ENOS_BACKFILL_AGE=%s: must be 0 (never by age) or positive, e.g. 1h", cfg.BackfillAge)
 	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	m := opts.Mapping
+	if m != nil && m.Current() == nil {
+		return nil, errors.New("enosfwd: Options.Mapping holds no mapping")
+	}
 	if m == nil {
-		var err error
-		if m, err = LoadMapping(cfg.MappingFile); err != nil {
+		f, err := OpenMapping(cfg.MappingFile, log, reg)
+		if err != nil {
 			return nil, fmt.Errorf("loading the EnOS mapping: %w", err)
 		}
+		m = f
 	}
 	codec, err := records.NewCodec()
 	if err != nil {
@@ -90,9 +104,6 @@ func NewHandler(cfg Config, client Poster, opts Options, log zerolog.Logger, reg
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if reg == nil {
-		reg = prometheus.NewRegistry()
 	}
 	h := &Handler{
 		mapping: m, client: client, codec: codec, backfillAge: cfg.BackfillAge, replay: opts.Replay,
@@ -112,8 +123,19 @@ func New(cfg Config, opts Options, log zerolog.Logger, reg prometheus.Registerer
 	return NewHandler(cfg, client, opts, log, reg)
 }
 
-// Mapping returns the handler's mapping.
-func (h *Handler) Mapping() *Mapping { return h.mapping }
+// Mapping returns the mapping in force.
+func (h *Handler) Mapping() *Mapping { return h.mapping.Current() }
+
+// WatchMapping reloads the mapping file when it changes (see OpenMapping)
+// until ctx is done, then returns nil. With a fixed mapping it only waits
+// for ctx. Call it at most once; the forwarder runs it beside its consumer.
+func (h *Handler) WatchMapping(ctx context.Context) error {
+	if r, ok := h.mapping.(interface{ Run(context.Context) error }); ok {
+		return r.Run(ctx)
+	}
+	<-ctx.Done()
+	return nil
+}
 
 // Ready reports an error when EnOS has failed every post for more than a
 // minute (the forwarder is then holding its batch and making no progress).
@@ -150,8 +172,9 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	var modes [2]batch // realtime, backfill
 	now := h.now()
 	historical := h.replay || replay.IsReplay(ctx)
+	mapping := h.mapping.Current() // one version for the whole batch
 	for i, msg := range msgs {
-		it, err := h.convert(msg)
+		it, err := h.convert(mapping, msg)
 		if err != nil {
 			errs[i] = err
 			h.m.records.WithLabelValues(it.kind, consume.ReasonOf(err)).Inc()
@@ -233,6 +256,9 @@ func (h *Handler) record(kind, mode string, idx []int, count func(j int) int, re
 				points += count(j)
 			}
 			h.m.records.WithLabelValues(kind, "sent").Inc()
+		case errors.Is(err, enos.ErrEntryTooLarge):
+			errs[i] = rejectf(ReasonTooLarge, err)
+			h.m.records.WithLabelValues(kind, ReasonTooLarge).Inc()
 		case sinkerr.IsPermanent(err):
 			errs[i] = rejectf(ReasonEnOSRejected, err)
 			h.m.records.WithLabelValues(kind, ReasonEnOSRejected).Inc()

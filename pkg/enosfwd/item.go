@@ -32,13 +32,13 @@ type item struct {
 
 // convert maps one record. Its error is a consume.Reject with a reason;
 // item.kind is set even then, for metrics.
-func (h *Handler) convert(m kafka.Message) (item, error) {
+func (h *Handler) convert(mapping *Mapping, m kafka.Message) (item, error) {
 	var t records.DeviceTelemetry
 	if isTelemetry(m) {
 		if err := h.codec.Unmarshal(m.Value, &t); err != nil {
 			return item{kind: KindMeasurepoint}, rejectf(ReasonBadRecord, fmt.Errorf("decoding telemetry: %w", err))
 		}
-		return h.convertTelemetry(&t)
+		return h.convertTelemetry(mapping, &t)
 	}
 	if skipByHeaders(m) {
 		return item{kind: KindOther, skip: true}, nil
@@ -46,21 +46,21 @@ func (h *Handler) convert(m kafka.Message) (item, error) {
 	var e records.SnotiEvent
 	err := h.codec.Unmarshal(m.Value, &e)
 	if err == nil {
-		return h.convertEvent(&e)
+		return h.convertEvent(mapping, &e)
 	}
 	// A record without the schema header may still be telemetry.
 	if h.codec.Unmarshal(m.Value, &t) == nil {
-		return h.convertTelemetry(&t)
+		return h.convertTelemetry(mapping, &t)
 	}
 	return item{kind: KindOther}, rejectf(ReasonBadRecord, fmt.Errorf("decoding record: %w", err))
 }
 
-func (h *Handler) convertTelemetry(t *records.DeviceTelemetry) (item, error) {
+func (h *Handler) convertTelemetry(mapping *Mapping, t *records.DeviceTelemetry) (item, error) {
 	it := item{kind: KindMeasurepoint, time: recordTime(t.Time, t.ReceivedAt)}
 	if it.time.IsZero() {
 		return it, rejectf(ReasonBadRecord, fmt.Errorf("telemetry %s of device %s has no time", t.EventID, t.DID))
 	}
-	p, dev, err := h.device(t.ProductKey, t.DID, t.MAC)
+	p, dev, err := device(mapping, t.ProductKey, t.DID, t.MAC)
 	if err != nil {
 		return it, err
 	}
@@ -83,7 +83,7 @@ func skipByHeaders(m kafka.Message) bool {
 	return strings.HasPrefix(records.Header(m, "schema"), "SnotiEvent.") && !forwardedEvents[records.Header(m, "event_type")]
 }
 
-func (h *Handler) convertEvent(e *records.SnotiEvent) (item, error) {
+func (h *Handler) convertEvent(mapping *Mapping, e *records.SnotiEvent) (item, error) {
 	it := item{kind: KindOther, time: recordTime(e.CreatedAt, e.ReceivedAt)}
 	switch {
 	case e.EventType == "attr_fault" || e.EventType == "attr_alert":
@@ -98,7 +98,7 @@ func (h *Handler) convertEvent(e *records.SnotiEvent) (item, error) {
 	if it.time.IsZero() {
 		return it, rejectf(ReasonBadRecord, fmt.Errorf("%s event %s has no time", e.EventType, e.EventID))
 	}
-	p, dev, err := h.device(e.ProductKey, e.DID, e.MAC)
+	p, dev, err := device(mapping, e.ProductKey, e.DID, e.MAC)
 	if err != nil {
 		return it, err
 	}
@@ -151,8 +151,8 @@ func recordTime(device, received time.Time) time.Time {
 
 // device finds the product mapping and names the device, or rejects the
 // record with no_mapping.
-func (h *Handler) device(productKey, did, mac string) (*Product, enos.Device, error) {
-	p, ok := h.mapping.Lookup(productKey)
+func device(mapping *Mapping, productKey, did, mac string) (*Product, enos.Device, error) {
+	p, ok := mapping.Lookup(productKey)
 	if !ok {
 		return nil, enos.Device{}, rejectf(ReasonNoMapping, fmt.Errorf("product %q is not in the EnOS mapping: add it under \"products\"", productKey))
 	}

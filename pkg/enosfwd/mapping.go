@@ -8,10 +8,16 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/filewatch"
 )
 
 // Mapping is the Gizwits → EnOS mapping of a deployment, by Gizwits
-// product_key. It is immutable and safe for concurrent use.
+// product_key. It is immutable and safe for concurrent use; a reload
+// builds a new one (see OpenMapping).
 //
 // The file is JSON:
 //
@@ -97,6 +103,27 @@ type fileProduct struct {
 type file struct {
 	Defaults rules                  `json:"defaults"`
 	Products map[string]fileProduct `json:"products"`
+}
+
+// MappingSource gives the mapping in force. A *Mapping is its own fixed
+// source; OpenMapping returns one that reloads the file when it changes.
+type MappingSource interface {
+	Current() *Mapping
+}
+
+// Current returns m: a Mapping is a fixed MappingSource.
+func (m *Mapping) Current() *Mapping { return m }
+
+// OpenMapping reads and validates the mapping file at path, as LoadMapping
+// does, and returns it as a source that reloads it when Run is running:
+// a new content that validates is swapped in atomically, one that does not
+// is rejected (logged, counted in snotibridge_config_reloads_total) and the
+// mapping in force stays. Records already dead-lettered as no_mapping stay
+// in the DLQ: redrive them once the mapping has their product.
+func OpenMapping(path string, log zerolog.Logger, reg prometheus.Registerer) (*filewatch.File[Mapping], error) {
+	return filewatch.Open(filewatch.FileConfig{
+		Path: path, Label: "ENOS_MAPPING_FILE",
+	}, ParseMapping, log.With().Str("component", "enosfwd").Logger(), reg)
 }
 
 // LoadMapping reads and validates the mapping file at path. The error lists

@@ -11,6 +11,11 @@
 // Progress is at-least-once: after a crash the records of the last batch may
 // be sent again (sinks drop duplicates by event_id).
 //
+// Times select by the Kafka record timestamp (when the record was written)
+// unless Config.TimeOf says otherwise: a replay by device time scans the
+// Kafka-time range DeviceTimeScan returns and keeps the records whose
+// DeviceTime (created_at) is in the range.
+//
 // Sinks are registered by name in a Sinks table; a SinkFactory builds the
 // handler when a replay needs it and learns from SinkEnv.Replay (and from
 // IsReplay on every Handle call's context) that records are historical, so

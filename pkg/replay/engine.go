@@ -29,9 +29,14 @@ type Config struct {
 	State     *State // ranges and progress; updated as the run goes
 	StatePath string // where State is saved; "" keeps it in memory
 	Filter    Filter
-	// From and To, when times, also bound every record's timestamp, so
-	// that the records sent are exactly those stamped in [From, To).
-	From, To  Bound
+	// From and To, when times, also bound every record's time, so that
+	// the records sent are exactly those of [From, To): its Kafka
+	// timestamp, or what TimeOf says.
+	From, To Bound
+	// TimeOf, when set, is the time a record is selected by instead of its
+	// Kafka timestamp (DeviceTime for a replay by device time); a record
+	// it cannot date is skipped with its error.
+	TimeOf    func(kafka.Message) (time.Time, error)
 	Stage     string // DeadLetter.stage of records the sink rejects
 	DLQTopic  string
 	BatchSize int           // default 500 (capped by Rate)
@@ -270,8 +275,12 @@ func (e *Engine) handle(ctx context.Context, batch []kafka.Message) error {
 	for i, m := range batch {
 		results[i].Message = m
 		out, err := e.selectMessage(m)
+		in := false
+		if err == nil {
+			in, err = e.inTime(m)
+		}
 		switch {
-		case err != nil || !e.cfg.Filter.Match(m) || !e.inTime(m):
+		case err != nil || !e.cfg.Filter.Match(m) || !in:
 			results[i].Result, results[i].Err = "skipped", err
 		case e.cfg.DryRun:
 			results[i].Result = "matched"
@@ -353,14 +362,22 @@ func (e *Engine) selectMessage(m kafka.Message) (kafka.Message, error) {
 	return e.cfg.Transform(m)
 }
 
-func (e *Engine) inTime(m kafka.Message) bool {
-	if t, ok := e.cfg.From.Time(); ok && m.Time.Before(t) {
-		return false
+// inTime reports whether m's time (Kafka timestamp or TimeOf) is in
+// [From, To).
+func (e *Engine) inTime(m kafka.Message) (bool, error) {
+	from, fromOK := e.cfg.From.Time()
+	to, toOK := e.cfg.To.Time()
+	if !fromOK && !toOK && e.cfg.TimeOf == nil {
+		return true, nil
 	}
-	if t, ok := e.cfg.To.Time(); ok && !m.Time.Before(t) {
-		return false
+	at := m.Time
+	if e.cfg.TimeOf != nil {
+		var err error
+		if at, err = e.cfg.TimeOf(m); err != nil {
+			return false, err
+		}
 	}
-	return true
+	return (!fromOK || !at.Before(from)) && (!toOK || at.Before(to)), nil
 }
 
 // advance sets each range's Next past the records of batch that are done

@@ -13,9 +13,12 @@ import (
 
 // EnOS emulator defaults.
 const (
-	DefaultEnOSTokenTTL       = 2 * time.Hour
-	DefaultEnOSTimestampSkew  = 5 * time.Minute
-	DefaultEnOSMaxMessageSize = 512 * 1024
+	DefaultEnOSTokenTTL      = 2 * time.Hour
+	DefaultEnOSTimestampSkew = 5 * time.Minute
+	// DefaultEnOSMaxMessageSize is the strict reading of EnOS's "512 KB"
+	// enos-message limit (512,000 bytes), so a client that reads it as
+	// KiB is refused here before it is by EnOS.
+	DefaultEnOSMaxMessageSize = 512_000
 )
 
 // EnOSConfig configures the EnOS emulator.
@@ -29,7 +32,8 @@ type EnOSConfig struct {
 	// TimestampSkew is how far a token request timestamp may be from the
 	// emulator's clock (default 5 min).
 	TimestampSkew time.Duration
-	// MaxMessageBytes is the enos-message size limit (default 512 KB).
+	// MaxMessageBytes is the enos-message size limit (default 512,000
+	// bytes).
 	MaxMessageBytes int
 	// MaxStored bounds each kind of stored item (default
 	// DefaultMaxStored); the oldest are dropped first.

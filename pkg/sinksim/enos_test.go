@@ -167,6 +167,9 @@ func TestEnOSIntegrationChecks(t *testing.T) {
 			big := fmt.Sprintf(`{"id":"m2","version":"1.1","method":"integration.measurepoint.post","params":[{"productKey":"pk","deviceKey":"dk","time":1,"measurepoints":{"b":"%s"}}]}`, strings.Repeat("x", 512*1024))
 			return multipartBody(t, "enos-message", []byte(big))
 		}, wantHTTP: 413, wantCode: sinksim.CodeMessageTooLarge},
+		{name: "512,001 bytes: over the strict reading of 512 KB", url: url, token: token, body: func() (*bytes.Buffer, string) {
+			return multipartBody(t, "enos-message", messageOfSize(512_001))
+		}, wantHTTP: 413, wantCode: sinksim.CodeMessageTooLarge},
 		{name: "bad JSON", url: url, token: token, body: func() (*bytes.Buffer, string) { return multipartBody(t, "enos-message", []byte("{")) }, wantHTTP: 400, wantCode: 1004},
 	}
 	for _, tt := range tests {
@@ -239,4 +242,10 @@ func TestEnOSControlAPI(t *testing.T) {
 	if len(emu.Points()) != 0 {
 		t.Fatal("reset kept points")
 	}
+}
+
+// messageOfSize is a valid measurepoint message of exactly n bytes.
+func messageOfSize(n int) []byte {
+	const head, tail = `{"id":"m3","version":"1.1","method":"integration.measurepoint.post","params":[{"productKey":"pk","deviceKey":"dk","time":1,"measurepoints":{"b":"`, `"}}]}`
+	return []byte(head + strings.Repeat("x", n-len(head)-len(tail)) + tail)
 }

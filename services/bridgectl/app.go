@@ -22,7 +22,8 @@ const usage = `bridgectl — operate a snotibridge pipeline
 
 Usage:
   bridgectl topics ensure   [flags]   create the pipeline's topics, report differences
-  bridgectl replay          [flags]   replay a range of a topic into a sink
+  bridgectl replay          [flags]   replay a range of a topic into a sink, by Kafka
+                                      record time (default) or device time (--time device)
   bridgectl offsets show    [flags]   a consumer group's offsets and lag
   bridgectl offsets reset   [flags]   move a stopped group's offsets (--execute)
   bridgectl dlq list        [flags]   dead letters counted by stage and reason
@@ -37,7 +38,9 @@ Usage:
 
 Run "bridgectl <command> --help" for a command's flags. Kafka, topic names
 and logging come from the environment (KAFKA_*, TOPIC_*, LOG_*), as for the
-services; see the README, "Operations".
+services, with the same meaning: a copy of a forwarder's environment works
+(its TOPIC_DLQ is where a replay into its sink dead-letters; the plan says
+which variable it used). See the README, "Operations".
 
 Exit codes:
   0  done, or nothing to do

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -15,21 +16,35 @@ import (
 )
 
 const replaySynopsis = `replay --sink telemetry|enos|energisme [--topic T[,T…]] [--from X] [--to X]
-       [--filter product_key=…,did=…] [--rate N/s] [--dry-run] [--state FILE] [--restart]
+       [--time kafka|device [--lateness D]] [--filter product_key=…,did=…]
+       [--rate N/s] [--dry-run] [--state FILE] [--restart]
 
 Reads [--from, --to) of the topics with bridgectl's own partition readers (no
 consumer group: no live group moves) and pushes every selected record through
 the sink's own handler, with the live stages' retries and dead-lettering.
-X is an RFC 3339 time (first record stamped at or after it, found with
-ListOffsets; records are also checked one by one against the time range),
-an offset for every partition, partition=offset pairs, earliest or latest.
+X is an RFC 3339 time, an offset for every partition, partition=offset pairs,
+earliest or latest.
+
+By default (--time kafka) times select by the Kafka record timestamp, which
+is when the ingest wrote the record, not when the device measured it: after
+an outage with a backlog the two are hours apart. The first record stamped
+at or after --from is found with ListOffsets and every record is also
+checked against the range. --time device selects by the device's time (a
+SNoti event's created_at, a telemetry record's time, or received_at when the
+device gave none): Kafka time from --from minus 5m to --to plus --lateness
+(default 72h: SNoti keeps undelivered messages three days) is scanned and
+only records whose device time is in [--from, --to) are sent.
+
 The end is fixed when the replay starts: records written later are not part
 of it. Progress is saved to a state file; the same command run again resumes
 where it stopped (at-least-once: sinks drop duplicates by event_id).
 Sinks: telemetry re-runs the decoder (CODECS_DIR) into the telemetry topic;
 enos posts through the EnOS forwarder's handler (ENOS_*) as non-realtime
 backfill; energisme pushes raw status events through the Energisme
-forwarder's handler (ENERGISME_*; Energisme has no backfill flag).`
+forwarder's handler (ENERGISME_*; Energisme has no backfill flag).
+Dead letters go where the sink's service puts them: TOPIC_DLQ when set (the
+services' name), else TOPIC_DECODER_DLQ, TOPIC_ENOS_DLQ or TOPIC_ENERGISME_DLQ;
+the plan says which variable was used.`
 
 // replayRun is what replay and dlq redrive share: a planned, resumable run
 // of the engine into a sink.
@@ -59,6 +74,8 @@ func (a *app) replay(ctx context.Context, args []string) error {
 		restart   = fs.Bool("restart", false, "ignore saved progress and start the range again")
 		codecsDir = fs.String("codecs-dir", "", "telemetry sink: codec folder (default CODECS_DIR)")
 		batch     = fs.Int("batch-size", 500, "records per handler call")
+		timeS     = fs.String("time", "kafka", "what --from/--to select by: kafka (the record timestamp: when it was written) or device (created_at)")
+		lateness  = fs.Duration("lateness", replay.DefaultLateness, "--time device: how long after its device time a record may have reached Kafka")
 	)
 	var rate rateFlag
 	fs.Var(&rate, "rate", "at most N records per second, N or N/s (0: no limit)")
@@ -88,6 +105,18 @@ func (a *app) replay(ctx context.Context, args []string) error {
 			return usageErrorf("--to %s is not after --from %s", *toS, *fromS)
 		}
 	}
+	basis, err := replay.ParseTimeBasis(*timeS)
+	if err != nil {
+		return usageErrorf("--time %v", err)
+	}
+	scanFrom, scanTo := from, to
+	if basis == replay.TimeDevice {
+		if scanFrom, scanTo, err = replay.DeviceTimeScan(from, to, *lateness); err != nil {
+			return usageErrorf("--time device: %v", err)
+		}
+	} else if flagSet(fs, "lateness") {
+		return usageErrorf("--lateness applies to --time device only")
+	}
 	filter, err := replay.ParseFilter(*filterS)
 	if err != nil {
 		return usageErrorf("--filter %v", err)
@@ -106,25 +135,44 @@ func (a *app) replay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	params := map[string]string{
+		"kind": "replay", "sink": sink.Name, "topics": strings.Join(tops, ","),
+		"from": from.String(), "to": to.String(), "filter": filter.String(),
+	}
+	eng := replay.Config{
+		Filter: filter, From: from, To: to, Rate: float64(rate), BatchSize: *batch,
+		DryRun: *dryRun, Samples: *samples,
+	}
+	if basis == replay.TimeDevice {
+		// Kafka-time replays keep the parameters (and state files) they had.
+		params["time"], params["lateness"] = string(basis), lateness.String()
+		codec, err := records.NewCodec()
+		if err != nil {
+			return err
+		}
+		eng.TimeOf = replay.DeviceTime(codec)
+		fmt.Fprintf(a.errw, "selecting by device time (created_at) in [%s, %s); scanning Kafka time [%s, %s)\n", from, to, scanFrom, scanTo)
+	}
 	return a.runReplay(ctx, replayRun{
-		kind: "replay",
-		params: map[string]string{
-			"kind": "replay", "sink": sink.Name, "topics": strings.Join(tops, ","),
-			"from": from.String(), "to": to.String(), "filter": filter.String(),
-		},
+		kind: "replay", params: params,
 		statePath: *statePath, restart: *restart, dryRun: *dryRun,
-		resolve: func() (replay.Plan, error) { return replay.Resolve(ctx, client, tops, from, to) },
-		engine: replay.Config{
-			Filter: filter, From: from, To: to, Rate: float64(rate), BatchSize: *batch,
-			DryRun: *dryRun, Samples: *samples,
-		},
-		sink: sink,
+		resolve: func() (replay.Plan, error) { return replay.Resolve(ctx, client, tops, scanFrom, scanTo) },
+		engine:  eng,
+		sink:    sink,
 	})
 }
 
 // runReplay opens (or resumes) the state, prints the plan, runs the engine
 // with progress reporting and prints the summary.
 func (a *app) runReplay(ctx context.Context, r replayRun) error {
+	if v, ok := sinkDLQVar[r.sink.Name]; ok {
+		topic, from, err := a.cfg.Topics.SinkDLQ(v, r.sink.DLQTopic)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		r.sink.DLQTopic = topic
+		fmt.Fprintf(a.errw, "dead letters of sink %s go to %s (%s)\n", r.sink.Name, topic, from)
+	}
 	path := r.statePath
 	if path == "" {
 		var err error
@@ -247,6 +295,13 @@ func (a *app) sinkTable() replay.Sinks {
 		a.sinks = defaultSinks(&a.cfg)
 	}
 	return a.sinks
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func splitList(s string) []string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/logging"
 )
@@ -47,17 +48,66 @@ type GizwitsAPI struct {
 const minMaxMessageBytes = 1 << 20
 
 // Topics are the pipeline's topic names, as the services name them.
+//
+// The stages' dead-letter topics have their own names here
+// (TOPIC_DECODER_DLQ, TOPIC_ENOS_DLQ, TOPIC_ENERGISME_DLQ: Validate applies
+// their defaults) and TOPIC_DLQ is read too, with the meaning it has in the
+// services: the dead-letter topic of the stage whose environment this is.
+// A replay or redrive into a sink uses TOPIC_DLQ when set, so a copy of a
+// forwarder's environment dead-letters where the forwarder does; the
+// forwarders read the stage's own name too (see SinkDLQ).
 type Topics struct {
 	Events       string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
 	Invalid      string `envconfig:"TOPIC_INVALID" default:"snoti.invalid.v1"`
 	Telemetry    string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`
-	DecoderDLQ   string `envconfig:"TOPIC_DECODER_DLQ" default:"decoder.dlq.v1"`
-	EnosDLQ      string `envconfig:"TOPIC_ENOS_DLQ" default:"enos.dlq.v1"`
-	EnergismeDLQ string `envconfig:"TOPIC_ENERGISME_DLQ" default:"energisme.dlq.v1"`
+	DLQ          string `envconfig:"TOPIC_DLQ"`
+	DecoderDLQ   string `envconfig:"TOPIC_DECODER_DLQ"`
+	EnosDLQ      string `envconfig:"TOPIC_ENOS_DLQ"`
+	EnergismeDLQ string `envconfig:"TOPIC_ENERGISME_DLQ"`
+
 	// Commands and CommandResults carry device commands and their results.
 	Commands       string `envconfig:"TOPIC_COMMANDS" default:"device.commands.v1"`
 	CommandResults string `envconfig:"TOPIC_COMMAND_RESULTS" default:"device.command-results.v1"`
 	CommandsDLQ    string `envconfig:"TOPIC_COMMANDS_DLQ" default:"commands.dlq.v1"`
+	// set holds the stage DLQ variables given in the environment, before
+	// Validate applied the defaults.
+	set map[string]string
+}
+
+// Default dead-letter topics of the stages.
+var defaultDLQ = map[string]string{
+	"TOPIC_DECODER_DLQ": "decoder.dlq.v1", "TOPIC_ENOS_DLQ": "enos.dlq.v1", "TOPIC_ENERGISME_DLQ": "energisme.dlq.v1",
+}
+
+func (t *Topics) applyDLQDefaults() {
+	t.set = map[string]string{}
+	for v, field := range map[string]*string{"TOPIC_DECODER_DLQ": &t.DecoderDLQ, "TOPIC_ENOS_DLQ": &t.EnosDLQ, "TOPIC_ENERGISME_DLQ": &t.EnergismeDLQ} {
+		t.set[v] = *field
+		if *field == "" {
+			*field = defaultDLQ[v]
+		}
+	}
+}
+
+// SinkDLQ resolves the dead-letter topic of a replay or redrive into the
+// stage whose DLQ variable is stageVar and whose topic is otherwise topic:
+// TOPIC_DLQ when set (as the stage's service reads it), else stageVar's
+// value, else its default. It returns the topic and the variable it came
+// from ("default of …" when neither was set); TOPIC_DLQ and stageVar set to
+// different topics are an error.
+func (t Topics) SinkDLQ(stageVar, topic string) (string, string, error) {
+	explicit, ok := t.set[stageVar]
+	if !ok {
+		explicit = topic // a Config built in code: its value is deliberate
+	}
+	got, from, err := config.Either(topic, config.Var{Name: "TOPIC_DLQ", Value: t.DLQ}, config.Var{Name: stageVar, Value: explicit})
+	if err != nil {
+		return "", "", fmt.Errorf("dead-letter topic: %w", err)
+	}
+	if from == "" {
+		from = "default of " + stageVar
+	}
+	return got, from, nil
 }
 
 // All lists every topic the pipeline needs.
@@ -67,6 +117,7 @@ func (t Topics) All() []string {
 
 // Validate checks the topic names and the topics ensure defaults.
 func (c *Config) Validate() error {
+	c.Topics.applyDLQDefaults()
 	var errs []error
 	for _, v := range []struct{ name, value string }{
 		{"TOPIC_EVENTS", c.Topics.Events}, {"TOPIC_INVALID", c.Topics.Invalid}, {"TOPIC_TELEMETRY", c.Topics.Telemetry},

@@ -12,6 +12,11 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/replay"
 )
 
+// sinkDLQVar names, per sink, bridgectl's variable for the dead-letter
+// topic of its stage; TOPIC_DLQ, the stage's own name, wins when set (see
+// Topics.SinkDLQ).
+var sinkDLQVar = map[string]string{"telemetry": "TOPIC_DECODER_DLQ", "enos": "TOPIC_ENOS_DLQ", "energisme": "TOPIC_ENERGISME_DLQ"}
+
 // defaultSinks is the table of replay and redrive targets.
 //
 // A sink's Factory is a replay.SinkFactory,
@@ -64,7 +69,7 @@ func telemetrySink(cfg *Config) replay.SinkFactory {
 		if cfg.CodecsDir == "" {
 			return nil, fmt.Errorf("%w: CODECS_DIR is not set: point it (or --codecs-dir) at the decoder's codec folder", replay.ErrSinkConfig)
 		}
-		reg, err := codecs.Open(cfg.CodecsDir, env.Log)
+		reg, err := codecs.Open(cfg.CodecsDir, env.Log, codecs.WithMetrics(env.Metrics))
 		if err != nil {
 			return nil, fmt.Errorf("%w: CODECS_DIR=%q: %w", replay.ErrSinkConfig, cfg.CodecsDir, err)
 		}

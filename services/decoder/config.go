@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
@@ -14,20 +15,30 @@ type Config struct {
 	CodecsDir      string `envconfig:"CODECS_DIR" required:"true"`
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`
-	TopicDLQ       string `envconfig:"TOPIC_DLQ" default:"decoder.dlq.v1"`
-	GroupID        string `envconfig:"GROUP_ID" default:"decoder"`
-	BatchSize      int    `envconfig:"DECODER_BATCH_SIZE" default:"1000"`
+	// TopicDLQ is the dead-letter topic. bridgectl names it
+	// TOPIC_DECODER_DLQ; the decoder reads that name too, so one
+	// environment serves both (set either, or both to the same value).
+	// Validate sets the default, decoder.dlq.v1.
+	TopicDLQ        string `envconfig:"TOPIC_DLQ"`
+	TopicDecoderDLQ string `envconfig:"TOPIC_DECODER_DLQ"`
+	GroupID         string `envconfig:"GROUP_ID" default:"decoder"`
+	BatchSize       int    `envconfig:"DECODER_BATCH_SIZE" default:"1000"`
 }
 
 // Validate checks the decoder's own variables.
 func (c *Config) Validate() error {
 	var errs []error
+	if dlq, _, err := config.Either("decoder.dlq.v1", config.Var{Name: "TOPIC_DLQ", Value: c.TopicDLQ}, config.Var{Name: "TOPIC_DECODER_DLQ", Value: c.TopicDecoderDLQ}); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.TopicDLQ = dlq
+	}
 	if c.CodecsDir != "" {
 		if st, err := os.Stat(c.CodecsDir); err != nil || !st.IsDir() {
 			errs = append(errs, fmt.Errorf("CODECS_DIR=%q: not a readable directory: point it at the folder of <product_key>.json codec files", c.CodecsDir))
 		}
 	}
-	for name, v := range map[string]string{"TOPIC_EVENTS": c.TopicEvents, "TOPIC_TELEMETRY": c.TopicTelemetry, "TOPIC_DLQ": c.TopicDLQ, "GROUP_ID": c.GroupID} {
+	for name, v := range map[string]string{"TOPIC_EVENTS": c.TopicEvents, "TOPIC_TELEMETRY": c.TopicTelemetry, "GROUP_ID": c.GroupID} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", name))
 		}

@@ -22,7 +22,8 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	reg, err := codecs.Open(cfg.CodecsDir, log)
+	metrics := httpserver.NewRegistry()
+	reg, err := codecs.Open(cfg.CodecsDir, log, codecs.WithMetrics(metrics))
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,6 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 	}
 	defer w.Close()
 
-	metrics := httpserver.NewRegistry()
 	h := decode.NewHandler(reg, codec, w, metrics)
 	runner, err := consume.New(consume.Config{
 		ProcessorConfig: consume.ProcessorConfig{Stage: "decoder", DLQTopic: cfg.TopicDLQ},

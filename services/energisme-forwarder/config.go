@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/energismefwd"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
@@ -18,7 +19,14 @@ type Config struct {
 
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`
-	TopicDLQ       string `envconfig:"TOPIC_DLQ" default:"energisme.dlq.v1"`
+	// TopicDLQ is the dead-letter topic of both parts. bridgectl names it
+	// TOPIC_ENERGISME_DLQ; the forwarder reads that name too, so one
+	// environment serves both (set either, or both to the same value).
+	// Validate sets the default, energisme.dlq.v1, and DLQFrom.
+	TopicDLQ          string `envconfig:"TOPIC_DLQ"`
+	TopicEnergismeDLQ string `envconfig:"TOPIC_ENERGISME_DLQ"`
+	// DLQFrom is the variable TopicDLQ was read from ("" for the default).
+	DLQFrom string
 	// GroupID is the push part's consumer group.
 	GroupID string `envconfig:"GROUP_ID" default:"energisme"`
 	// FilesGroupID is the file part's consumer group: its own, so a slow
@@ -30,10 +38,16 @@ type Config struct {
 // Validate checks the forwarder's own variables; the parts check theirs.
 func (c *Config) Validate() error {
 	var errs []error
+	dlq, from, err := config.Either("energisme.dlq.v1", config.Var{Name: "TOPIC_DLQ", Value: c.TopicDLQ}, config.Var{Name: "TOPIC_ENERGISME_DLQ", Value: c.TopicEnergismeDLQ})
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		c.TopicDLQ, c.DLQFrom = dlq, from
+	}
 	if !c.Push.Enabled() && !c.Files.Enabled() {
 		errs = append(errs, errors.New("ENERGISME_URL and ENERGISME_SFTP_ADDR are both empty: set ENERGISME_URL for the HTTP push, ENERGISME_SFTP_ADDR for flat files, or both"))
 	}
-	for name, v := range map[string]string{"TOPIC_EVENTS": c.TopicEvents, "TOPIC_TELEMETRY": c.TopicTelemetry, "TOPIC_DLQ": c.TopicDLQ, "GROUP_ID": c.GroupID, "FILES_GROUP_ID": c.FilesGroupID} {
+	for name, v := range map[string]string{"TOPIC_EVENTS": c.TopicEvents, "TOPIC_TELEMETRY": c.TopicTelemetry, "GROUP_ID": c.GroupID, "FILES_GROUP_ID": c.FilesGroupID} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", name))
 		}

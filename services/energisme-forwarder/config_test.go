@@ -65,11 +65,18 @@ func TestConfig(t *testing.T) {
 		}), wantErr: []string{"ENERGISME_SFTP_PASSWORD and ENERGISME_SFTP_KEY_FILE are both empty", "ENERGISME_FILE_INTERVAL=100ms", "ENERGISME_FILE_MODULE_TEMPLATE", "ENERGISME_FILE_PREFIX=\".hidden\""}},
 		{name: "bad time zone and format", env: merge(files, map[string]string{"ENERGISME_FILE_TZ": "Mars/Olympus"}), wantErr: []string{"ENERGISME_FILE_TZ=\"Mars/Olympus\""}},
 		{name: "unknown format", env: merge(files, map[string]string{"ENERGISME_FILE_FORMAT": "yaml"}), wantErr: []string{"ENERGISME_FILE_FORMAT=\"yaml\": must be csv, json or xml"}},
+		{name: "bridgectl's DLQ variable", env: merge(push, map[string]string{"TOPIC_ENERGISME_DLQ": "e.dlq"}), check: func(t *testing.T, c Config) {
+			if c.TopicDLQ != "e.dlq" || c.DLQFrom != "TOPIC_ENERGISME_DLQ" {
+				t.Errorf("DLQ %q from %q, want e.dlq from TOPIC_ENERGISME_DLQ", c.TopicDLQ, c.DLQFrom)
+			}
+		}},
+		{name: "DLQ variables disagreeing", env: merge(push, map[string]string{"TOPIC_DLQ": "a", "TOPIC_ENERGISME_DLQ": "b"}),
+			wantErr: []string{`TOPIC_DLQ="a" and TOPIC_ENERGISME_DLQ="b" disagree`}},
 		{name: "same groups", env: merge(push, map[string]string{"GROUP_ID": "g", "FILES_GROUP_ID": "g"}), wantErr: []string{"GROUP_ID and FILES_GROUP_ID are both \"g\""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"ENERGISME_URL", "ENERGISME_TOKEN", "ENERGISME_MAPPING_FILE", "ENERGISME_SFTP_ADDR", "ENERGISME_SFTP_USER", "ENERGISME_SFTP_PASSWORD", "ENERGISME_SFTP_KNOWN_HOSTS", "ENERGISME_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"} {
+			for _, k := range []string{"ENERGISME_URL", "ENERGISME_TOKEN", "ENERGISME_MAPPING_FILE", "ENERGISME_SFTP_ADDR", "ENERGISME_SFTP_USER", "ENERGISME_SFTP_PASSWORD", "ENERGISME_SFTP_KNOWN_HOSTS", "ENERGISME_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "TOPIC_DLQ", "TOPIC_ENERGISME_DLQ"} {
 				t.Setenv(k, "") // restored after the test
 				os.Unsetenv(k)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -58,8 +59,10 @@ func newApp(cfg Config, log zerolog.Logger) (*app, error) {
 		http.AddReadiness("push", h.Ready)
 		// And the runner's: it says when Kafka is unreachable.
 		http.AddReadiness("push-kafka", runner.Ready)
-		a.parts = append(a.parts, service.Part{Name: "push", Run: runner.Run})
+		a.parts = append(a.parts, service.Part{Name: "push", Run: runner.Run},
+			service.Part{Name: "mapping", Run: h.WatchMapping}) // reloaded without a restart
 		log.Info().Str("group", cfg.GroupID).Str("topic", cfg.TopicEvents).Int("concurrency", cfg.Push.Concurrency).
+			Str("dlq", cfg.TopicDLQ).Str("dlq_variable", cmp.Or(cfg.DLQFrom, "default")).
 			Str("unmapped", cfg.Push.Unmapped).Msg("HTTP push enabled")
 	}
 

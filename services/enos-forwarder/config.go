@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
+	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
@@ -15,8 +17,15 @@ type Config struct {
 	EnOS           enosfwd.Config
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
-	TopicDLQ       string `envconfig:"TOPIC_DLQ" default:"enos.dlq.v1"`
-	GroupID        string `envconfig:"GROUP_ID" default:"enos"`
+	// TopicDLQ is the dead-letter topic. bridgectl names it
+	// TOPIC_ENOS_DLQ; the forwarder reads that name too, so one environment
+	// serves both (set either, or both to the same value). Validate sets
+	// the default, enos.dlq.v1, and DLQFrom.
+	TopicDLQ     string `envconfig:"TOPIC_DLQ"`
+	TopicEnosDLQ string `envconfig:"TOPIC_ENOS_DLQ"`
+	GroupID      string `envconfig:"GROUP_ID" default:"enos"`
+	// DLQFrom is the variable TopicDLQ was read from ("" for the default).
+	DLQFrom string
 	// BatchSize bounds the records of one batch. Under a steady stream the
 	// runner fills a batch before sending it, so this also bounds latency:
 	// at 5k records/s, 250 adds at most ~50 ms (see bench_test.go).
@@ -27,15 +36,21 @@ type Config struct {
 // ENOS_* ones and the mapping file).
 func (c *Config) Validate() error {
 	var errs []error
+	dlq, from, err := config.Either("enos.dlq.v1", config.Var{Name: "TOPIC_DLQ", Value: c.TopicDLQ}, config.Var{Name: "TOPIC_ENOS_DLQ", Value: c.TopicEnosDLQ})
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		c.TopicDLQ, c.DLQFrom = dlq, from
+	}
 	for _, v := range []struct{ name, value string }{
-		{"TOPIC_TELEMETRY", c.TopicTelemetry}, {"TOPIC_EVENTS", c.TopicEvents}, {"TOPIC_DLQ", c.TopicDLQ}, {"GROUP_ID", c.GroupID},
+		{"TOPIC_TELEMETRY", c.TopicTelemetry}, {"TOPIC_EVENTS", c.TopicEvents}, {"GROUP_ID", c.GroupID},
 	} {
 		if v.value == "" {
 			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", v.name))
 		}
 	}
 	if c.TopicDLQ != "" && (c.TopicDLQ == c.TopicTelemetry || c.TopicDLQ == c.TopicEvents) {
-		errs = append(errs, fmt.Errorf("TOPIC_DLQ=%q: must differ from the consumed topics, e.g. enos.dlq.v1", c.TopicDLQ))
+		errs = append(errs, fmt.Errorf("%s=%q: must differ from the consumed topics, e.g. enos.dlq.v1", cmp.Or(c.DLQFrom, "TOPIC_DLQ"), c.TopicDLQ))
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		errs = append(errs, fmt.Errorf("ENOS_BATCH_SIZE=%d: must be 1..10000", c.BatchSize))

@@ -61,6 +61,18 @@ func TestConfigFromEnv(t *testing.T) {
 			}},
 		{name: "secret key twice", env: map[string]string{"ENOS_SECRET_KEY_FILE": "testdata/secret-key"},
 			wantErr: []string{"ENOS_SECRET_KEY and ENOS_SECRET_KEY_FILE are both set: set only one"}},
+		{name: "bridgectl's DLQ variable", env: map[string]string{"TOPIC_ENOS_DLQ": "enos.dlq.b"}, check: func(t *testing.T, c Config) {
+			if c.TopicDLQ != "enos.dlq.b" || c.DLQFrom != "TOPIC_ENOS_DLQ" {
+				t.Errorf("DLQ %q from %q, want enos.dlq.b from TOPIC_ENOS_DLQ", c.TopicDLQ, c.DLQFrom)
+			}
+		}},
+		{name: "both DLQ variables agreeing", env: map[string]string{"TOPIC_DLQ": "enos.dlq.b", "TOPIC_ENOS_DLQ": "enos.dlq.b"}, check: func(t *testing.T, c Config) {
+			if c.TopicDLQ != "enos.dlq.b" || c.DLQFrom != "TOPIC_DLQ" {
+				t.Errorf("DLQ %q from %q", c.TopicDLQ, c.DLQFrom)
+			}
+		}},
+		{name: "DLQ variables disagreeing", env: map[string]string{"TOPIC_DLQ": "a", "TOPIC_ENOS_DLQ": "b"},
+			wantErr: []string{`TOPIC_DLQ="a" and TOPIC_ENOS_DLQ="b" disagree`}},
 		{name: "unparseable", env: map[string]string{"ENOS_BACKFILL_AGE": "soon", "ENOS_BATCH_SIZE": "many"},
 			wantErr: []string{`ENOS_BACKFILL_AGE="soon": cannot parse`, `ENOS_BATCH_SIZE="many": cannot parse`}},
 		{name: "bad mapping", env: map[string]string{"ENOS_MAPPING_FILE": "testdata/bad-mapping.json"},

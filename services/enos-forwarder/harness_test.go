@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -43,7 +44,11 @@ type harness struct {
 	codec               *records.Codec
 	batchSize           int
 	backfillAge         time.Duration
+	maxMessageBytes     int // ENOS_MAX_MESSAGE_BYTES; 0: the default
 	telemetryW, eventsW *kafka.Writer
+	// logs, when set, receives the in-process forwarder's logs (info and
+	// above) besides the test log.
+	logs io.Writer
 }
 
 func newHarness(t testing.TB, mapping string, simCfg sinksim.EnOSConfig) *harness {
@@ -87,6 +92,7 @@ func (h *harness) config() Config {
 		EnOS: enosfwd.Config{
 			APIMURL: h.url, APIURL: h.url, AccessKey: accessKey, SecretKey: secretKey, OrgID: orgID,
 			MappingFile: h.mappingFile, BackfillAge: h.backfillAge, RequestTimeout: 5 * time.Second,
+			MaxMessageBytes: h.maxMessageBytes,
 		},
 		TopicTelemetry: h.telemetry, TopicEvents: h.events, TopicDLQ: h.dlq, GroupID: h.group, BatchSize: h.batchSize,
 	}
@@ -111,6 +117,9 @@ func (h *harness) startInProcess(t testing.TB) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
+	if h.logs != nil {
+		log = zerolog.New(zerolog.MultiLevelWriter(zerolog.NewTestWriter(t), h.logs)).Level(zerolog.InfoLevel)
+	}
 	go func() { done <- run(ctx, h.config(), log) }()
 	var once sync.Once
 	stop = func() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/rs/zerolog"
@@ -14,8 +15,10 @@ import (
 
 // run consumes TOPIC_TELEMETRY and TOPIC_EVENTS in group GROUP_ID and posts
 // to EnOS; records EnOS cannot take go to TOPIC_DLQ. A sink outage holds
-// the batch (lag grows) and is never a dead letter. Shutdown order: stop
-// consuming (committing what is done), then the HTTP server.
+// the batch (lag grows) and is never a dead letter. The mapping file is
+// watched and reloaded without a restart. Shutdown order: stop consuming
+// (committing what is done), stop watching the mapping, then the HTTP
+// server.
 func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 	codec, err := records.NewCodec()
 	if err != nil {
@@ -27,7 +30,8 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 		return err
 	}
 	log.Info().Strs("products", h.Mapping().Products()).Str("mapping", cfg.EnOS.MappingFile).
-		Str("api", cfg.EnOS.APIURL).Dur("backfill_age", cfg.EnOS.BackfillAge).Msg("EnOS mapping loaded")
+		Str("api", cfg.EnOS.APIURL).Dur("backfill_age", cfg.EnOS.BackfillAge).
+		Str("dlq", cfg.TopicDLQ).Str("dlq_variable", cmp.Or(cfg.DLQFrom, "default")).Msg("EnOS mapping loaded; reloaded when the file changes")
 	runner, err := consume.New(consume.Config{
 		ProcessorConfig: consume.ProcessorConfig{Stage: "enos", DLQTopic: cfg.TopicDLQ},
 		GroupID:         cfg.GroupID,
@@ -42,6 +46,7 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 	http.AddReadiness("enos", h.Ready)
 	return service.Run(ctx, log, cfg.ShutdownTimeout,
 		service.Part{Name: "consumer", Run: runner.Run},
+		service.Part{Name: "mapping", Run: h.WatchMapping},
 		service.Part{Name: "http", Run: http.Run},
 	)
 }
