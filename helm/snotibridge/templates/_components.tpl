@@ -80,6 +80,26 @@ in bytes, so the GC works harder before the kernel's OOM killer does. */}}
   value: {{ .Values.topics.events | quote }}
 - name: TOPIC_INVALID
   value: {{ .Values.topics.invalid | quote }}
+{{- with .Values.ingest.commands }}
+{{- if .enabled }}
+- name: COMMANDS_ENABLED
+  value: "true"
+{{- with .path }}
+- name: COMMANDS_PATH
+  value: {{ . | quote }}
+{{- end }}
+- name: COMMANDS_CONCURRENCY
+  value: {{ .concurrency | quote }}
+- name: COMMANDS_DEDUPE_WINDOW
+  value: {{ .dedupeWindow | quote }}
+- name: TOPIC_COMMANDS
+  value: {{ $.Values.topics.commands | quote }}
+- name: TOPIC_COMMAND_RESULTS
+  value: {{ $.Values.topics.commandResults | quote }}
+- name: TOPIC_COMMANDS_DLQ
+  value: {{ $.Values.topics.commandsDLQ | quote }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "snotibridge.volumes.ingest" -}}
