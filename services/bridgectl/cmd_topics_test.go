@@ -65,7 +65,7 @@ func TestTopicsEnsure(t *testing.T) {
 	if code := ta.run(ctx, t, "topics", "ensure", "--partitions", "3", "--max-message-bytes", "16777216"); code != exitOK {
 		t.Fatalf("differing run: exit %d", code)
 	}
-	if n := strings.Count(ta.out.String(), "max.message.bytes 8388608 (want 16777216)"); n != 6 {
+	if n := strings.Count(ta.out.String(), "max.message.bytes 8388608 (want 16777216)"); n != want {
 		t.Errorf("max.message.bytes difference not reported:\n%s", ta.out)
 	}
 	if code := ta.run(ctx, t, "topics", "ensure", "--max-message-bytes", "1000"); code != exitUsage {
