@@ -224,6 +224,21 @@ func TestKilledSupervisorLeavesNoChild(t *testing.T) {
 	if n := len(r.members()); n < 7 {
 		t.Fatalf("%d processes carry the run marker, want at least 7 (Kafka and six services)", n)
 	}
+	// A service that dies is restarted (and dies with the supervisor too).
+	var decoder int
+	for _, pid := range r.members() {
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); filepath.Base(exe) == "decoder" {
+			decoder = pid
+		}
+	}
+	if decoder == 0 {
+		t.Fatal("no decoder process in the run")
+	}
+	_ = syscall.Kill(decoder, syscall.SIGKILL)
+	r.waitLog(t, time.Minute, "the decoder restarted", func(s string) bool {
+		i := strings.Index(s, "decoder exited (signal: killed); restarting")
+		return i >= 0 && strings.Contains(s[i:], "started decoder")
+	})
 	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ type supervisor struct {
 	stopping chan struct{} // closed on the first signal
 	hurry    chan struct{} // closed on the second: stop without waiting
 	children map[string]*child
+	wiring   map[string][]string // each service's own variables, for restarts
 }
 
 // supervise runs the stack until a signal or a child's exit and returns
@@ -43,7 +44,7 @@ func supervise(cfg config, sigs <-chan os.Signal) int {
 	}
 	defer out.close()
 	s := &supervisor{cfg: cfg, out: out, spawn: newSpawner(), ports: cfg.ports(),
-		stopping: make(chan struct{}), hurry: make(chan struct{}), children: map[string]*child{}}
+		stopping: make(chan struct{}), hurry: make(chan struct{}), children: map[string]*child{}, wiring: map[string][]string{}}
 
 	self := filepath.Join(cfg.runDir, "run.pid")
 	if pid, ok, _ := pidFile(self, isSupervisor); ok && pid != os.Getpid() {
@@ -159,6 +160,7 @@ func (s *supervisor) start(b *broker) error {
 			"SNOTI_ENTERPRISE_SECRET=sim-secret", "SNOTI_CA_FILE=" + ca, "SNOTI_PREFETCH=1000"},
 	}
 	for _, n := range services {
+		s.wiring[n] = wiring[n]
 		if err := s.startService(n, wiring[n]); err != nil {
 			return err
 		}
@@ -229,11 +231,15 @@ func (s *supervisor) waitFile(ctx context.Context, path, by string) error {
 	}
 }
 
-// watch prints progress until a signal (true) or until a child or the
-// broker exits (false).
+// restartDelay is how long an exited service waits before its restart,
+// doubling up to a minute while it keeps exiting quickly.
+const restartDelay = 2 * time.Second
+
+// watch prints progress until a signal (true) or until the broker exits
+// (false). A service that exits is restarted, as Kubernetes would.
 func (s *supervisor) watch(b *broker) bool {
 	s.out.say("pipeline running; progress every %s (Ctrl-C stops everything)", s.cfg.interval)
-	exits := make(chan *child, len(s.children)+1)
+	exits := make(chan *child, 2*len(s.children)+1)
 	watchOne := func(c *child) {
 		go func() {
 			select {
@@ -254,13 +260,38 @@ func (s *supervisor) watch(b *broker) bool {
 	tick := time.NewTicker(s.cfg.interval)
 	defer tick.Stop()
 	p := newProgress(s)
+	delay := map[string]time.Duration{}
+	started := map[string]time.Time{}
+	restart := make(chan string, len(s.children))
 	for {
 		select {
 		case <-s.stopping:
 			return true
 		case c := <-exits:
-			s.out.say("%s exited (%s); see %s", c.name, c.status(), s.rel(c.log))
-			return false
+			if c.name == "kafka" {
+				s.out.say("the broker exited (%s); see %s", c.status(), s.rel(c.log))
+				return false
+			}
+			d := delay[c.name]
+			if d == 0 || time.Since(started[c.name]) > time.Minute {
+				d = restartDelay
+			}
+			delay[c.name] = min(2*d, time.Minute)
+			s.out.say("%s exited (%s); restarting it in %s; see %s", c.name, c.status(), d, s.rel(c.log))
+			name := c.name
+			time.AfterFunc(d, func() { restart <- name })
+		case name := <-restart:
+			select {
+			case <-s.stopping:
+				return true
+			default:
+			}
+			if err := s.startService(name, s.wiring[name]); err != nil {
+				s.out.say("%v", err)
+				return false
+			}
+			started[name] = time.Now()
+			watchOne(s.children[name])
 		case <-brokerGone.C:
 			if !b.alive() {
 				s.out.say("the broker (pid %d) is gone", b.reused)
