@@ -165,7 +165,7 @@ func (s *supervisor) waitReady(ctx context.Context, b *broker) error {
 				for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 					s.out.say("  %s", strings.TrimSpace(l))
 				}
-				return nil
+				return waitCoordinators(ctx, b.addr)
 			}
 			last = strings.TrimSpace(string(out))
 		}

@@ -13,7 +13,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -147,9 +146,4 @@ func (c config) ports() ports {
 		}
 	}
 	return p
-}
-
-// withTimeout is context.WithTimeout on a fresh background context.
-func withTimeout(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
 }
