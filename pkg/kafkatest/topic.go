@@ -20,14 +20,7 @@ var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 // has a leader, and deletes it when the test ends.
 func Topic(tb testing.TB, brokers []string, partitions int) string {
 	tb.Helper()
-	var suffix [4]byte
-	_, _ = rand.Read(suffix[:])
-	name := unsafeChars.ReplaceAllString(tb.Name(), "_")
-	if len(name) > 150 {
-		name = name[:150]
-	}
-	name = strings.ToLower(name) + "-" + hex.EncodeToString(suffix[:])
-
+	name := uniqueName(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := CreateTopic(ctx, brokers, name, partitions); err != nil {
@@ -43,17 +36,32 @@ func Topic(tb testing.TB, brokers []string, partitions int) string {
 	return name
 }
 
+// uniqueName is a topic name derived from the test's name, with a random
+// suffix.
+func uniqueName(tb testing.TB) string {
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	name := unsafeChars.ReplaceAllString(tb.Name(), "_")
+	if len(name) > 150 {
+		name = name[:150]
+	}
+	return strings.ToLower(name) + "-" + hex.EncodeToString(suffix[:])
+}
+
 // CreateTopic creates name explicitly (replication 1) and waits until every
 // partition has a leader, so that writes succeed right away.
 func CreateTopic(ctx context.Context, brokers []string, name string, partitions int) error {
+	return createTopic(ctx, brokers, kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1})
+}
+
+func createTopic(ctx context.Context, brokers []string, tc kafka.TopicConfig) error {
+	name, partitions := tc.Topic, tc.NumPartitions
 	// A transport of its own with a short metadata TTL: the default one
 	// caches metadata for seconds and would hide the new topic's leaders.
 	tr := &kafka.Transport{MetadataTTL: 50 * time.Millisecond}
 	defer tr.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: tr}
-	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
-	}}})
+	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{tc}})
 	if err != nil {
 		return fmt.Errorf("creating topic %s: %w", name, err)
 	}
