@@ -270,11 +270,21 @@ func (c *Cluster) Topic(tb testing.TB, partitions int) string {
 	if err := c.waitBrokers(ctx); err != nil { // a node restarted just before registers anew
 		tb.Fatal(err)
 	}
-	if err := createTopic(ctx, c.live(), kafka.TopicConfig{
-		Topic: name, NumPartitions: partitions, ReplicationFactor: len(c.Nodes),
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: "2"}},
-	}); err != nil {
-		tb.Fatal(err)
+	// Retried: just after a start the node that forwards to the active
+	// controller may not know it yet (Broker Not Available).
+	for {
+		err := createTopic(ctx, c.live(), kafka.TopicConfig{
+			Topic: name, NumPartitions: partitions, ReplicationFactor: len(c.Nodes),
+			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: "2"}},
+		})
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatal(err)
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 	if err := c.WaitISR(ctx, name, len(c.Nodes)); err != nil {
 		tb.Fatal(err)
