@@ -70,9 +70,11 @@ bench:
 bench-go:
 	go test -run '^$$' -bench . -benchmem -count=1 -timeout 60m $(PKGS) | tee bench-results/go-bench.txt
 
-## run: the whole pipeline locally (Kafka, simulators, every service); Ctrl-C stops it
+## run: the whole pipeline locally (Kafka, simulators, every service) under
+## the tools/run supervisor: nothing it starts outlives it; Ctrl-C stops it
 run:
-	tools/run.sh
+	@mkdir -p bin && cd tools/run && go build -o ../../bin/snotibridge-run .
+	exec bin/snotibridge-run
 
 ## kafka-up / kafka-down: the local dev broker on 127.0.0.1:$(KAFKA_PORT)
 kafka-up:

@@ -17,7 +17,7 @@ import (
 
 // startTimeout bounds a broker start: a JVM on a busy 2-core machine can
 // take a while.
-const startTimeout = 3 * time.Minute
+const startTimeout = 5 * time.Minute
 
 // Broker is a single-node KRaft broker owned by its creator. Its data
 // survives Kill and Start, as a real broker's disk would.
@@ -27,6 +27,8 @@ type Broker struct {
 	cport int
 	ssl   *SSLListener
 	sport int
+	id    int      // node id (1 for a single broker)
+	env   []string // KAFKA_* settings of a cluster node for kafka.sh
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -113,14 +115,26 @@ func newBroker(dir string) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Broker{dir: dir, port: port, cport: cport}, nil
+	return &Broker{dir: dir, port: port, cport: cport, id: 1}, nil
 }
+
+// ID is the broker's node id.
+func (b *Broker) ID() int { return b.id }
 
 // Addr is the broker's bootstrap address.
 func (b *Broker) Addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
 
 // Start (re)starts the broker process and waits until it serves requests.
 func (b *Broker) Start() error {
+	if err := b.launch(); err != nil {
+		return err
+	}
+	return b.waitReady()
+}
+
+// launch starts the process without waiting: a cluster's nodes must all be
+// up before any of them is ready.
+func (b *Broker) launch() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cmd != nil {
@@ -140,6 +154,7 @@ func (b *Broker) Start() error {
 	defer logf.Close()
 	cmd := exec.Command(script, "run", b.dir, fmt.Sprint(b.port), fmt.Sprint(b.cport))
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), b.env...)
 	// The broker dies with the test binary, even on a crash or timeout.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -148,7 +163,16 @@ func (b *Broker) Start() error {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	b.cmd, b.exited = cmd, exited
+	return nil
+}
 
+func (b *Broker) waitReady() error {
+	b.mu.Lock()
+	exited := b.exited
+	b.mu.Unlock()
+	if exited == nil {
+		return errors.New("broker not running")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := waitReady(ctx, b.Addr(), exited); err != nil {
@@ -159,6 +183,31 @@ func (b *Broker) Start() error {
 		return fmt.Errorf("%w\nbroker log:\n%s", err, tail)
 	}
 	return nil
+}
+
+// Running reports whether the broker process is alive.
+func (b *Broker) Running() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return false
+	}
+	select {
+	case <-b.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Pid is the broker process's id, 0 when it is not running.
+func (b *Broker) Pid() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return 0
+	}
+	return b.cmd.Process.Pid
 }
 
 // Kill ends the broker with SIGKILL: no flush, no controlled shutdown.

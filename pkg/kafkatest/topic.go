@@ -22,14 +22,7 @@ var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 // ends.
 func Topic(tb testing.TB, brokers []string, partitions int, configs ...kafka.ConfigEntry) string {
 	tb.Helper()
-	var suffix [4]byte
-	_, _ = rand.Read(suffix[:])
-	name := unsafeChars.ReplaceAllString(tb.Name(), "_")
-	if len(name) > 150 {
-		name = name[:150]
-	}
-	name = strings.ToLower(name) + "-" + hex.EncodeToString(suffix[:])
-
+	name := uniqueName(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := CreateTopic(ctx, brokers, name, partitions, configs...); err != nil {
@@ -45,10 +38,27 @@ func Topic(tb testing.TB, brokers []string, partitions int, configs ...kafka.Con
 	return name
 }
 
+// uniqueName is a topic name derived from the test's name, with a random
+// suffix.
+func uniqueName(tb testing.TB) string {
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	name := unsafeChars.ReplaceAllString(tb.Name(), "_")
+	if len(name) > 150 {
+		name = name[:150]
+	}
+	return strings.ToLower(name) + "-" + hex.EncodeToString(suffix[:])
+}
+
 // CreateTopic creates name explicitly (replication 1, the given topic
 // settings) and waits until every partition has a leader, so that writes
 // succeed right away.
 func CreateTopic(ctx context.Context, brokers []string, name string, partitions int, configs ...kafka.ConfigEntry) error {
+	return createTopic(ctx, brokers, kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: configs})
+}
+
+func createTopic(ctx context.Context, brokers []string, tc kafka.TopicConfig) error {
+	name, partitions := tc.Topic, tc.NumPartitions
 	// A transport of its own with a short metadata TTL: the default one
 	// caches metadata for seconds and would hide the new topic's leaders.
 	tr := &kafka.Transport{MetadataTTL: 50 * time.Millisecond}
@@ -57,9 +67,7 @@ func CreateTopic(ctx context.Context, brokers []string, name string, partitions 
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-			Topic: name, NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: configs,
-		}}})
+		resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{tc}})
 		if err == nil {
 			err = resp.Errors[name]
 		}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,11 +48,22 @@ type chain struct {
 	decoderBatch                       int // DECODER_BATCH_SIZE; 0 keeps the decoder's default
 	codec                              *records.Codec
 	pids                               map[string]int
+	// keepAlive restarts a program that exits, as Kubernetes would, and
+	// counts it in exits.
+	keepAlive bool
+	mu        sync.Mutex
+	exits     map[string]int
 }
 
 func newChain(t testing.TB, fleet snotisim.Fleet) *chain {
 	t.Helper()
 	brokers := kafkatest.Brokers(t)
+	return newChainOn(t, brokers, func(partitions int) string { return kafkatest.Topic(t, brokers, partitions) }, fleet)
+}
+
+// newChainOn builds a chain on brokers whose topics topic creates.
+func newChainOn(t testing.TB, brokers []string, topic func(partitions int) string, fleet snotisim.Fleet) *chain {
+	t.Helper()
 	sim, err := snotisim.New(snotisim.Config{
 		Addr:        "127.0.0.1:0",
 		Enterprises: []snotisim.Enterprise{{ID: chainEnterprise, Secret: chainSecret}},
@@ -85,8 +98,7 @@ func newChain(t testing.TB, fleet snotisim.Fleet) *chain {
 	}
 	c := &chain{
 		brokers: brokers, sim: sim, enos: enos, enosURL: srv.URL,
-		events: kafkatest.Topic(t, brokers, 3), invalid: kafkatest.Topic(t, brokers, 1), telemetry: kafkatest.Topic(t, brokers, 3),
-		decoderDLQ: kafkatest.Topic(t, brokers, 1), enosDLQ: kafkatest.Topic(t, brokers, 1),
+		events: topic(3), invalid: topic(1), telemetry: topic(3), decoderDLQ: topic(1), enosDLQ: topic(1),
 		caFile: ca, codecsDir: abs(filepath.Join("..", "decoder", "codecs")), mapping: abs("mapping.example.json"),
 		suffix: fmt.Sprint(time.Now().UnixNano()), logLevel: "warn", codec: codec,
 	}
@@ -103,7 +115,7 @@ const warmUpDID = "warm-up"
 // the test.
 func (c *chain) start(t testing.TB) {
 	t.Helper()
-	common := []string{"KAFKA_BROKERS=" + c.brokers[0], "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=" + c.logLevel, "SHUTDOWN_TIMEOUT=10s"}
+	common := []string{"KAFKA_BROKERS=" + strings.Join(c.brokers, ","), "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=" + c.logLevel, "SHUTDOWN_TIMEOUT=10s"}
 	decoderEnv := append(common,
 		"CODECS_DIR="+c.codecsDir, "TOPIC_EVENTS="+c.events, "TOPIC_TELEMETRY="+c.telemetry,
 		"TOPIC_DLQ="+c.decoderDLQ, "GROUP_ID=decoder-"+c.suffix)
@@ -163,21 +175,75 @@ func program(t testing.TB, name string) string {
 
 func (c *chain) startProgram(t testing.TB, name string, env []string) {
 	t.Helper()
-	cmd := exec.Command(program(t, name))
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = &prefixWriter{t: t, name: name}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if c.pids == nil {
-		c.pids = map[string]int{}
-	}
-	c.pids[name] = cmd.Process.Pid
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+	bin := program(t, name)
+	launch := func() (*exec.Cmd, chan struct{}, error) {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stderr = &prefixWriter{t: t, name: name}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			return nil, nil, err
+		}
 		done := make(chan struct{})
 		go func() { _, _ = cmd.Process.Wait(); close(done) }()
+		c.mu.Lock()
+		if c.pids == nil {
+			c.pids = map[string]int{}
+		}
+		c.pids[name] = cmd.Process.Pid
+		c.mu.Unlock()
+		return cmd, done, nil
+	}
+	cmd, done, err := launch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var current struct {
+		sync.Mutex
+		cmd  *exec.Cmd
+		done chan struct{}
+	}
+	current.cmd, current.done = cmd, done
+	if c.keepAlive {
+		go func() {
+			for {
+				current.Lock()
+				d := current.done
+				current.Unlock()
+				select {
+				case <-stop:
+					return
+				case <-d:
+				}
+				c.mu.Lock()
+				if c.exits == nil {
+					c.exits = map[string]int{}
+				}
+				c.exits[name]++
+				c.mu.Unlock()
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Second):
+				}
+				cmd, done, err := launch()
+				if err != nil {
+					t.Errorf("restarting %s: %v", name, err)
+					return
+				}
+				current.Lock()
+				current.cmd, current.done = cmd, done
+				current.Unlock()
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		close(stop)
+		current.Lock()
+		cmd, done := current.cmd, current.done
+		current.Unlock()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
@@ -187,11 +253,21 @@ func (c *chain) startProgram(t testing.TB, name string, env []string) {
 	})
 }
 
+// pid is the running process of a program.
+func (c *chain) pid(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pids[name]
+}
+
 // cpuSeconds returns the CPU time (user + system) each running program has
 // used so far, from /proc (Linux); 0 where it cannot be read.
 func (c *chain) cpuSeconds() map[string]float64 {
 	out := map[string]float64{}
-	for name, pid := range c.pids {
+	c.mu.Lock()
+	pids := maps.Clone(c.pids)
+	c.mu.Unlock()
+	for name, pid := range pids {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			continue

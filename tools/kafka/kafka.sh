@@ -2,6 +2,7 @@
 # Local Apache Kafka (KRaft, single combined broker/controller) without Docker.
 #
 #   kafka.sh fetch                         resolve the broker jars into the cache (network once)
+#   kafka.sh format DIR PORT CPORT         write DIR's config and format its storage if new (the tool is exec'd)
 #   kafka.sh run   DIR PORT CPORT          format DIR if new, then exec the broker in the foreground
 #   kafka.sh start DIR PORT CPORT          start in the background, wait until it accepts connections
 #   kafka.sh stop  DIR                     stop a broker started with start (SIGTERM, then SIGKILL)
@@ -41,13 +42,17 @@ fetch() {
 
 classpath() { echo "$libs/*"; }
 
+# A node of a cluster (pkg/kafkatest's Cluster) sets KAFKA_NODE_ID,
+# KAFKA_QUORUM_VOTERS (id@host:cport,…), KAFKA_CLUSTER_ID (the same on every
+# node) and KAFKA_EXTRA_CONFIG (lines appended to server.properties; a later
+# key overrides an earlier one). Unset: a single combined node.
 write_config() {
 	local dir="$1" port="$2" cport="$3"
 	mkdir -p "$dir/data"
 	cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
+node.id=${KAFKA_NODE_ID:-1}
+controller.quorum.voters=${KAFKA_QUORUM_VOTERS:-1@127.0.0.1:$cport}
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
@@ -65,6 +70,7 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.flush.interval.messages=9223372036854775807
 log.retention.hours=168
+${KAFKA_EXTRA_CONFIG:-}
 PROPS
 	# Test harnesses add listeners (TLS, client certificates) here; a key
 	# given again overrides the one above.
@@ -78,10 +84,22 @@ format_if_new() {
 	if [[ -f "$dir/data/meta.properties" ]]; then
 		return 0
 	fi
-	local id
-	id="$(java -cp "$(classpath)" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
+	local id="${KAFKA_CLUSTER_ID:-}"
+	[[ -n "$id" ]] || id="$(java -cp "$(classpath)" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
 	java -cp "$(classpath)" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >/dev/null 2>&1 ||
 		die "formatting KRaft storage in $dir failed"
+}
+
+# format_exec: format DIR's storage in this process (exec), so that a
+# supervisor holding this process holds the formatting JVM itself, not a
+# grandchild that could outlive it.
+format_exec() {
+	local dir="$1" port="$2" cport="$3"
+	fetch
+	write_config "$dir" "$port" "$cport"
+	[[ -f "$dir/data/meta.properties" ]] && exit 0
+	[[ -n "${KAFKA_CLUSTER_ID:-}" ]] || die "format: set KAFKA_CLUSTER_ID (kafka.sh run formats with a random one)"
+	exec java -cp "$libs/*" kafka.tools.StorageTool format -t "$KAFKA_CLUSTER_ID" -c "$dir/server.properties"
 }
 
 run() {
@@ -108,11 +126,28 @@ wait_port() {
 	die "broker did not accept connections on 127.0.0.1:$port within ${KAFKA_START_TIMEOUT:-120}s"
 }
 
+# ours DIR PID: is PID the broker of DIR (the JVM with DIR's
+# server.properties, or this script's run DIR before it execs it)? A pid
+# file outlives its process and pids are reused: never trust one alone.
+ours() {
+	local dir="$1" pid="$2" args
+	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
+	args="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+	if grep -qx 'kafka.Kafka' <<<"$args" && grep -qxF "$dir/server.properties" <<<"$args"; then
+		return 0
+	fi
+	grep -q 'kafka.sh$' <<<"$args" && grep -qx run <<<"$args" && grep -qxF "$dir" <<<"$args"
+}
+
 start() {
 	local dir="$1" port="$2" cport="$3"
-	if [[ -f "$dir/kafka.pid" ]] && kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null; then
-		echo "kafka.sh: broker already running (pid $(cat "$dir/kafka.pid")) on 127.0.0.1:$port" >&2
-		return 0
+	if [[ -f "$dir/kafka.pid" ]]; then
+		if ours "$dir" "$(cat "$dir/kafka.pid")"; then
+			echo "kafka.sh: broker already running (pid $(cat "$dir/kafka.pid")) on 127.0.0.1:$port" >&2
+			return 0
+		fi
+		echo "kafka.sh: ignoring stale $dir/kafka.pid (pid $(cat "$dir/kafka.pid") is not this directory's broker)" >&2
+		rm -f "$dir/kafka.pid"
 	fi
 	fetch
 	mkdir -p "$dir"
@@ -128,6 +163,11 @@ stop() {
 	local dir="$1" pid
 	[[ -f "$dir/kafka.pid" ]] || { echo "kafka.sh: no broker pid in $dir" >&2; return 0; }
 	pid="$(cat "$dir/kafka.pid")"
+	if ! ours "$dir" "$pid"; then
+		echo "kafka.sh: stale $dir/kafka.pid (pid $pid is not this directory's broker): removed, nothing stopped" >&2
+		rm -f "$dir/kafka.pid"
+		return 0
+	fi
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid"
 		for _ in $(seq 1 150); do
@@ -148,6 +188,7 @@ shift || true
 case "$cmd" in
 fetch) fetch ;;
 run) (($# == 3)) || die "usage: kafka.sh run DIR PORT CPORT"; run "$@" ;;
+format) (($# == 3)) || die "usage: kafka.sh format DIR PORT CPORT"; format_exec "$@" ;;
 start) (($# == 3)) || die "usage: kafka.sh start DIR PORT CPORT"; start "$@" ;;
 stop) (($# == 1)) || die "usage: kafka.sh stop DIR"; stop "$1" ;;
 with-broker)
@@ -164,5 +205,5 @@ class)
 	fetch
 	exec java -Xmx512m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$(classpath)" "$@"
 	;;
-*) die "unknown command '${cmd}': use fetch, run, start, stop, with-broker or class" ;;
+*) die "unknown command '${cmd}': use fetch, format, run, start, stop, with-broker or class" ;;
 esac
