@@ -80,7 +80,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&c.kafkaDir, "kafka-dir", "", "broker data directory (default $SNOTIBRIDGE_CACHE/kafka/dev, else ROOT/.cache/kafka/dev)")
 	fs.StringVar(&c.binDir, "bin", "", "where the services are built (default ROOT/bin)")
 	fs.BoolVar(&c.noBuild, "no-build", false, "use the binaries in -bin as they are (tests build them once)")
-	fs.IntVar(&c.portBase, "port-base", 0, "use the 11 ports from here on instead of the fixed ones (tests)")
+	fs.IntVar(&c.portBase, "port-base", 0, "use the 13 ports from here on instead of the fixed ones (tests)")
 	fs.IntVar(&c.kafkaPort, "kafka-port", envInt("KAFKA_PORT", 9092), "broker port (KAFKA_PORT)")
 	fs.IntVar(&c.kafkaCPort, "kafka-cport", envInt("KAFKA_CPORT", 9093), "controller port (KAFKA_CPORT)")
 	fs.DurationVar(&c.interval, "interval", time.Duration(envInt("RUN_PROGRESS_INTERVAL", 5))*time.Second, "progress interval (RUN_PROGRESS_INTERVAL, seconds)")
@@ -132,11 +132,13 @@ func parseConfig(args []string) (config, error) {
 // ports are the listen ports of the stack.
 type ports struct {
 	snoti, sink, sftp int
+	simControl        int // snoti-sim's /sim/ control API
+	enterpriseAPI     int // snoti-sim's Gizwits Enterprise API
 	http              map[string]int // per service: health, readiness, metrics
 }
 
 func (c config) ports() ports {
-	p := ports{snoti: 2017, sink: 8090, sftp: 2022, http: map[string]int{
+	p := ports{snoti: 2017, sink: 8090, sftp: 2022, simControl: 8081, enterpriseAPI: 8082, http: map[string]int{
 		"ingest": 9101, "decoder": 9102, "enos-forwarder": 9103, "energisme-forwarder": 9104, "snoti-sim": 9105, "sink-sim": 9106,
 	}}
 	if b := c.portBase; b != 0 {
@@ -144,6 +146,7 @@ func (c config) ports() ports {
 		for i, n := range []string{"ingest", "decoder", "enos-forwarder", "energisme-forwarder", "snoti-sim", "sink-sim"} {
 			p.http[n] = b + 5 + i
 		}
+		p.simControl, p.enterpriseAPI = b+11, b+12
 	}
 	return p
 }

@@ -65,13 +65,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freeBase finds 11 consecutive free ports.
+// freeBase finds 13 consecutive free ports.
 func freeBase(t *testing.T) int {
 	t.Helper()
 	for range 200 {
 		base := 20000 + rand.IntN(25000)
 		ok := true
-		for p := base; p < base+11 && ok; p++ {
+		for p := base; p < base+13 && ok; p++ {
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 			if err != nil {
 				ok = false
@@ -83,7 +83,7 @@ func freeBase(t *testing.T) int {
 			return base
 		}
 	}
-	t.Fatal("no 11 consecutive free ports")
+	t.Fatal("no 13 consecutive free ports")
 	return 0
 }
 
@@ -266,7 +266,7 @@ func TestClosedStdoutThenSIGHUPStopsInOrder(t *testing.T) {
 
 	// snoti-sim queues each event once: for the ingest's v1 queue, and no
 	// v2 queue that nobody reads.
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/sim/ledger", r.base+9))
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/sim/ledger", r.base+11)) // snoti-sim's control API
 	if err != nil {
 		t.Fatal(err)
 	}

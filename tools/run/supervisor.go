@@ -148,6 +148,7 @@ func (s *supervisor) start(b *broker) error {
 			"SINK_SIM_SFTP_ROOT=" + filepath.Join(run, "sink-sim", "sftp"), "SINK_SIM_SFTP_HOST_KEY_FILE=" + filepath.Join(run, "sink-sim", "ssh_host_ed25519_key"),
 			"SINK_SIM_SFTP_KNOWN_HOSTS_FILE=" + knownHosts},
 		"snoti-sim": {fmt.Sprintf("SNOTI_SIM_ADDR=127.0.0.1:%d", p.snoti), "SNOTI_SIM_CA_OUT=" + ca, "SNOTI_SIM_PRODUCTS_FILE=" + products,
+			fmt.Sprintf("SNOTI_SIM_CONTROL_ADDR=127.0.0.1:%d", p.simControl), fmt.Sprintf("SNOTI_SIM_ENTERPRISE_API_ADDR=127.0.0.1:%d", p.enterpriseAPI),
 			fmt.Sprintf("SNOTI_SIM_DEVICES=%d", s.cfg.devices), fmt.Sprintf("SNOTI_SIM_RATE=%d", s.cfg.rate)},
 		"enos-forwarder": {"ENOS_APIM_URL=" + sink, "ENOS_API_URL=" + sink, "ENOS_ACCESS_KEY=sim-access-key", "ENOS_SECRET_KEY=sim-secret-key",
 			"ENOS_ORG_ID=sim-org", "ENOS_MAPPING_FILE=" + filepath.Join(root, "services", "enos-forwarder", "mapping.example.json")},
@@ -157,7 +158,11 @@ func (s *supervisor) start(b *broker) error {
 			"ENERGISME_SFTP_KNOWN_HOSTS=" + knownHosts, "ENERGISME_SFTP_DIR=/", "ENERGISME_FILE_INTERVAL=1m"},
 		"decoder": {"CODECS_DIR=" + filepath.Join(root, "services", "decoder", "codecs")},
 		"ingest": {fmt.Sprintf("SNOTI_ADDR=127.0.0.1:%d", p.snoti), "SNOTI_PROTOCOL=v1", "SNOTI_ENTERPRISE_ID=sim-enterprise",
-			"SNOTI_ENTERPRISE_SECRET=sim-secret", "SNOTI_CA_FILE=" + ca, "SNOTI_PREFETCH=1000"},
+			"SNOTI_ENTERPRISE_SECRET=sim-secret", "SNOTI_CA_FILE=" + ca, "SNOTI_PREFETCH=1000",
+			// Device commands: SNoti v1 has no remote control, so they go
+			// through snoti-sim's Enterprise API to the same virtual devices.
+			"COMMANDS_ENABLED=true", "COMMANDS_PATH=enterprise_api", fmt.Sprintf("GIZWITS_API_URL=http://127.0.0.1:%d", p.enterpriseAPI),
+			"GIZWITS_PRODUCT_SECRETS=3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b:sim-product-secret"},
 	}
 	for _, n := range services {
 		s.wiring[n] = wiring[n]
