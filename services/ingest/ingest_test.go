@@ -36,6 +36,7 @@ const (
 
 // harness is one simulator and one pair of topics.
 type harness struct {
+	v2             bool // a v2 product login (newHarnessV2) instead of the v1 enterprise login
 	connections    int
 	prefetch       int
 	sim            *snotisim.Server
@@ -45,10 +46,30 @@ type harness struct {
 	codec          *records.Codec
 }
 
+// The v2 product of newHarnessV2.
+const (
+	v2Product = "sim"
+	v2AuthID  = "sim-auth"
+	v2Secret  = "sim-auth-secret"
+)
+
+// newHarnessV2 is newHarness for a v2 product login subscribed to every
+// event type.
+func newHarnessV2(t *testing.T, brokers []string) *harness {
+	h := newHarnessWith(t, brokers, snotisim.Fleet{}, []snotisim.Product{{ProductKey: v2Product, AuthID: v2AuthID, AuthSecret: v2Secret, Subkeys: []string{"main"}}})
+	h.v2 = true
+	return h
+}
+
 func newHarness(t *testing.T, brokers []string, fleet snotisim.Fleet) *harness {
+	return newHarnessWith(t, brokers, fleet, nil)
+}
+
+func newHarnessWith(t *testing.T, brokers []string, fleet snotisim.Fleet, products []snotisim.Product) *harness {
 	t.Helper()
 	sim, err := snotisim.New(snotisim.Config{
 		Addr:        "127.0.0.1:0",
+		Products:    products,
 		Enterprises: []snotisim.Enterprise{{ID: entID, Secret: entSecret}},
 		DeliveryIDs: snotisim.IDMixed,
 		Fleet:       fleet,
@@ -85,6 +106,10 @@ func (h *harness) config() Config {
 			Prefetch: h.prefetch, CAFile: h.caFile, BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond,
 		},
 		Connections: h.connections, TopicEvents: h.events, TopicInvalid: h.invald, BatchSize: 500, RetryBackoffMax: 500 * time.Millisecond,
+	}
+	if h.v2 {
+		cfg.Protocol, cfg.EnterpriseID, cfg.EnterpriseSecret = snoti.ProtocolV2, "", ""
+		cfg.Products = []snoti.Product{{ProductKey: v2Product, AuthID: v2AuthID, AuthSecret: v2Secret, Subkey: "main", Events: snoti.Subscriptions()}}
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Log.Level, cfg.Log.Format = "warn", "json"

@@ -26,18 +26,18 @@ import (
 // v1Prefix starts every push the simulator sends over v1.
 const v1Prefix = `{"cmd":"enterprise_event_push","delivery_id":`
 
-// wantLineSuffix is how the simulator ends the line of event seq with
-// fields: everything after the common members, byte for byte.
-func wantLineSuffix(seq uint64, fields json.RawMessage) string {
+// isOriginalLine reports whether raw is the simulator's line of event seq
+// with fields: its sim_seq right after the ids, and the event's own members
+// byte for byte (the simulator writes them after the common ones).
+func isOriginalLine(raw string, seq uint64, fields json.RawMessage) bool {
 	inner := strings.TrimSpace(string(fields))
 	if len(inner) >= 2 {
 		inner = strings.TrimSpace(inner[1 : len(inner)-1])
 	}
-	if inner == "" {
-		return fmt.Sprintf(`"sim_seq":%d}`, seq)
-	}
-	return fmt.Sprintf(`"sim_seq":%d,%s}`, seq, inner)
+	return strings.Contains(raw, fmt.Sprintf(`,"sim_seq":%d,`, seq)) && strings.Contains(raw, inner) && strings.HasSuffix(raw, "}")
 }
+
+const v2Prefix = `{"cmd":"event_push","delivery_id":`
 
 // readEvents reads n records of the events topic, by sim_seq (several per
 // seq for duplicates), checking each record's key and event id.
@@ -83,7 +83,9 @@ func (h *harness) readEventsUntil(t *testing.T, done func(map[uint64][]records.S
 // their line, and more of them in a row than SNOTI_PREFETCH do not stall
 // the connection (before, each held a prefetch slot forever).
 func TestIngestAcksPushesOfAnyFieldType(t *testing.T) {
-	h := newHarness(t, kafkatest.Brokers(t), snotisim.Fleet{})
+	// v2: the simulator pushes v2 event types to v2 queues only, as the
+	// real server does.
+	h := newHarnessV2(t, kafkatest.Brokers(t))
 	h.connections, h.prefetch = 1, 4
 	shapes := []struct {
 		eventType string
@@ -118,7 +120,7 @@ func TestIngestAcksPushesOfAnyFieldType(t *testing.T) {
 			t.Fatalf("seq %d: %d records, want 1", seq, len(rs))
 		}
 		e := rs[0]
-		if !strings.HasPrefix(e.RawJSON, v1Prefix) || !strings.HasSuffix(e.RawJSON, wantLineSuffix(seq, evs[i].FieldsJSON)) {
+		if !strings.HasPrefix(e.RawJSON, v2Prefix) || !isOriginalLine(e.RawJSON, seq, evs[i].FieldsJSON) {
 			t.Errorf("seq %d: raw_json %s: want the original line", seq, e.RawJSON)
 		}
 		if i >= odd {
@@ -173,7 +175,7 @@ func (d *dropOnce) WriteMessages(ctx context.Context, msgs ...kafka.Message) err
 // only outside data (a bind's uid, an added child's did), are two records
 // with two ids; a redelivered push keeps its id.
 func TestIngestDistinctEventsDistinctIDsRedeliveryKeepsIt(t *testing.T) {
-	h := newHarness(t, kafkatest.Brokers(t), snotisim.Fleet{})
+	h := newHarnessV2(t, kafkatest.Brokers(t)) // bind and sub-device events are v2 types
 	h.connections = 1
 	second := time.Unix(1700000000, 0)
 	evs := []snotisim.Event{
@@ -302,7 +304,7 @@ func TestIngestQuarantinesOversizedPushesAndGoesOn(t *testing.T) {
 	}
 	whole := dls[seqs[1]]
 	if whole.Reason != "record_too_large" || !bytes.HasPrefix(whole.Value, []byte(v1Prefix)) ||
-		!bytes.HasSuffix(whole.Value, []byte(wantLineSuffix(seqs[1], evs[1].FieldsJSON))) || whole.EventID == nil {
+		!isOriginalLine(string(whole.Value), seqs[1], evs[1].FieldsJSON) || whole.EventID == nil {
 		t.Errorf("1.5 MiB push: dead letter %s (%s), %d bytes: want record_too_large with the whole line", whole.Reason, whole.Error, len(whole.Value))
 	} else if id, _ := snoti.EventID(whole.Value); *whole.EventID != id {
 		t.Errorf("1.5 MiB push: dead letter event id %s, want %s", *whole.EventID, id)
