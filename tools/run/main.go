@@ -132,8 +132,8 @@ func parseConfig(args []string) (config, error) {
 // ports are the listen ports of the stack.
 type ports struct {
 	snoti, sink, sftp int
-	simControl        int // snoti-sim's /sim/ control API
-	enterpriseAPI     int // snoti-sim's Gizwits Enterprise API
+	simControl        int            // snoti-sim's /sim/ control API
+	enterpriseAPI     int            // snoti-sim's Gizwits Enterprise API
 	http              map[string]int // per service: health, readiness, metrics
 }
 
