@@ -50,9 +50,12 @@ func NewHandler(dec Decoders, codec *records.Codec, w consume.MessageWriter, reg
 func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	errs := make([]error, len(msgs))
 	out := make([]kafka.Message, 0, len(msgs))
-	idx := make([]int, 0, len(msgs)) // out[j] belongs to msgs[idx[j]]
+	idx := make([]int, 0, len(msgs))    // out[j] belongs to msgs[idx[j]]
+	pks := make([]string, 0, len(msgs)) // and is of product pks[j]
+	counts := outcomeCounts{}           // added to the counter once per batch
+	defer counts.addTo(h.outcomes)
 	for i, m := range msgs {
-		t, err := h.decode(m)
+		t, err := h.decode(m, counts)
 		switch {
 		case err != nil:
 			errs[i] = err
@@ -64,6 +67,7 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 			}
 			out = append(out, msg)
 			idx = append(idx, i)
+			pks = append(pks, t.ProductKey)
 		}
 	}
 	if len(out) == 0 {
@@ -82,7 +86,7 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 			errs[i] = sinkerr.NewRetryable(fmt.Errorf("writing telemetry: %w", err), 0)
 		}
 		if errs[i] == nil {
-			h.outcomes.WithLabelValues(records.Header(msgs[i], "product_key"), "decoded").Inc()
+			counts.inc(pks[j], "decoded")
 		}
 	}
 	return errs
@@ -90,10 +94,10 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 
 // decode returns the telemetry of one event, nil for an event that carries
 // no data points, or a rejection.
-func (h *Handler) decode(m kafka.Message) (*records.DeviceTelemetry, error) {
+func (h *Handler) decode(m kafka.Message, counts outcomeCounts) (*records.DeviceTelemetry, error) {
 	var e records.SnotiEvent
 	if err := h.codec.Unmarshal(m.Value, &e); err != nil {
-		h.outcomes.WithLabelValues(records.Header(m, "product_key"), "bad_record").Inc()
+		counts.inc(records.Header(m, "product_key"), "bad_record")
 		return nil, consume.Reject("bad_record", err)
 	}
 	var res codecs.Result
@@ -104,12 +108,12 @@ func (h *Handler) decode(m kafka.Message) (*records.DeviceTelemetry, error) {
 	case e.EventType == "device_status_kv" && e.KV != nil:
 		res, err = h.codecs.DecodeKV(e.ProductKey, e.KV)
 	default:
-		h.outcomes.WithLabelValues(e.ProductKey, "skipped").Inc()
+		counts.inc(e.ProductKey, "skipped")
 		return nil, nil
 	}
 	if err != nil {
 		reason := string(codecs.ReasonOf(err))
-		h.outcomes.WithLabelValues(e.ProductKey, reason).Inc()
+		counts.inc(e.ProductKey, reason)
 		return nil, consume.Reject(reason, err)
 	}
 	t := &records.DeviceTelemetry{
@@ -122,6 +126,19 @@ func (h *Handler) decode(m kafka.Message) (*records.DeviceTelemetry, error) {
 		t.Points[i] = records.DataPoint{Name: f.Name, Value: f.Value.Any()}
 	}
 	return t, nil
+}
+
+// outcomeCounts counts a batch's outcomes by product and outcome, so the
+// counter vector is looked up once per label pair and batch rather than
+// once per event.
+type outcomeCounts map[[2]string]float64
+
+func (c outcomeCounts) inc(productKey, outcome string) { c[[2]string{productKey, outcome}]++ }
+
+func (c outcomeCounts) addTo(v *prometheus.CounterVec) {
+	for k, n := range c {
+		v.WithLabelValues(k[0], k[1]).Add(n)
+	}
 }
 
 func kindOf(res codecs.Result) string {

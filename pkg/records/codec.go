@@ -1,6 +1,7 @@
 package records
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/segmentio/kafka-go"
@@ -21,8 +22,11 @@ type Record interface {
 type Codec struct {
 	reg *avro.Registry
 	// fastSnotiEvent: the current SnotiEvent schema is the one
-	// appendSnotiEventV1 writes.
-	fastSnotiEvent bool
+	// appendSnotiEventV1 writes; fastTelemetry likewise for
+	// appendDeviceTelemetryV1.
+	fastSnotiEvent, fastTelemetry bool
+	// schemaHeader: the "schema" header value of each record name.
+	schemaHeader map[string][]byte
 }
 
 // NewCodec compiles every embedded schema version.
@@ -35,7 +39,17 @@ func NewCodec() (*Codec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Codec{reg: reg, fastSnotiEvent: cur.Fingerprint == snotiEventV1Fingerprint}, nil
+	tel, err := reg.Current("DeviceTelemetry")
+	if err != nil {
+		return nil, err
+	}
+	c := &Codec{reg: reg, fastSnotiEvent: cur.Fingerprint == snotiEventV1Fingerprint,
+		fastTelemetry: tel.Fingerprint == deviceTelemetryV1Fingerprint, schemaHeader: map[string][]byte{}}
+	for _, name := range reg.Names() {
+		s, _ := reg.Current(name)
+		c.schemaHeader[name] = []byte(s.String())
+	}
+	return c, nil
 }
 
 // Registry exposes the underlying schema registry (for tools that render
@@ -47,6 +61,9 @@ func (c *Codec) Marshal(r Record) ([]byte, error) {
 	if e, ok := r.(*SnotiEvent); ok && c.fastSnotiEvent {
 		return appendSnotiEventV1(make([]byte, 0, 256+len(e.RawJSON)+len(e.Raw)), snotiEventV1Fingerprint, e)
 	}
+	if t, ok := r.(*DeviceTelemetry); ok && c.fastTelemetry {
+		return appendDeviceTelemetryV1(make([]byte, 0, 128+len(t.EventID)+len(t.DID)+len(t.ProductKey)+24*len(t.Points)), deviceTelemetryV1Fingerprint, t)
+	}
 	n, err := r.toNative()
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", r.SchemaName(), err)
@@ -56,6 +73,16 @@ func (c *Codec) Marshal(r Record) ([]byte, error) {
 
 // Unmarshal decodes b, written with any version of r's schema, into r.
 func (c *Codec) Unmarshal(b []byte, r Record) error {
+	if e, ok := r.(*SnotiEvent); ok && len(b) >= 10 && b[0] == 0xC3 && b[1] == 0x01 &&
+		binary.LittleEndian.Uint64(b[2:10]) == snotiEventV1Fingerprint && decodeSnotiEventV1(b[10:], e) {
+		return nil
+	}
+	return c.unmarshalGeneric(b, r)
+}
+
+// unmarshalGeneric is Unmarshal through goavro's native form: every schema
+// version, every record type, and the fast paths' reference.
+func (c *Codec) unmarshalGeneric(b []byte, r Record) error {
 	s, n, err := c.reg.Decode(b)
 	if err != nil {
 		return err
@@ -76,17 +103,38 @@ func (c *Codec) Message(topic string, key []byte, r Record) (kafka.Message, erro
 	if err != nil {
 		return kafka.Message{}, err
 	}
-	cur, _ := c.reg.Current(r.SchemaName())
-	h := r.headers()
-	headers := make([]kafka.Header, 0, len(h)+1)
-	for _, k := range []string{"event_type", "product_key", "event_id", "reason", "stage"} {
-		if val, ok := h[k]; ok && val != "" {
-			headers = append(headers, kafka.Header{Key: k, Value: []byte(val)})
+	var vals [len(headerKeys)]string
+	switch t := r.(type) { // the per-event records, without a map
+	case *DeviceTelemetry:
+		vals = [len(headerKeys)]string{t.Source, t.ProductKey, t.EventID}
+	case *SnotiEvent:
+		vals = [len(headerKeys)]string{t.EventType, t.ProductKey, t.EventID}
+	default:
+		h := r.headers()
+		for i, k := range headerKeys {
+			vals[i] = h[k]
 		}
 	}
-	headers = append(headers, kafka.Header{Key: "schema", Value: []byte(cur.String())})
+	// One buffer holds every header value.
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	buf := make([]byte, 0, n)
+	headers := make([]kafka.Header, 0, len(vals)+1)
+	for i, val := range vals {
+		if val != "" {
+			buf = append(buf, val...)
+			headers = append(headers, kafka.Header{Key: headerKeys[i], Value: buf[len(buf)-len(val) : len(buf) : len(buf)]})
+		}
+	}
+	// Shared by every message of the schema: nothing writes header values.
+	headers = append(headers, kafka.Header{Key: "schema", Value: c.schemaHeader[r.SchemaName()]})
 	return kafka.Message{Topic: topic, Key: key, Value: v, Headers: headers}, nil
 }
+
+// headerKeys are the standard headers, in the order Message writes them.
+var headerKeys = [...]string{"event_type", "product_key", "event_id", "reason", "stage"}
 
 // Header returns the value of the named header of m, or "".
 func Header(m kafka.Message, key string) string {
