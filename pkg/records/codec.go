@@ -47,7 +47,8 @@ func NewCodec() (*Codec, error) {
 		fastTelemetry: tel.Fingerprint == deviceTelemetryV1Fingerprint, schemaHeader: map[string][]byte{}}
 	for _, name := range reg.Names() {
 		s, _ := reg.Current(name)
-		c.schemaHeader[name] = []byte(s.String())
+		h := []byte(s.String())
+		c.schemaHeader[name] = h[:len(h):len(h)] // capped: appending copies
 	}
 	return c, nil
 }
@@ -58,17 +59,35 @@ func (c *Codec) Registry() *avro.Registry { return c.reg }
 
 // Marshal encodes r with the current version of its schema.
 func (c *Codec) Marshal(r Record) ([]byte, error) {
+	return c.appendValue(make([]byte, 0, sizeHint(r)), r)
+}
+
+// sizeHint is about the encoded size of r and its header values, so that
+// one allocation holds them.
+func sizeHint(r Record) int {
+	switch t := r.(type) {
+	case *SnotiEvent:
+		return 256 + 2*(len(t.EventID)+len(t.ProductKey)+len(t.EventType)) + len(t.RawJSON) + len(t.Raw)
+	case *DeviceTelemetry:
+		return 128 + 2*(len(t.EventID)+len(t.ProductKey)+len(t.Source)) + len(t.DID) + 24*len(t.Points)
+	}
+	return 512
+}
+
+// appendValue appends r, encoded with the current version of its schema,
+// to b.
+func (c *Codec) appendValue(b []byte, r Record) ([]byte, error) {
 	if e, ok := r.(*SnotiEvent); ok && c.fastSnotiEvent {
-		return appendSnotiEventV1(make([]byte, 0, 256+len(e.RawJSON)+len(e.Raw)), snotiEventV1Fingerprint, e)
+		return appendSnotiEventV1(b, snotiEventV1Fingerprint, e)
 	}
 	if t, ok := r.(*DeviceTelemetry); ok && c.fastTelemetry {
-		return appendDeviceTelemetryV1(make([]byte, 0, 128+len(t.EventID)+len(t.DID)+len(t.ProductKey)+24*len(t.Points)), deviceTelemetryV1Fingerprint, t)
+		return appendDeviceTelemetryV1(b, deviceTelemetryV1Fingerprint, t)
 	}
 	n, err := r.toNative()
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", r.SchemaName(), err)
 	}
-	return c.reg.Encode(nil, r.SchemaName(), n)
+	return c.reg.Encode(b, r.SchemaName(), n)
 }
 
 // Unmarshal decodes b, written with any version of r's schema, into r.
@@ -99,10 +118,35 @@ func (c *Codec) unmarshalGeneric(b []byte, r Record) error {
 // Message builds a Kafka message for r with the standard headers
 // (event_type, product_key, event_id, schema) and the given key.
 func (c *Codec) Message(topic string, key []byte, r Record) (kafka.Message, error) {
-	v, err := c.Marshal(r)
+	b := Batch{c: c, buf: make([]byte, 0, sizeHint(r)), headers: make([]kafka.Header, 0, len(headerKeys)+1)}
+	return b.Message(topic, key, r)
+}
+
+// Batch builds the Kafka messages of many records with a few allocations
+// shared by all: their values and header values are appended to one
+// buffer, their headers to one slice. Each message's slices are capped, so
+// appending to one never overwrites another. Not safe for concurrent use.
+type Batch struct {
+	c       *Codec
+	buf     []byte
+	headers []kafka.Header
+}
+
+// NewBatch returns a Batch sized for about n records of a few hundred
+// bytes (it grows as needed).
+func (c *Codec) NewBatch(n int) *Batch {
+	return &Batch{c: c, buf: make([]byte, 0, 384*n), headers: make([]kafka.Header, 0, 4*n)}
+}
+
+// Message is Codec.Message, built in the batch's shared buffers.
+func (b *Batch) Message(topic string, key []byte, r Record) (kafka.Message, error) {
+	start := len(b.buf)
+	buf, err := b.c.appendValue(b.buf, r)
 	if err != nil {
 		return kafka.Message{}, err
 	}
+	b.buf = buf
+	value := b.buf[start:len(b.buf):len(b.buf)]
 	var vals [len(headerKeys)]string
 	switch t := r.(type) { // the per-event records, without a map
 	case *DeviceTelemetry:
@@ -115,22 +159,17 @@ func (c *Codec) Message(topic string, key []byte, r Record) (kafka.Message, erro
 			vals[i] = h[k]
 		}
 	}
-	// One buffer holds every header value.
-	n := 0
-	for _, v := range vals {
-		n += len(v)
-	}
-	buf := make([]byte, 0, n)
-	headers := make([]kafka.Header, 0, len(vals)+1)
+	first := len(b.headers)
 	for i, val := range vals {
 		if val != "" {
-			buf = append(buf, val...)
-			headers = append(headers, kafka.Header{Key: headerKeys[i], Value: buf[len(buf)-len(val) : len(buf) : len(buf)]})
+			b.buf = append(b.buf, val...)
+			b.headers = append(b.headers, kafka.Header{Key: headerKeys[i], Value: b.buf[len(b.buf)-len(val) : len(b.buf) : len(b.buf)]})
 		}
 	}
 	// Shared by every message of the schema: nothing writes header values.
-	headers = append(headers, kafka.Header{Key: "schema", Value: c.schemaHeader[r.SchemaName()]})
-	return kafka.Message{Topic: topic, Key: key, Value: v, Headers: headers}, nil
+	b.headers = append(b.headers, kafka.Header{Key: "schema", Value: b.c.schemaHeader[r.SchemaName()]})
+	headers := b.headers[first:len(b.headers):len(b.headers)]
+	return kafka.Message{Topic: topic, Key: key, Value: value, Headers: headers}, nil
 }
 
 // headerKeys are the standard headers, in the order Message writes them.

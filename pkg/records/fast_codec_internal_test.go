@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 )
 
 func randomTelemetry(rng *rand.Rand) *DeviceTelemetry {
@@ -200,4 +202,53 @@ func FuzzDeviceTelemetryEncoding(f *testing.F) {
 			t.Fatalf("fast %x\ngoavro %x", fast, slow)
 		}
 	})
+}
+
+// TestBatchMessages: messages built in one Batch are those Message builds
+// alone, and stay so when another is appended to.
+func TestBatchMessages(t *testing.T) {
+	c, _ := NewCodec()
+	rng := rand.New(rand.NewPCG(11, 12))
+	var recs []Record
+	for i := 0; i < 300; i++ {
+		switch i % 3 {
+		case 0:
+			recs = append(recs, randomEvent(rng))
+		case 1:
+			recs = append(recs, randomTelemetry(rng))
+		default:
+			id := fmt.Sprint("e", i)
+			recs = append(recs, &DeadLetter{EventID: &id, Reason: "bad", Stage: "decoder", Value: []byte{1, 2}, Headers: map[string]string{"product_key": "pk"}})
+		}
+	}
+	batch := c.NewBatch(2) // too small: it must grow
+	var got []kafka.Message
+	for i, r := range recs {
+		m, err := batch.Message("t", []byte(fmt.Sprint(i)), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m)
+	}
+	for i := range got {
+		got[i].Value = append(got[i].Value, 0xff)
+		got[i].Headers = append(got[i].Headers, kafka.Header{Key: "x"})
+		for j := range got[i].Headers {
+			got[i].Headers[j].Value = append(got[i].Headers[j].Value, 'x')
+		}
+	}
+	for i, r := range recs {
+		want, err := c.Message("t", []byte(fmt.Sprint(i)), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got[i].Value[:len(got[i].Value)-1], want.Value) || len(got[i].Headers) != len(want.Headers)+1 {
+			t.Fatalf("message %d: batch %+v, alone %+v", i, got[i], want)
+		}
+		for j, h := range want.Headers {
+			if g := got[i].Headers[j]; g.Key != h.Key || string(g.Value) != string(h.Value)+"x" {
+				t.Fatalf("message %d header %d: batch %s=%q, alone %s=%q", i, j, g.Key, g.Value, h.Key, h.Value)
+			}
+		}
+	}
 }
