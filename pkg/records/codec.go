@@ -92,9 +92,18 @@ func (c *Codec) appendValue(b []byte, r Record) ([]byte, error) {
 
 // Unmarshal decodes b, written with any version of r's schema, into r.
 func (c *Codec) Unmarshal(b []byte, r Record) error {
-	if e, ok := r.(*SnotiEvent); ok && len(b) >= 10 && b[0] == 0xC3 && b[1] == 0x01 &&
-		binary.LittleEndian.Uint64(b[2:10]) == snotiEventV1Fingerprint && decodeSnotiEventV1(b[10:], e) {
-		return nil
+	if len(b) >= 10 && b[0] == 0xC3 && b[1] == 0x01 {
+		fp := binary.LittleEndian.Uint64(b[2:10])
+		switch x := r.(type) {
+		case *SnotiEvent:
+			if fp == snotiEventV1Fingerprint && decodeSnotiEventV1(b[10:], x) {
+				return nil
+			}
+		case *DeviceTelemetry:
+			if fp == deviceTelemetryV1Fingerprint && decodeDeviceTelemetryV1(b[10:], x) {
+				return nil
+			}
+		}
 	}
 	return c.unmarshalGeneric(b, r)
 }

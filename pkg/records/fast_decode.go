@@ -195,3 +195,33 @@ func decodeSnotiEventV1(body []byte, e *SnotiEvent) bool {
 	e.RawJSON = r.string()
 	return !r.bad && r.off == len(body)
 }
+
+// decodeDeviceTelemetryV1 decodes a DeviceTelemetry.v1 datum (after the
+// single-object header) into t exactly as Unmarshal's goavro path would,
+// or returns false to leave the record to goavro.
+func decodeDeviceTelemetryV1(body []byte, t *DeviceTelemetry) bool {
+	r := &avroReader{b: body, str: string(body)}
+	*t = DeviceTelemetry{
+		EventID:    r.string(),
+		ProductKey: r.string(),
+		DID:        r.string(),
+		MAC:        r.string(),
+		Time:       r.millis(),
+		ReceivedAt: r.millis(),
+		Source:     r.string(),
+		Codec:      r.string(),
+		Kind:       r.string(),
+	}
+	n := r.blockCount()
+	if n > len(body)-r.off { // a point takes two bytes at least
+		return false
+	}
+	t.Points = make([]DataPoint, 0, n)
+	for ; n > 0 && !r.bad; n = r.blockCount() {
+		for ; n > 0 && !r.bad; n-- {
+			name := r.string()
+			t.Points = append(t.Points, DataPoint{Name: name, Value: r.scalar()})
+		}
+	}
+	return !r.bad && r.off == len(body)
+}
