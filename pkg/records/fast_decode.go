@@ -16,7 +16,8 @@ import (
 //
 // Strings are substrings of one copy of the datum (str), so a record
 // costs one allocation for all its text; bytes alias the input, as goavro's
-// do.
+// do. A field kept long after the record (a cache key, say) keeps that whole
+// copy alive: strings.Clone what outlives the record.
 type avroReader struct {
 	b   []byte
 	str string // string(b) of the whole datum
