@@ -3,6 +3,7 @@ package avro
 import (
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/linkedin/goavro/v2"
 
@@ -80,6 +81,16 @@ func (r *Registry) Current(name string) (Schema, error) {
 		return Schema{}, fmt.Errorf("no schema named %q", name)
 	}
 	return v.Schema, nil
+}
+
+// Names returns the record names that have a schema, sorted.
+func (r *Registry) Names() []string {
+	names := make([]string, 0, len(r.current))
+	for n := range r.current {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Encode appends datum, in goavro's native form, encoded with the current

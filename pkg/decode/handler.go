@@ -46,24 +46,38 @@ func NewHandler(dec Decoders, codec *records.Codec, w consume.MessageWriter, reg
 	return &Handler{codecs: dec, codec: codec, w: w, outcomes: c}
 }
 
-// Handle implements consume.Handler.
+// Handle implements consume.Handler. The per-event work shares per-batch
+// state: one SnotiEvent and one DeviceTelemetry reused for every event, one
+// records.Batch holding every telemetry message, and outcome counts added
+// to the counter once per batch.
 func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	errs := make([]error, len(msgs))
 	out := make([]kafka.Message, 0, len(msgs))
-	idx := make([]int, 0, len(msgs)) // out[j] belongs to msgs[idx[j]]
+	idx := make([]int, 0, len(msgs))    // out[j] belongs to msgs[idx[j]]
+	pks := make([]string, 0, len(msgs)) // and is of product pks[j]
+	counts := outcomeCounts{}
+	defer counts.addTo(h.outcomes)
+	batch := h.codec.NewBatch(len(msgs))
+	var e records.SnotiEvent
+	var t records.DeviceTelemetry
 	for i, m := range msgs {
-		t, err := h.decode(m)
+		ok, err := h.decode(m, &e, &t, counts)
 		switch {
 		case err != nil:
 			errs[i] = err
-		case t != nil:
-			msg, err := h.codec.Message("", []byte(t.DID), t)
+		case ok:
+			key := m.Key // the ingest keys events by did: reuse it
+			if string(key) != t.DID {
+				key = []byte(t.DID)
+			}
+			msg, err := batch.Message("", key, &t)
 			if err != nil {
 				errs[i] = consume.Reject("encode_failed", err)
 				continue
 			}
 			out = append(out, msg)
 			idx = append(idx, i)
+			pks = append(pks, t.ProductKey)
 		}
 	}
 	if len(out) == 0 {
@@ -82,19 +96,19 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 			errs[i] = sinkerr.NewRetryable(fmt.Errorf("writing telemetry: %w", err), 0)
 		}
 		if errs[i] == nil {
-			h.outcomes.WithLabelValues(records.Header(msgs[i], "product_key"), "decoded").Inc()
+			counts.inc(pks[j], "decoded")
 		}
 	}
 	return errs
 }
 
-// decode returns the telemetry of one event, nil for an event that carries
-// no data points, or a rejection.
-func (h *Handler) decode(m kafka.Message) (*records.DeviceTelemetry, error) {
-	var e records.SnotiEvent
-	if err := h.codec.Unmarshal(m.Value, &e); err != nil {
-		h.outcomes.WithLabelValues(records.Header(m, "product_key"), "bad_record").Inc()
-		return nil, consume.Reject("bad_record", err)
+// decode fills t with the telemetry of one event read into e and returns
+// true, returns false for an event that carries no data points, or a
+// rejection. t.Points' array is reused from one call to the next.
+func (h *Handler) decode(m kafka.Message, e *records.SnotiEvent, t *records.DeviceTelemetry, counts outcomeCounts) (bool, error) {
+	if err := h.codec.Unmarshal(m.Value, e); err != nil {
+		counts.inc(records.Header(m, "product_key"), "bad_record")
+		return false, consume.Reject("bad_record", err)
 	}
 	var res codecs.Result
 	var err error
@@ -104,24 +118,37 @@ func (h *Handler) decode(m kafka.Message) (*records.DeviceTelemetry, error) {
 	case e.EventType == "device_status_kv" && e.KV != nil:
 		res, err = h.codecs.DecodeKV(e.ProductKey, e.KV)
 	default:
-		h.outcomes.WithLabelValues(e.ProductKey, "skipped").Inc()
-		return nil, nil
+		counts.inc(e.ProductKey, "skipped")
+		return false, nil
 	}
 	if err != nil {
 		reason := string(codecs.ReasonOf(err))
-		h.outcomes.WithLabelValues(e.ProductKey, reason).Inc()
-		return nil, consume.Reject(reason, err)
+		counts.inc(e.ProductKey, reason)
+		return false, consume.Reject(reason, err)
 	}
-	t := &records.DeviceTelemetry{
+	*t = records.DeviceTelemetry{
 		EventID: e.EventID, ProductKey: e.ProductKey, DID: e.DID, MAC: e.MAC,
 		Time: e.CreatedAt, ReceivedAt: e.ReceivedAt, Source: e.EventType,
 		Codec: string(res.Source), Kind: kindOf(res),
-		Points: make([]records.DataPoint, len(res.Fields)),
+		Points: t.Points[:0],
 	}
-	for i, f := range res.Fields {
-		t.Points[i] = records.DataPoint{Name: f.Name, Value: f.Value.Any()}
+	for _, f := range res.Fields {
+		t.Points = append(t.Points, records.DataPoint{Name: f.Name, Value: f.Value.Any()})
 	}
-	return t, nil
+	return true, nil
+}
+
+// outcomeCounts counts a batch's outcomes by product and outcome, so the
+// counter vector is looked up once per label pair and batch rather than
+// once per event.
+type outcomeCounts map[[2]string]float64
+
+func (c outcomeCounts) inc(productKey, outcome string) { c[[2]string{productKey, outcome}]++ }
+
+func (c outcomeCounts) addTo(v *prometheus.CounterVec) {
+	for k, n := range c {
+		v.WithLabelValues(k[0], k[1]).Add(n)
+	}
 }
 
 func kindOf(res codecs.Result) string {

@@ -1,6 +1,7 @@
 package records
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/segmentio/kafka-go"
@@ -21,8 +22,11 @@ type Record interface {
 type Codec struct {
 	reg *avro.Registry
 	// fastSnotiEvent: the current SnotiEvent schema is the one
-	// appendSnotiEventV1 writes.
-	fastSnotiEvent bool
+	// appendSnotiEventV1 writes; fastTelemetry likewise for
+	// appendDeviceTelemetryV1.
+	fastSnotiEvent, fastTelemetry bool
+	// schemaHeader: the "schema" header value of each record name.
+	schemaHeader map[string][]byte
 }
 
 // NewCodec compiles every embedded schema version.
@@ -35,7 +39,18 @@ func NewCodec() (*Codec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Codec{reg: reg, fastSnotiEvent: cur.Fingerprint == snotiEventV1Fingerprint}, nil
+	tel, err := reg.Current("DeviceTelemetry")
+	if err != nil {
+		return nil, err
+	}
+	c := &Codec{reg: reg, fastSnotiEvent: cur.Fingerprint == snotiEventV1Fingerprint,
+		fastTelemetry: tel.Fingerprint == deviceTelemetryV1Fingerprint, schemaHeader: map[string][]byte{}}
+	for _, name := range reg.Names() {
+		s, _ := reg.Current(name)
+		h := []byte(s.String())
+		c.schemaHeader[name] = h[:len(h):len(h)] // capped: appending copies
+	}
+	return c, nil
 }
 
 // Registry exposes the underlying schema registry (for tools that render
@@ -44,18 +59,58 @@ func (c *Codec) Registry() *avro.Registry { return c.reg }
 
 // Marshal encodes r with the current version of its schema.
 func (c *Codec) Marshal(r Record) ([]byte, error) {
+	return c.appendValue(make([]byte, 0, sizeHint(r)), r)
+}
+
+// sizeHint is about the encoded size of r and its header values, so that
+// one allocation holds them.
+func sizeHint(r Record) int {
+	switch t := r.(type) {
+	case *SnotiEvent:
+		return 256 + 2*(len(t.EventID)+len(t.ProductKey)+len(t.EventType)) + len(t.RawJSON) + len(t.Raw)
+	case *DeviceTelemetry:
+		return 128 + 2*(len(t.EventID)+len(t.ProductKey)+len(t.Source)) + len(t.DID) + 24*len(t.Points)
+	}
+	return 512
+}
+
+// appendValue appends r, encoded with the current version of its schema,
+// to b.
+func (c *Codec) appendValue(b []byte, r Record) ([]byte, error) {
 	if e, ok := r.(*SnotiEvent); ok && c.fastSnotiEvent {
-		return appendSnotiEventV1(make([]byte, 0, 256+len(e.RawJSON)+len(e.Raw)), snotiEventV1Fingerprint, e)
+		return appendSnotiEventV1(b, snotiEventV1Fingerprint, e)
+	}
+	if t, ok := r.(*DeviceTelemetry); ok && c.fastTelemetry {
+		return appendDeviceTelemetryV1(b, deviceTelemetryV1Fingerprint, t)
 	}
 	n, err := r.toNative()
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", r.SchemaName(), err)
 	}
-	return c.reg.Encode(nil, r.SchemaName(), n)
+	return c.reg.Encode(b, r.SchemaName(), n)
 }
 
 // Unmarshal decodes b, written with any version of r's schema, into r.
 func (c *Codec) Unmarshal(b []byte, r Record) error {
+	if len(b) >= 10 && b[0] == 0xC3 && b[1] == 0x01 {
+		fp := binary.LittleEndian.Uint64(b[2:10])
+		switch x := r.(type) {
+		case *SnotiEvent:
+			if fp == snotiEventV1Fingerprint && decodeSnotiEventV1(b[10:], x) {
+				return nil
+			}
+		case *DeviceTelemetry:
+			if fp == deviceTelemetryV1Fingerprint && decodeDeviceTelemetryV1(b[10:], x) {
+				return nil
+			}
+		}
+	}
+	return c.unmarshalGeneric(b, r)
+}
+
+// unmarshalGeneric is Unmarshal through goavro's native form: every schema
+// version, every record type, and the fast paths' reference.
+func (c *Codec) unmarshalGeneric(b []byte, r Record) error {
 	s, n, err := c.reg.Decode(b)
 	if err != nil {
 		return err
@@ -72,21 +127,62 @@ func (c *Codec) Unmarshal(b []byte, r Record) error {
 // Message builds a Kafka message for r with the standard headers
 // (event_type, product_key, event_id, schema) and the given key.
 func (c *Codec) Message(topic string, key []byte, r Record) (kafka.Message, error) {
-	v, err := c.Marshal(r)
+	b := Batch{c: c, buf: make([]byte, 0, sizeHint(r)), headers: make([]kafka.Header, 0, len(headerKeys)+1)}
+	return b.Message(topic, key, r)
+}
+
+// Batch builds the Kafka messages of many records with a few allocations
+// shared by all: their values and header values are appended to one
+// buffer, their headers to one slice. Each message's slices are capped, so
+// appending to one never overwrites another. Not safe for concurrent use.
+type Batch struct {
+	c       *Codec
+	buf     []byte
+	headers []kafka.Header
+}
+
+// NewBatch returns a Batch sized for about n records of a few hundred
+// bytes (it grows as needed).
+func (c *Codec) NewBatch(n int) *Batch {
+	return &Batch{c: c, buf: make([]byte, 0, 384*n), headers: make([]kafka.Header, 0, 4*n)}
+}
+
+// Message is Codec.Message, built in the batch's shared buffers.
+func (b *Batch) Message(topic string, key []byte, r Record) (kafka.Message, error) {
+	start := len(b.buf)
+	buf, err := b.c.appendValue(b.buf, r)
 	if err != nil {
 		return kafka.Message{}, err
 	}
-	cur, _ := c.reg.Current(r.SchemaName())
-	h := r.headers()
-	headers := make([]kafka.Header, 0, len(h)+1)
-	for _, k := range []string{"event_type", "product_key", "event_id", "reason", "stage"} {
-		if val, ok := h[k]; ok && val != "" {
-			headers = append(headers, kafka.Header{Key: k, Value: []byte(val)})
+	b.buf = buf
+	value := b.buf[start:len(b.buf):len(b.buf)]
+	var vals [len(headerKeys)]string
+	switch t := r.(type) { // the per-event records, without a map
+	case *DeviceTelemetry:
+		vals = [len(headerKeys)]string{t.Source, t.ProductKey, t.EventID}
+	case *SnotiEvent:
+		vals = [len(headerKeys)]string{t.EventType, t.ProductKey, t.EventID}
+	default:
+		h := r.headers()
+		for i, k := range headerKeys {
+			vals[i] = h[k]
 		}
 	}
-	headers = append(headers, kafka.Header{Key: "schema", Value: []byte(cur.String())})
-	return kafka.Message{Topic: topic, Key: key, Value: v, Headers: headers}, nil
+	first := len(b.headers)
+	for i, val := range vals {
+		if val != "" {
+			b.buf = append(b.buf, val...)
+			b.headers = append(b.headers, kafka.Header{Key: headerKeys[i], Value: b.buf[len(b.buf)-len(val) : len(b.buf) : len(b.buf)]})
+		}
+	}
+	// Shared by every message of the schema: nothing writes header values.
+	b.headers = append(b.headers, kafka.Header{Key: "schema", Value: b.c.schemaHeader[r.SchemaName()]})
+	headers := b.headers[first:len(b.headers):len(b.headers)]
+	return kafka.Message{Topic: topic, Key: key, Value: value, Headers: headers}, nil
 }
+
+// headerKeys are the standard headers, in the order Message writes them.
+var headerKeys = [...]string{"event_type", "product_key", "event_id", "reason", "stage"}
 
 // Header returns the value of the named header of m, or "".
 func Header(m kafka.Message, key string) string {

@@ -131,26 +131,9 @@ func avroScalarMap(b []byte, m map[string]any) ([]byte, error) {
 		b = avroLong(b, int64(len(m)))
 		for _, k := range keys {
 			b = avroString(b, k)
-			n, err := scalar(m[k]) // same conversions as the generic path
-			if err != nil {
+			var err error
+			if b, err = avroScalar(b, m[k]); err != nil { // scalar's conversions
 				return nil, err
-			}
-			switch v := unwrap(n).(type) {
-			case nil:
-				b = avroLong(b, 0)
-			case bool:
-				b = avroLong(b, 1)
-				if v {
-					b = append(b, 1)
-				} else {
-					b = append(b, 0)
-				}
-			case int64:
-				b = avroLong(avroLong(b, 2), v)
-			case float64:
-				b = binary.LittleEndian.AppendUint64(avroLong(b, 3), math.Float64bits(v))
-			case string:
-				b = avroString(avroLong(b, 4), v)
 			}
 		}
 	}

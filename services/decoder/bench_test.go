@@ -66,32 +66,15 @@ func BenchmarkDecoderThroughKafka(b *testing.B) {
 		GroupID: events + "-decoder", BatchSize: 2000,
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	allocs := kafkatest.ReadAllocs()
 	start := time.Now()
 	rctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(rctx, cfg, zerolog.Nop()) }()
 
-	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	parts := map[string][]int{events: {0, 1, 2, 3, 4, 5}}
-	for {
-		of, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: cfg.GroupID, Topics: parts})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var committed int64
-		for _, p := range of.Topics[events] {
-			committed += max(p.CommittedOffset, 0)
-		}
-		if committed >= n {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			b.Fatalf("decoder committed %d of %d", committed, n)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	kafkatest.WaitCommitted(b, brokers, cfg.GroupID, events, 6, n, 10*time.Minute)
 	took := time.Since(start)
+	allocs.ReportPerEvent(b, n)
 	stop()
 	if err := <-done; err != nil {
 		b.Fatal(err)

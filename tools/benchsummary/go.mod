@@ -1,0 +1,3 @@
+module github.com/snotibridge/snotibridge/tools/benchsummary
+
+go 1.26.0

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// A figure is one row of the summary: a metric of one benchmark, the
+// reference it is compared with (if any), and the target of issue 16.
+type figure struct {
+	name         string
+	pkg, bench   string
+	unit         string
+	peak         bool // the largest run, not the median (peak RSS)
+	sumSuffix    string
+	ref          *metric // the same run's reference; the ratio is value/ref
+	ratioUnit    string  // a per-run ratio the benchmark reports itself (median taken)
+	atLeastRatio float64 // target: ratio >= this
+	atMost       float64 // target: value <= this
+}
+
+type metric struct {
+	name       string
+	pkg, bench string
+	unit       string
+}
+
+var noopCopy = &metric{name: "no-op copy", pkg: "pkg/consume", bench: "BenchmarkNoopCopy", unit: "records/s"}
+
+const chain5k = "BenchmarkChainLatency/rate=5000/decoder_batch=default"
+
+// figures are the targets of issue 16, in its order.
+var figures = []figure{
+	{name: "decoder through Kafka (events/s)", pkg: "services/decoder", bench: "BenchmarkDecoderThroughKafka", unit: "events/s",
+		ref: noopCopy, atLeastRatio: 0.7},
+	{name: "decoder allocations per event", pkg: "services/decoder", bench: "BenchmarkDecoderThroughKafka", unit: "allocs/event",
+		ref: &metric{name: "no-op copy", pkg: "pkg/consume", bench: "BenchmarkNoopCopy", unit: "allocs/event"}, atMost: 30},
+	{name: "enos-forwarder → EnOS emulator, batch 250 (records/s)", pkg: "services/enos-forwarder", bench: "BenchmarkForwarderThroughput/batch=250", unit: "records/s",
+		ref: noopCopy, atLeastRatio: 0.5},
+	{name: "enos-forwarder → EnOS emulator, batch 1000 (records/s)", pkg: "services/enos-forwarder", bench: "BenchmarkForwarderThroughput/batch=1000", unit: "records/s",
+		ref: noopCopy, atLeastRatio: 0.5},
+	{name: "energisme-forwarder push → emulator (uplinks/s)", pkg: "services/energisme-forwarder", bench: "BenchmarkPushKafkaToEmulator", unit: "uplinks/s",
+		ref: noopCopy, atLeastRatio: 0.5},
+	{name: "push → EnOS emulator at 5k events/s, p50 (ms)", pkg: "services/enos-forwarder", bench: chain5k, unit: "p50-ms", atMost: 25},
+	{name: "push → EnOS emulator at 5k events/s, p99 (ms)", pkg: "services/enos-forwarder", bench: chain5k, unit: "p99-ms", atMost: 100},
+	{name: "CPU per event at 5k events/s (µs)", pkg: "services/enos-forwarder", bench: chain5k, sumSuffix: "-cpu-ms/1k-events", atMost: 60},
+	{name: "ingest (events/s), median of runs", pkg: "services/ingest", bench: "BenchmarkIngest", unit: "ingest-events/s",
+		ref:       &metric{name: "ProducerPerformance", pkg: "services/ingest", bench: "BenchmarkIngest", unit: "kafka-producerperf-rec/s"},
+		ratioUnit: "ratio", atLeastRatio: 1.0},
+	{name: "push → ACK p99 at 5k events/s (ms), median of runs", pkg: "services/ingest", bench: "BenchmarkIngest", unit: "p99-ms@5k/s", atMost: 10},
+	{name: "ingest peak RSS at max prefetch (MiB), largest run", pkg: "services/ingest", bench: "BenchmarkIngest", unit: "peak-RSS-MiB", peak: true, atMost: 64},
+}
+
+// Table renders the summary of res as one markdown table.
+func Table(res Results) string {
+	var b strings.Builder
+	b.WriteString("| figure | value | reference (same run) | ratio | target | met |\n|---|---|---|---|---|---|\n")
+	for _, f := range figures {
+		value, ok := f.value(res)
+		valueText, refText, ratioText, target, met := "not measured", "—", "—", "", false
+		if ok {
+			valueText = num(value)
+		}
+		if f.sumSuffix != "" {
+			_, units := res.SumSuffix(f.pkg, f.bench, f.sumSuffix)
+			progs := make([]string, len(units))
+			for i, u := range units {
+				progs[i] = strings.TrimSuffix(u, f.sumSuffix)
+			}
+			if len(progs) > 0 {
+				valueText += " (" + strings.Join(progs, " + ") + ")"
+			}
+		}
+		switch {
+		case f.ref != nil:
+			target = "≥ " + num(f.atLeastRatio) + "× " + f.ref.name
+			if f.atMost > 0 {
+				target = "≤ " + num(f.atMost)
+			}
+			ref, refOK := res.Median(f.ref.pkg, f.ref.bench, f.ref.unit)
+			if refOK {
+				refText = num(ref) + " (" + f.ref.name + ")"
+			}
+			ratio, ratioOK := 0.0, false
+			if f.ratioUnit != "" {
+				ratio, ratioOK = res.Median(f.pkg, f.bench, f.ratioUnit)
+			} else if ok && refOK && ref != 0 {
+				ratio, ratioOK = value/ref, true
+			}
+			if ratioOK {
+				ratioText = strconv.FormatFloat(ratio, 'f', 2, 64)
+			}
+			if f.atMost > 0 {
+				met = ok && value <= f.atMost
+			} else {
+				met = ratioOK && ratio >= f.atLeastRatio
+			}
+		default:
+			target = "≤ " + num(f.atMost)
+			met = ok && value <= f.atMost
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.name, valueText, refText, ratioText, target, yesNo(met))
+	}
+	return b.String()
+}
+
+func (f figure) value(res Results) (float64, bool) {
+	switch {
+	case f.sumSuffix != "":
+		sum, units := res.SumSuffix(f.pkg, f.bench, f.sumSuffix)
+		return sum, len(units) > 0
+	case f.peak:
+		v := res.Values(f.pkg, f.bench, f.unit)
+		if len(v) == 0 {
+			return 0, false
+		}
+		return slices.Max(v), true
+	}
+	return res.Median(f.pkg, f.bench, f.unit)
+}
+
+// num formats a figure: whole numbers for large ones, three significant
+// digits for small ones.
+func num(v float64) string {
+	if math.Abs(v) >= 100 {
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

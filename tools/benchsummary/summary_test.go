@@ -1,0 +1,166 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func parseFile(t *testing.T, name string) Results {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestParseRealOutput reads real `go test -bench -benchmem` output of
+// several packages (testdata/go-bench.txt: one run of the consuming
+// stages' benchmarks, log lines included).
+func TestParseRealOutput(t *testing.T) {
+	res := parseFile(t, "go-bench.txt")
+	cases := []struct {
+		pkg, bench, unit string
+		want             float64
+	}{
+		{"pkg/consume", "BenchmarkNoopCopy", "records/s", 0},
+		{"services/decoder", "BenchmarkDecoderThroughKafka", "events/s", 0},
+		{"services/decoder", "BenchmarkDecoderThroughKafka", "allocs/event", 0},
+		{"services/enos-forwarder", "BenchmarkForwarderThroughput/batch=250", "records/s", 5105},
+		{"services/enos-forwarder", "BenchmarkForwarderThroughput/batch=1000", "requests/s", 6.743},
+		{"services/enos-forwarder", "BenchmarkForwarderThroughput/batch=100", "allocs/op", 235},
+		{"services/energisme-forwarder", "BenchmarkPushKafkaToEmulator", "uplinks/s", 2687},
+	}
+	for _, c := range cases {
+		got, ok := res.Median(c.pkg, c.bench, c.unit)
+		if !ok || (c.want != 0 && got != c.want) || got <= 0 {
+			t.Errorf("%s %s %s = %v, %v; want %v", c.pkg, c.bench, c.unit, got, ok, c.want)
+		}
+	}
+	if _, ok := res.Median("services/decoder", "BenchmarkDecoderThroughKafka-2", "events/s"); ok {
+		t.Error("the -GOMAXPROCS suffix is part of the name")
+	}
+	if _, ok := res.Median("coder", "BenchmarkDecoderThroughKafka", "events/s"); ok {
+		t.Error("a package suffix matched in the middle of a path element")
+	}
+}
+
+// TestTable renders the real run: the figures it has get their value,
+// reference, ratio and met; the benchmarks it lacks say so and are not met.
+func TestTable(t *testing.T) {
+	res := parseFile(t, "go-bench.txt")
+	table := Table(res)
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	if len(lines) != 2+len(figures) {
+		t.Fatalf("%d lines, want a header, a rule and %d rows:\n%s", len(lines), len(figures), table)
+	}
+	if lines[0] != "| figure | value | reference (same run) | ratio | target | met |" {
+		t.Errorf("header %q", lines[0])
+	}
+	copyRate, _ := res.Median("pkg/consume", "BenchmarkNoopCopy", "records/s")
+	for _, l := range lines[2:] {
+		cells := strings.Split(strings.Trim(l, "|"), "|")
+		if len(cells) != 6 {
+			t.Fatalf("row %q: %d cells", l, len(cells))
+		}
+		met := strings.TrimSpace(cells[5])
+		if met != "yes" && met != "no" {
+			t.Errorf("row %q: met is %q", l, met)
+		}
+		if strings.Contains(cells[0], "energisme") {
+			if !strings.Contains(cells[2], num(copyRate)) {
+				t.Errorf("energisme row's reference is not the no-op copy's %s: %q", num(copyRate), l)
+			}
+			want := "0." // 2687 uplinks/s against a copy far faster
+			if !strings.HasPrefix(strings.TrimSpace(cells[3]), want) || met != "no" {
+				t.Errorf("energisme row: %q", l)
+			}
+		}
+		if strings.Contains(cells[0], "ingest") && (strings.TrimSpace(cells[1]) != "not measured" || met != "no") {
+			t.Errorf("the run has no ingest benchmark, yet: %q", l)
+		}
+	}
+}
+
+// TestMedianAndSums: repeated runs (-count 3) give the median, peak RSS
+// the largest run, the chain's CPU figures their sum over the programs.
+// The input is go test's format; the values are made up for the test.
+func TestMedianAndSums(t *testing.T) {
+	out := `goos: linux
+pkg: github.com/snotibridge/snotibridge/services/ingest
+BenchmarkIngest-2   	       1	40000000000 ns/op	    95000 kafka-producerperf-rec/s	    90000 ingest-events/s	     0.95 ratio	    9.0 p99-ms@5k/s	      50 peak-RSS-MiB
+BenchmarkIngest-2   	       1	40000000000 ns/op	   100000 kafka-producerperf-rec/s	   105000 ingest-events/s	     1.05 ratio	   12.0 p99-ms@5k/s	      70 peak-RSS-MiB
+BenchmarkIngest-2   	       1	40000000000 ns/op	    90000 kafka-producerperf-rec/s	    99000 ingest-events/s	     1.10 ratio	    8.0 p99-ms@5k/s	      60 peak-RSS-MiB
+--- SKIP: BenchmarkIngest
+ok  	github.com/snotibridge/snotibridge/services/ingest	120.1s
+pkg: github.com/snotibridge/snotibridge/services/enos-forwarder
+BenchmarkChainLatency/rate=5000/decoder_batch=default-2         	       1	9000000000 ns/op	20.0 p50-ms	 90.0 p99-ms	30.5 ingest-cpu-ms/1k-events	12.25 decoder-cpu-ms/1k-events	15.0 enos-forwarder-cpu-ms/1k-events
+`
+	res, err := Parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := Table(res)
+	for _, want := range []string{
+		"| ingest (events/s), median of runs | 99000 | 95000 (ProducerPerformance) | 1.05 | ≥ 1× ProducerPerformance | yes |",
+		"| push → ACK p99 at 5k events/s (ms), median of runs | 9 | — | — | ≤ 10 | yes |",
+		"| ingest peak RSS at max prefetch (MiB), largest run | 70 | — | — | ≤ 64 | no |",
+		"| CPU per event at 5k events/s (µs) | 57.8 (decoder + enos-forwarder + ingest) | — | — | ≤ 60 | yes |",
+		"| push → EnOS emulator at 5k events/s, p50 (ms) | 20 | — | — | ≤ 25 | yes |",
+		"| push → EnOS emulator at 5k events/s, p99 (ms) | 90 | — | — | ≤ 100 | yes |",
+		"| decoder through Kafka (events/s) | not measured | — | — | ≥ 0.7× no-op copy | no |",
+	} {
+		if !strings.Contains(table, want+"\n") {
+			t.Errorf("table lacks\n%s\n%s", want, table)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	if _, err := Parse(strings.NewReader("BenchmarkX-2 1 5 ns/op\n")); err == nil {
+		t.Error("a benchmark line before any pkg: line parsed")
+	}
+	if _, err := Parse(strings.NewReader("pkg: x\nBenchmarkX-2 1 five ns/op\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("a bad value: err = %v, want one naming line 2", err)
+	}
+}
+
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "summary.md")
+	if err := run("testdata/go-bench.txt", out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(b), "| decoder through Kafka (events/s) |") {
+		t.Fatalf("summary.md: %v\n%s", err, b)
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	_ = os.WriteFile(empty, []byte("PASS\n"), 0o644)
+	if err := run(empty, out); err == nil {
+		t.Error("no results, no error")
+	}
+}
+
+// TestParseSplitLine: output the benchmark printed between its name and
+// its figures (go test writes the name first) does not lose the figures.
+func TestParseSplitLine(t *testing.T) {
+	out := "pkg: github.com/snotibridge/snotibridge/pkg/consume\n" +
+		"BenchmarkNoopCopy-2   \t{\"level\":\"warn\",\"message\":\"rebalancing\"}\n" +
+		"| a report | 1 |\n" +
+		"       1\t16847589285 ns/op\t     27273 records/s\n"
+	res, err := Parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := res.Median("pkg/consume", "BenchmarkNoopCopy", "records/s"); !ok || v != 27273 {
+		t.Fatalf("records/s = %v, %v", v, ok)
+	}
+}
