@@ -118,6 +118,7 @@ type device struct {
 	conds     []int          // indexes of alert and fault attrs
 	condEvent map[int]string // active condition → its event_id
 	bareRaw   bool           // send status_raw data as a bare string
+	written   map[int]bool   // attrs set by a remote write: they hold the written value
 }
 
 func newFleet(cfg Fleet, srv *Server) (*fleet, error) {
@@ -277,11 +278,12 @@ func (f *fleet) online(d *device, e Event) (Event, []byte) {
 	return e, b
 }
 
-// drift moves every value a little, within the attr's bounds.
+// drift moves every value a little, within the attr's bounds, except the
+// setpoints a remote write has set: a device keeps what it was told.
 func (f *fleet) drift(d *device) {
 	for i, a := range d.prod.def.attrs {
-		if isCondition(&a) {
-			continue // driven by condition events
+		if isCondition(&a) || d.written[i] {
+			continue // driven by condition events, or held since a write
 		}
 		switch a.DataType {
 		case gizwits.Bool:
@@ -513,6 +515,10 @@ func (f *fleet) write(did string, values map[string]any) {
 			if a.Name != name {
 				continue
 			}
+			if d.written == nil {
+				d.written = map[int]bool{}
+			}
+			d.written[i] = true
 			switch x := v.(type) {
 			case bool:
 				d.vals.nums[i] = 0

@@ -72,6 +72,9 @@ func (a *app) codecsFetch(ctx context.Context, args []string) error {
 	if def.ProductKey() != "" && def.ProductKey() != *product {
 		return fmt.Errorf("the definition served for product %s names product_key %s", *product, def.ProductKey())
 	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return fmt.Errorf("creating the codec folder: %w", err)
+	}
 	path := filepath.Join(*dir, *product+".json")
 	if old, err := os.ReadFile(path); err == nil {
 		if bytes.Equal(old, data) {

@@ -148,6 +148,7 @@ func (s *supervisor) start(b *broker) error {
 			"SINK_SIM_SFTP_ROOT=" + filepath.Join(run, "sink-sim", "sftp"), "SINK_SIM_SFTP_HOST_KEY_FILE=" + filepath.Join(run, "sink-sim", "ssh_host_ed25519_key"),
 			"SINK_SIM_SFTP_KNOWN_HOSTS_FILE=" + knownHosts},
 		"snoti-sim": {fmt.Sprintf("SNOTI_SIM_ADDR=127.0.0.1:%d", p.snoti), "SNOTI_SIM_CA_OUT=" + ca, "SNOTI_SIM_PRODUCTS_FILE=" + products,
+			"SNOTI_SIM_EVENT_MIX=default", // the v1 event types: the ingest logs in with v1
 			fmt.Sprintf("SNOTI_SIM_CONTROL_ADDR=127.0.0.1:%d", p.simControl), fmt.Sprintf("SNOTI_SIM_ENTERPRISE_API_ADDR=127.0.0.1:%d", p.enterpriseAPI),
 			fmt.Sprintf("SNOTI_SIM_DEVICES=%d", s.cfg.devices), fmt.Sprintf("SNOTI_SIM_RATE=%d", s.cfg.rate)},
 		"enos-forwarder": {"ENOS_APIM_URL=" + sink, "ENOS_API_URL=" + sink, "ENOS_ACCESS_KEY=sim-access-key", "ENOS_SECRET_KEY=sim-secret-key",
