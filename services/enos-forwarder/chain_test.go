@@ -45,7 +45,8 @@ type chain struct {
 	decoderDLQ, enosDLQ                string
 	caFile, codecsDir, mapping, suffix string
 	logLevel                           string
-	decoderBatch                       int // DECODER_BATCH_SIZE; 0 keeps the decoder's default
+	decoderBatch                       int      // DECODER_BATCH_SIZE; 0 keeps the decoder's default
+	ingestEnv                          []string // more variables for the ingest
 	codec                              *records.Codec
 	pids                               map[string]int
 	// keepAlive restarts a program that exits, as Kubernetes would, and
@@ -136,10 +137,10 @@ func (c *chain) start(t testing.TB) {
 		defer cancel()
 		_ = c.sim.Close(ctx)
 	})
-	c.startProgram(t, "ingest", append(common,
+	c.startProgram(t, "ingest", append(append(common,
 		"SNOTI_ADDR="+c.sim.Addr(), "SNOTI_PROTOCOL=v1", "SNOTI_ENTERPRISE_ID="+chainEnterprise,
 		"SNOTI_ENTERPRISE_SECRET="+chainSecret, "SNOTI_CA_FILE="+c.caFile, "SNOTI_PREFETCH=500", "SNOTI_CONNECTIONS=2",
-		"TOPIC_EVENTS="+c.events, "TOPIC_INVALID="+c.invalid))
+		"TOPIC_EVENTS="+c.events, "TOPIC_INVALID="+c.invalid), c.ingestEnv...))
 }
 
 func (c *chain) warmUp(t testing.TB) {
