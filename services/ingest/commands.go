@@ -82,6 +82,13 @@ func (c *Commands) validate(protocol, enterpriseID, enterpriseSecret string) []e
 			errs = append(errs, errors.New("COMMANDS_PATH=snoti needs SNOTI_PROTOCOL=v2: a v1 enterprise login cannot carry commands; use COMMANDS_PATH=enterprise_api"))
 		}
 	case command.PathEnterpriseAPI:
+		if len(c.ProductSecrets) == 0 {
+			errs = append(errs, errors.New("COMMANDS_PATH=enterprise_api needs GIZWITS_PRODUCT_SECRETS: product_key:secret pairs, comma-separated"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("COMMANDS_PATH=%q: must be snoti or enterprise_api", c.Path))
+	}
+	if len(c.ProductSecrets) > 0 { // some or every product through the Enterprise API
 		if c.EnterpriseID == "" {
 			c.EnterpriseID = enterpriseID
 		}
@@ -89,13 +96,8 @@ func (c *Commands) validate(protocol, enterpriseID, enterpriseSecret string) []e
 			c.EnterpriseSecret = enterpriseSecret
 		}
 		if c.EnterpriseID == "" || c.EnterpriseSecret == "" {
-			errs = append(errs, errors.New("COMMANDS_PATH=enterprise_api needs GIZWITS_ENTERPRISE_ID and GIZWITS_ENTERPRISE_SECRET (or the SNOTI_ENTERPRISE_* of a v1 login)"))
+			errs = append(errs, errors.New("GIZWITS_PRODUCT_SECRETS needs GIZWITS_ENTERPRISE_ID and GIZWITS_ENTERPRISE_SECRET (or the SNOTI_ENTERPRISE_* of a v1 login) for Enterprise API tokens"))
 		}
-		if len(c.ProductSecrets) == 0 {
-			errs = append(errs, errors.New("COMMANDS_PATH=enterprise_api needs GIZWITS_PRODUCT_SECRETS: product_key:secret pairs, comma-separated"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("COMMANDS_PATH=%q: must be snoti or enterprise_api", c.Path))
 	}
 	return errs
 }
@@ -111,32 +113,15 @@ type commandSender struct {
 
 func newCommandSender(cfg Config, clients []*snoti.Client, codec *records.Codec, log zerolog.Logger, reg prometheus.Registerer) (*commandSender, error) {
 	cc := cfg.Commands
-	var path command.Path
-	switch cc.path(cfg.Protocol) {
-	case command.PathSNoti:
-		rcs := make([]command.RemoteController, len(clients))
-		for i, c := range clients {
-			rcs[i] = c
-		}
-		path = &command.SNoti{Clients: rcs, Timeout: cc.Timeout}
-	case command.PathEnterpriseAPI:
-		hc, err := apiHTTPClient(cc.APICAFile)
-		if err != nil {
-			return nil, fmt.Errorf("GIZWITS_API_CA_FILE=%q: %w", cc.APICAFile, err)
-		}
-		hc.Timeout = cc.Timeout
-		client, err := gizwitsapi.New(gizwitsapi.Config{URL: cc.APIURL, EnterpriseID: cc.EnterpriseID,
-			EnterpriseSecret: cc.EnterpriseSecret, ProductSecrets: cc.ProductSecrets, HTTPClient: hc})
-		if err != nil {
-			return nil, fmt.Errorf("GIZWITS_API_URL / GIZWITS_*: %w", err)
-		}
-		path = command.EnterpriseAPI{Client: client}
+	paths, def, err := commandPaths(cfg, clients)
+	if err != nil {
+		return nil, err
 	}
 	w, err := cfg.Kafka.NewWriter(cc.ResultsTopic)
 	if err != nil {
 		return nil, err
 	}
-	s, err := command.NewSender(command.Config{Default: path, Concurrency: cc.Concurrency, DedupeWindow: cc.DedupeWindow},
+	s, err := command.NewSender(command.Config{Paths: paths, Default: def, Concurrency: cc.Concurrency, DedupeWindow: cc.DedupeWindow},
 		w, cc.ResultsTopic, codec, log, reg)
 	if err != nil {
 		return nil, err
@@ -152,6 +137,59 @@ func newCommandSender(cfg Config, clients []*snoti.Client, codec *records.Codec,
 		return nil, err
 	}
 	return &commandSender{sender: s, runner: r, cfg: cfg, log: log.With().Str("component", "commands").Logger()}, nil
+}
+
+// commandPaths chooses each product's path, as its configuration allows:
+// COMMANDS_PATH is the default; on a v2 login, a product the ingest holds
+// no SNoti login for but has an Enterprise API secret (GIZWITS_PRODUCT_SECRETS)
+// goes through the Enterprise API, and with COMMANDS_PATH=enterprise_api
+// every product does.
+func commandPaths(cfg Config, clients []*snoti.Client) (map[string]command.Path, command.Path, error) {
+	cc := cfg.Commands
+	var snotiPath, apiPath command.Path
+	if cfg.Protocol == snoti.ProtocolV2 {
+		rcs := make([]command.RemoteController, len(clients))
+		for i, c := range clients {
+			rcs[i] = c
+		}
+		snotiPath = &command.SNoti{Clients: rcs, Timeout: cc.Timeout}
+	}
+	if len(cc.ProductSecrets) > 0 {
+		hc, err := apiHTTPClient(cc.APICAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("GIZWITS_API_CA_FILE=%q: %w", cc.APICAFile, err)
+		}
+		hc.Timeout = cc.Timeout
+		client, err := gizwitsapi.New(gizwitsapi.Config{URL: cc.APIURL, EnterpriseID: cc.EnterpriseID,
+			EnterpriseSecret: cc.EnterpriseSecret, ProductSecrets: cc.ProductSecrets, HTTPClient: hc})
+		if err != nil {
+			return nil, nil, fmt.Errorf("GIZWITS_API_URL / GIZWITS_*: %w", err)
+		}
+		apiPath = command.EnterpriseAPI{Client: client}
+	}
+	if cc.path(cfg.Protocol) == command.PathEnterpriseAPI {
+		return nil, apiPath, nil
+	}
+	paths := map[string]command.Path{}
+	if apiPath != nil {
+		products := cfg.Products
+		if len(products) == 0 && cfg.ProductsFile != "" {
+			var err error
+			if products, err = snoti.LoadProducts(cfg.ProductsFile); err != nil {
+				return nil, nil, fmt.Errorf("SNOTI_PRODUCTS_FILE=%q: %w", cfg.ProductsFile, err)
+			}
+		}
+		loggedIn := map[string]bool{}
+		for _, p := range products {
+			loggedIn[p.ProductKey] = true
+		}
+		for pk := range cc.ProductSecrets {
+			if !loggedIn[pk] {
+				paths[pk] = apiPath
+			}
+		}
+	}
+	return paths, snotiPath, nil
 }
 
 // Run reads back the results of the dedupe window, then consumes
