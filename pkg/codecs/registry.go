@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
 	"github.com/snotibridge/snotibridge/pkg/filewatch"
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // Registry holds the codecs of a directory. Decode, DecodeKV and the

@@ -1,8 +1,8 @@
 package codecs
 
 import (
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // Source says which codec produced a Result.

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // Codec is a compiled spec. It is immutable after Parse and safe for

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // writeUint writes the low len(b) bytes of v into b in the given order.

@@ -1,6 +1,6 @@
 package devcodec
 
-import "github.com/snotibridge/snotibridge/pkg/codecs/value"
+import "github.com/snotibridge/snotibridge/pkg/value"
 
 // Message is one decoded payload: the kind the dispatch selected and its
 // fields in spec order.

@@ -3,7 +3,7 @@ package devcodec
 import (
 	"fmt"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // messageLayout is a compiled message kind.

@@ -21,7 +21,7 @@
 // Entries carry the device's time (DeviceTelemetry.Time, SnotiEvent.CreatedAt)
 // in epoch milliseconds, or the ingest's receipt time when the device gave
 // none. Records older than Config.BackfillAge, every record of a handler
-// built for a replay, and every batch whose context replay.IsReplay marks
+// built for a replay, and every batch whose context consume.IsReplay marks
 // are sent with isRealtimeIntegration:false.
 //
 // Within a batch, entries are posted grouped by kind (measurement points,

@@ -15,7 +15,6 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/enos"
 	"github.com/snotibridge/snotibridge/pkg/records"
-	"github.com/snotibridge/snotibridge/pkg/replay"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
 
@@ -171,7 +170,7 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	errs := make([]error, len(msgs))
 	var modes [2]batch // realtime, backfill
 	now := h.now()
-	historical := h.replay || replay.IsReplay(ctx)
+	historical := h.replay || consume.IsReplay(ctx)
 	mapping := h.mapping.Current() // one version for the whole batch
 	for i, msg := range msgs {
 		it, err := h.convert(mapping, msg)

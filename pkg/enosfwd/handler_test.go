@@ -18,7 +18,6 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/enos"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/records"
-	"github.com/snotibridge/snotibridge/pkg/replay"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 )
@@ -255,7 +254,7 @@ func TestHandlerBackfill(t *testing.T) {
 		{name: "recent", age: time.Minute},
 		{name: "older than ENOS_BACKFILL_AGE", age: 2 * time.Hour, wantBackfill: true},
 		{name: "replay", replay: true, age: time.Second, wantBackfill: true},
-		{name: "replay context", ctx: replay.WithReplay(context.Background()), age: time.Second, wantBackfill: true},
+		{name: "replay context", ctx: consume.WithReplay(context.Background()), age: time.Second, wantBackfill: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

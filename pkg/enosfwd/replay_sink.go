@@ -10,7 +10,7 @@ import (
 // ReplaySink is a replay.SinkFactory: it reads Config from the ENOS_*
 // variables the way the forwarder does and builds the forwarder's handler,
 // posting everything as backfill when env.Replay is set (and, in any case,
-// every batch whose context replay.IsReplay marks). bridgectl registers it
+// every batch whose context consume.IsReplay marks). bridgectl registers it
 // as the "enos" sink's Factory.
 func ReplaySink(_ context.Context, env replay.SinkEnv) (consume.Handler, error) {
 	cfg, err := LoadConfigFromEnv()

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // Protocol is a definition's protocolType.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 func evCharger(t testing.TB) *gizwits.Definition {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // TestParseEnterpriseAPIDocExample parses the example response of the

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // goldenFrames is the format of testdata/golden/<name>.frames.json, the one

@@ -1,6 +1,6 @@
 package gizwits
 
-import "github.com/snotibridge/snotibridge/pkg/codecs/value"
+import "github.com/snotibridge/snotibridge/pkg/value"
 
 // Kind says what a Message holds.
 type Kind uint8

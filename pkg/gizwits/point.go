@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // point is an attr compiled for decoding: where its bits or bytes are and how

@@ -3,7 +3,7 @@ package gizwits
 import (
 	"fmt"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // varLenLayout is a variable-length status: flags for every attr, then the

@@ -18,6 +18,6 @@
 //
 // Sinks are registered by name in a Sinks table; a SinkFactory builds the
 // handler when a replay needs it and learns from SinkEnv.Replay (and from
-// IsReplay on every Handle call's context) that records are historical, so
+// consume.IsReplay on every Handle call's context) that records are historical, so
 // that, for example, EnOS backfills are flagged as non-realtime.
 package replay

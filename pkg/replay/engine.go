@@ -125,7 +125,7 @@ func (e *Engine) Samples() []kafka.Message { return e.samples }
 // only; the state's summary accumulates across runs. A sink that keeps
 // failing is retried with backoff until ctx is cancelled.
 func (e *Engine) Run(ctx context.Context) (Summary, error) {
-	ctx = WithReplay(ctx)
+	ctx = consume.WithReplay(ctx)
 	st := e.cfg.State
 	if st.StartedAt.IsZero() {
 		st.StartedAt = time.Now().UTC()

@@ -17,7 +17,7 @@ func ExampleSinks() {
 		// A real factory reads its own variables (config.Load) and builds
 		// the forwarder's handler, posting as non-realtime when env.Replay.
 		return consume.HandlerFunc(func(ctx context.Context, msgs []kafka.Message) []error {
-			_ = replay.IsReplay(ctx) // true for every call made by a replay
+			_ = consume.IsReplay(ctx) // true for every call made by a replay
 			return make([]error, len(msgs))
 		}), nil
 	}

@@ -89,7 +89,7 @@ func (k Sink) Build(ctx context.Context, env SinkEnv) (consume.Handler, func(con
 	if env.Metrics == nil {
 		env.Metrics = prometheus.NewRegistry()
 	}
-	h, err := k.Factory(WithReplay(ctx), env)
+	h, err := k.Factory(consume.WithReplay(ctx), env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("building sink %s: %w", k.Name, err)
 	}
@@ -101,19 +101,4 @@ func (k Sink) Build(ctx context.Context, env SinkEnv) (consume.Handler, func(con
 		closer = func(context.Context) error { return c.Close() }
 	}
 	return h, closer, nil
-}
-
-type replayKey struct{}
-
-// WithReplay marks ctx as carrying historical records.
-func WithReplay(ctx context.Context) context.Context {
-	return context.WithValue(ctx, replayKey{}, true)
-}
-
-// IsReplay reports whether ctx was marked by WithReplay: the engine marks
-// the context of every Handle call, so a handler shared with a live
-// forwarder can tell a backfill from the live stream.
-func IsReplay(ctx context.Context) bool {
-	v, _ := ctx.Value(replayKey{}).(bool)
-	return v
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/codecs"
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 const evChargerPK = "3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b"

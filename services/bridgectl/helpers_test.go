@@ -141,7 +141,7 @@ func (f *fakeSink) Handle(ctx context.Context, msgs []kafka.Message) []error {
 		return errs
 	}
 	f.mu.Lock()
-	if !replay.IsReplay(ctx) {
+	if !consume.IsReplay(ctx) {
 		f.notReply = true
 	}
 	for i, m := range msgs {

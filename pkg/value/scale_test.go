@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/snotibridge/snotibridge/pkg/codecs/value"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 func TestScale(t *testing.T) {
