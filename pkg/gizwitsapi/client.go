@@ -32,6 +32,9 @@ type token struct {
 
 // New validates cfg, applies defaults and returns a Client.
 func New(cfg Config) (*Client, error) {
+	if err := cfg.loadCA(); err != nil {
+		return nil, fmt.Errorf("validating Gizwits Enterprise API config: %w", err)
+	}
 	cfg.applyDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("validating Gizwits Enterprise API config: %w", err)

@@ -2,8 +2,11 @@ package gizwitsapi_test
 
 import (
 	"context"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -132,6 +135,25 @@ func TestNoRedirectCarriesTheToken(t *testing.T) {
 	}
 	if leaked.Load() != 0 {
 		t.Fatal("the redirect was followed: credentials reached another host")
+	}
+}
+
+func TestCAFile(t *testing.T) {
+	e := newEmulator(t)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := gizwitsapi.New(gizwitsapi.Config{URL: e.srv.URL, CAFile: ca, EnterpriseID: "ent", EnterpriseSecret: "ent-secret",
+		ProductSecrets: map[string]string{pk: "ps"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Datapoint(context.Background(), pk); err != nil {
+		t.Fatalf("trusting the emulator's certificate through CAFile: %v", err)
+	}
+	if _, err := gizwitsapi.New(gizwitsapi.Config{URL: e.srv.URL, CAFile: filepath.Join(t.TempDir(), "none.pem"), EnterpriseID: "e", EnterpriseSecret: "s"}); err == nil || !strings.Contains(err.Error(), "CAFile") {
+		t.Errorf("missing CA file: %v", err)
 	}
 }
 

@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -48,16 +45,12 @@ func (a *app) codecsFetch(ctx context.Context, args []string) error {
 	if len(missing) > 0 {
 		return usageErrorf("%w", errors.Join(missing...))
 	}
-	hc, err := gizwitsHTTPClient(g.CAFile)
-	if err != nil {
-		return usageErrorf("GIZWITS_API_CA_FILE=%q: %w", g.CAFile, err)
-	}
 	client, err := gizwitsapi.New(gizwitsapi.Config{
-		URL: g.URL, EnterpriseID: g.EnterpriseID, EnterpriseSecret: g.EnterpriseSecret,
-		ProductSecrets: map[string]string{*product: g.ProductSecret}, HTTPClient: hc,
+		URL: g.URL, CAFile: g.CAFile, EnterpriseID: g.EnterpriseID, EnterpriseSecret: g.EnterpriseSecret,
+		ProductSecrets: map[string]string{*product: g.ProductSecret},
 	})
 	if err != nil {
-		return usageErrorf("GIZWITS_API_URL=%q: %w", g.URL, err)
+		return usageErrorf("GIZWITS_API_URL=%q, GIZWITS_API_CA_FILE=%q: %w", g.URL, g.CAFile, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -91,24 +84,6 @@ func (a *app) codecsFetch(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.out, "wrote %s (%d data points, %s, packetVersion %s)\n", path, len(def.Attrs()), def.Protocol(), def.PacketVersion())
 	return nil
-}
-
-// gizwitsHTTPClient trusts the system roots, or only caFile's when set.
-func gizwitsHTTPClient(caFile string) (*http.Client, error) {
-	if caFile == "" {
-		return &http.Client{}, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("no PEM certificate in the file")
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: t}, nil
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

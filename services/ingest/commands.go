@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -155,15 +151,10 @@ func commandPaths(cfg Config, clients []*snoti.Client) (map[string]command.Path,
 		snotiPath = &command.SNoti{Clients: rcs, Timeout: cc.Timeout}
 	}
 	if len(cc.ProductSecrets) > 0 {
-		hc, err := apiHTTPClient(cc.APICAFile)
+		client, err := gizwitsapi.New(gizwitsapi.Config{URL: cc.APIURL, CAFile: cc.APICAFile, EnterpriseID: cc.EnterpriseID,
+			EnterpriseSecret: cc.EnterpriseSecret, ProductSecrets: cc.ProductSecrets, RequestTimeout: cc.Timeout})
 		if err != nil {
-			return nil, nil, fmt.Errorf("GIZWITS_API_CA_FILE=%q: %w", cc.APICAFile, err)
-		}
-		hc.Timeout = cc.Timeout
-		client, err := gizwitsapi.New(gizwitsapi.Config{URL: cc.APIURL, EnterpriseID: cc.EnterpriseID,
-			EnterpriseSecret: cc.EnterpriseSecret, ProductSecrets: cc.ProductSecrets, HTTPClient: hc})
-		if err != nil {
-			return nil, nil, fmt.Errorf("GIZWITS_API_URL / GIZWITS_*: %w", err)
+			return nil, nil, fmt.Errorf("GIZWITS_API_URL=%q, GIZWITS_API_CA_FILE=%q, GIZWITS_*: %w", cc.APIURL, cc.APICAFile, err)
 		}
 		apiPath = command.EnterpriseAPI{Client: client}
 	}
@@ -215,21 +206,4 @@ func (c *commandSender) Run(ctx context.Context) error {
 		}
 	}
 	return c.runner.Run(ctx)
-}
-
-func apiHTTPClient(caFile string) (*http.Client, error) {
-	if caFile == "" {
-		return &http.Client{}, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("no PEM certificate in the file")
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: t}, nil
 }
