@@ -286,3 +286,25 @@ func TestCurrentDuringReloads(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+func TestWriteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.json")
+	for _, content := range []string{"one", "two"} {
+		if err := filewatch.WriteFile(path, []byte(content), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != content {
+			t.Fatalf("content %q (%v), want %q", got, err, content)
+		}
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want 0640", fi.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("%d entries in the folder, want the file alone (no temporary left)", len(entries))
+	}
+	if err := filewatch.WriteFile(filepath.Join(t.TempDir(), "no", "such", "dir"), nil, 0o600); err == nil {
+		t.Error("writing into a missing folder succeeded")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/filewatch"
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
 	"github.com/snotibridge/snotibridge/pkg/gizwitsapi"
 )
@@ -17,8 +18,8 @@ import (
 // codecsFetch writes a product's data-point definition, as the Enterprise
 // API serves it, into the decoder's codec folder as <product_key>.json.
 // The file is checked with the decoder's own parser before it is written,
-// and written atomically (temporary file, then rename), so the decoder's
-// hot reload never sees half a file.
+// and written atomically (filewatch.WriteFile), so the decoder's hot
+// reload never sees half a file.
 func (a *app) codecsFetch(ctx context.Context, args []string) error {
 	fs := a.flags("codecs fetch", "codecs fetch --product <product_key> [--dir <folder>]")
 	product := fs.String("product", "", "product_key to fetch (required)")
@@ -79,34 +80,9 @@ func (a *app) codecsFetch(ctx context.Context, args []string) error {
 			return refusedf("%s holds a custom codec, not a data-point definition: move it to %s.custom.json first", path, *product)
 		}
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := filewatch.WriteFile(path, data, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.out, "wrote %s (%d data points, %s, packetVersion %s)\n", path, len(def.Attrs()), def.Protocol(), def.PacketVersion())
-	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// folder and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/codecs"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
@@ -50,7 +51,7 @@ func enterpriseStyleDefinition(t *testing.T) []byte {
 
 // gizwitsEmulator serves the Enterprise API emulator over TLS and returns
 // an app configured for it.
-func gizwitsEmulator(t *testing.T, def []byte) (*app, *syncBuffer, *syncBuffer, string) {
+func gizwitsEmulator(t *testing.T, def []byte) (*app, *testkit.SyncBuffer, *testkit.SyncBuffer, string) {
 	t.Helper()
 	api, err := snotisim.NewEnterpriseAPI(snotisim.EnterpriseAPIConfig{EnterpriseID: "ent-1", EnterpriseSecret: "ent-secret",
 		Products: map[string]snotisim.EnterpriseProduct{evChargerPK: {Secret: "prod-secret", Datapoint: def}}}, zerolog.Nop())
@@ -65,7 +66,7 @@ func gizwitsEmulator(t *testing.T, def []byte) (*app, *syncBuffer, *syncBuffer, 
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, errw := &syncBuffer{}, &syncBuffer{}
+	out, errw := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	a := &app{out: out, errw: errw, log: zerolog.New(zerolog.NewTestWriter(t))}
 	a.cfg.CodecsDir = filepath.Join(t.TempDir(), "codecs") // created by the command
 	a.cfg.Gizwits = GizwitsAPI{URL: srv.URL, CAFile: ca, EnterpriseID: "ent-1", EnterpriseSecret: "ent-secret", ProductSecret: "prod-secret"}

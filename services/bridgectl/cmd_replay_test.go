@@ -16,6 +16,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/replay"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // TestReplayTimeRange replays [t0+10m, t0+40m) of 60 events spread over
@@ -206,7 +207,7 @@ func TestUsage(t *testing.T) {
 			if tt.name == "bad env" {
 				t.Setenv("TOPIC_PARTITIONS", "zero")
 			}
-			var out, errw syncBuffer
+			var out, errw testkit.SyncBuffer
 			if got := run(ctx, tt.args, &out, &errw); got != tt.want {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", got, tt.want, &out, &errw)
 			}

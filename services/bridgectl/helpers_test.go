@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/replay"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestMain(m *testing.M) { kafkatest.Main(m) }
@@ -23,43 +23,18 @@ func TestMain(m *testing.M) { kafkatest.Main(m) }
 // t0 is the stamp of the first test record; record i is stamped t0+i min.
 var t0 = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 
-// syncBuffer is a bytes.Buffer safe for the progress goroutine and the
-// command writing at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
-}
-
 // testApp is an app on the shared test broker with its own topics and
 // state directory, writing to buffers.
 type testApp struct {
 	*app
-	out, errw *syncBuffer
+	out, errw *testkit.SyncBuffer
 	brokers   []string
 }
 
 func newTestApp(t *testing.T) *testApp {
 	t.Helper()
 	brokers := kafkatest.Brokers(t)
-	out, errw := &syncBuffer{}, &syncBuffer{}
+	out, errw := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	a := &app{out: out, errw: errw, progressEvery: 50 * time.Millisecond,
 		log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)}
 	a.cfg.Kafka = kafkatest.Config(t)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/replay"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestProgressOutput(t *testing.T) {
@@ -20,7 +21,7 @@ func TestProgressOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var buf syncBuffer
+			var buf testkit.SyncBuffer
 			a := &app{errw: &buf, tty: tt.tty, progressEvery: time.Hour}
 			p := a.startProgress(context.Background(), func() (replay.Summary, int64) {
 				return replay.Summary{Sent: 40, Skipped: 10}, 100

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -26,24 +25,6 @@ const (
 	mappingBroken = `{"products": {"pk-ev": {"enos_product_key": "EV"}}, "prodcuts": {}}`
 )
 
-// syncBuffer is a log sink the test reads while the forwarder writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestMappingReloadedWhileTrafficFlows swaps the mapping file the way the
 // kubelet updates a ConfigMap mounted as a folder (a "..data" symlink swap)
 // while telemetry of a mapped product flows: a product added by the swap
@@ -55,7 +36,7 @@ func TestMappingReloadedWhileTrafficFlows(t *testing.T) {
 	h := newHarness(t, mappingV1, sinksim.EnOSConfig{})
 	h.mappingFile = cm.Path("mapping.json")
 	h.batchSize = 20
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	h.logs = logs
 	h.startInProcess(t)
 
