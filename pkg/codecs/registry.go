@@ -101,6 +101,7 @@ func (r *Registry) Rescan() error {
 	changed := false
 	seen := map[string]bool{}
 	var problems []error
+	rejected := 0 // counted after the bad-file gauge is set, so Stats never shows one without the other
 	for _, e := range entries {
 		name := e.Name()
 		key := productKeyOf(name)
@@ -123,6 +124,7 @@ func (r *Registry) Rescan() error {
 		prev := r.files[name]
 		if err != nil {
 			problems = append(problems, r.reject(name, key, prev, fmt.Errorf("reading: %w", err)))
+			rejected++
 			continue
 		}
 		sum := sha256.Sum256(data)
@@ -135,6 +137,7 @@ func (r *Registry) Rescan() error {
 		def, custom, err := parseCodecFile(name, data)
 		if err != nil {
 			problems = append(problems, r.reject(name, key, prev, err))
+			rejected++
 			r.files[name].sum = sum // do not re-parse (and re-count) the same bad bytes
 			continue
 		}
@@ -159,6 +162,7 @@ func (r *Registry) Rescan() error {
 	}
 	r.badFiles.Store(int64(bad + len(conflicts)))
 	r.m.SetBad(bad+len(conflicts) > 0)
+	r.reloadErrors.Add(uint64(rejected))
 	if changed || r.snap.Load() == nil {
 		var version uint64 = 1
 		if old := r.snap.Load(); old != nil {
@@ -176,7 +180,6 @@ func (r *Registry) Rescan() error {
 // of the file, if any, and reports the error.
 func (r *Registry) reject(name, key string, prev *codecFile, err error) error {
 	path := filepath.Join(r.dir, name)
-	r.reloadErrors.Add(1)
 	r.m.Rejected()
 	f := &codecFile{name: name, productKey: key, err: err}
 	if prev != nil {
