@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
@@ -80,7 +81,8 @@ func (f AsyncHandlerFunc) Run(ctx context.Context, in <-chan kafka.Message, acks
 // partition up to the last message before which everything is done, soon
 // after the handler reports it, and pauses fetching when MaxPending messages
 // are not yet committable. Retrying is the handler's business (it holds its
-// messages until they are durable or it gives up); dead letters go through
+// messages until they are durable or it gives up, retrying with Retry and
+// a Backoff like the other stages); dead letters go through
 // Acks.Reject. Unlike Runner it does not drop duplicates by event_id: a
 // message Kafka delivers again after a rebalance is recognised by its
 // offset instead (see Tracker.Add).
@@ -88,7 +90,7 @@ type AsyncRunner struct {
 	cfg      AsyncConfig
 	kafka    kafkaconf.Config
 	h        AsyncHandler
-	proc     *Processor // dead letters and metrics only
+	dl       *DeadLetterer
 	dlq      *kafka.Writer
 	tracker  *Tracker
 	log      zerolog.Logger
@@ -131,18 +133,17 @@ func NewAsync(cfg AsyncConfig, kcfg kafkaconf.Config, h AsyncHandler, codec *rec
 		cfg.CommitTimeout = 10 * time.Second
 	}
 	cfg.DedupeWindow = -1
+	if err := cfg.ProcessorConfig.defaults(); err != nil {
+		return nil, err
+	}
 	dlq, err := kcfg.NewWriter(cfg.DLQTopic)
 	if err != nil {
 		return nil, err
 	}
 	log = log.With().Str("component", "consumer").Str("group", cfg.GroupID).Logger()
-	proc, err := NewProcessor(cfg.ProcessorConfig, nil, dlq, codec, log, reg)
-	if err != nil {
-		return nil, err
-	}
 	return &AsyncRunner{
-		cfg: cfg, kafka: kcfg, h: h, proc: proc, dlq: dlq, tracker: NewTracker(cfg.MaxPending),
-		log: log, m: proc.m, notify: make(chan struct{}, 1), uncommitted: map[topicPartition]kafka.Message{},
+		cfg: cfg, kafka: kcfg, h: h, dl: cfg.deadLetterer(dlq, codec, log), dlq: dlq, tracker: NewTracker(cfg.MaxPending),
+		log: log, m: newMetrics(reg), notify: make(chan struct{}, 1), uncommitted: map[topicPartition]kafka.Message{},
 	}, nil
 }
 
@@ -181,10 +182,7 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 	defer r.dlq.Close()
 	defer closeReader(reader, r.log)
 	r.mon.Store(mon)
-	monCtx, monStop := context.WithCancel(context.WithoutCancel(ctx))
-	monDone := make(chan struct{})
-	go func() { defer close(monDone); mon.run(monCtx) }()
-	defer func() { monStop(); <-monDone; mon.stop(); mon.closeIdle() }()
+	defer mon.start(ctx)()
 	r.log.Info().Strs("topics", r.cfg.Topics).Int("max_pending", r.cfg.MaxPending).Msg("consuming asynchronously")
 	r.progress.Store(time.Now().UnixNano())
 
@@ -236,30 +234,21 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 // unreachable) is reported to readiness and retried with backoff; only a
 // closed reader ends it with an error.
 func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<- kafka.Message, mon *lagMonitor) error {
-	retry := reconnectBackoff()
-	quiet := &throttle{period: 30 * time.Second}
+	retry := reconnectRetry(mon, r.log)
 	for {
-		m, err := reader.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		m, err := backoff.Retry(ctx, func() (kafka.Message, error) {
+			m, err := reader.FetchMessage(ctx)
+			if errors.Is(err, io.EOF) && ctx.Err() == nil {
+				return m, backoff.Permanent(errReaderClosed)
 			}
-			if errors.Is(err, io.EOF) {
-				return errReaderClosed
-			}
-			mon.failed(err)
-			delay := retry.NextBackOff()
-			quiet.level(r.log).Err(err).Dur("retry_in", delay).Msg("Kafka unreachable; the consumer keeps trying")
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-t.C:
-			}
-			continue
+			return m, err
+		}, retry...)
+		if ctx.Err() != nil {
+			return nil
 		}
-		retry.Reset()
+		if err != nil {
+			return err // the reader was closed
+		}
 		mon.reached()
 		r.progress.Store(time.Now().UnixNano())
 		r.pausedSince.Store(time.Now().UnixNano())
@@ -275,7 +264,7 @@ func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<-
 				return nil
 			}
 		} else {
-			r.m.messages.WithLabelValues(r.cfg.Stage, "duplicate").Inc()
+			r.m.finished(r.cfg.Stage, Outcome{Result: Duplicate})
 		}
 		r.pausedSince.Store(0)
 	}
@@ -358,15 +347,16 @@ func (a asyncAcks) Done(msgs ...kafka.Message) {
 			a.r.log.Warn().Err(err).Str("topic", m.Topic).Int("partition", m.Partition).Int64("offset", m.Offset).Msg("done reported for an unknown message")
 			continue
 		}
-		a.r.m.messages.WithLabelValues(a.r.cfg.Stage, "success").Inc()
+		a.r.m.finished(a.r.cfg.Stage, Outcome{Result: Sent})
 	}
 	a.r.wake()
 }
 
 func (a asyncAcks) Reject(ctx context.Context, m kafka.Message, err error) error {
-	if derr := a.r.proc.deadLetter(ctx, m, err, 1); derr != nil {
+	if derr := a.r.dl.Write(ctx, m, err, 1); derr != nil {
 		return derr
 	}
+	a.r.m.finished(a.r.cfg.Stage, Outcome{Result: DeadLettered, Err: err})
 	if terr := a.r.tracker.Done(m); terr != nil {
 		a.r.log.Warn().Err(terr).Int64("offset", m.Offset).Msg("rejected an unknown message")
 	}

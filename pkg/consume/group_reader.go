@@ -1,6 +1,7 @@
 package consume
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -86,12 +87,33 @@ const shutdownCommitTimeout = 2 * time.Second
 // leaving the group cannot succeed and need not be waited for.
 const readerCloseTimeout = 5 * time.Second
 
-// reconnectBackoff paces fetches after the reader reported that it cannot
-// reach the group (kafka-go already waits JoinGroupBackoff between joins).
-func reconnectBackoff() *backoff.ExponentialBackOff {
-	return &backoff.ExponentialBackOff{
-		InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 2 * time.Second,
+// reconnectRetry is how both runners wait after the reader reported that
+// it cannot reach the group (kafka-go already waits JoinGroupBackoff
+// between joins): backoff.Retry options with no limit, reporting each
+// failure to readiness and, throttled, to the log. One set serves one
+// fetch loop: its backoff restarts at every Retry call.
+func reconnectRetry(mon *lagMonitor, log zerolog.Logger) []backoff.RetryOption {
+	quiet := &throttle{period: 30 * time.Second}
+	return []backoff.RetryOption{
+		backoff.WithBackOff(&backoff.ExponentialBackOff{
+			InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 2 * time.Second,
+		}),
+		backoff.WithMaxElapsedTime(0),
+		backoff.WithNotify(func(err error, delay time.Duration) {
+			mon.failed(err)
+			quiet.level(log).Err(err).Dur("retry_in", delay).Msg("Kafka unreachable; the consumer keeps trying")
+		}),
 	}
+}
+
+// start runs the monitor's lag poll until the returned function is
+// called; that function waits for the poll to end and releases the
+// monitor. The poll outlives ctx's cancellation, for the final commit.
+func (l *lagMonitor) start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); l.run(ctx) }()
+	return func() { cancel(); <-done; l.stop(); l.closeIdle() }
 }
 
 // closeReader closes reader, waiting at most readerCloseTimeout: the

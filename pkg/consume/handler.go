@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/segmentio/kafka-go"
@@ -17,6 +18,36 @@ import (
 // again with a subset of the batch: the messages that are to be retried.
 type Handler interface {
 	Handle(ctx context.Context, msgs []kafka.Message) []error
+}
+
+// Middleware wraps a Handler with one concern (Watermill's middleware
+// style): Retrying, Deduplicating and DeadLettering, one a file. The
+// errors a middleware gives for messages it finished itself say so
+// (ErrDuplicate, *DeadLetteredError), and OutcomeOf turns any of them into
+// the message's Outcome.
+type Middleware func(Handler) Handler
+
+// Chain wraps h with mws, the first outermost: Chain(h, a, b) is a(b(h)).
+func Chain(h Handler, mws ...Middleware) Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
+
+// call runs h on msgs and checks that it gave one result per message; if
+// not, every message gets the same fatal error.
+func call(ctx context.Context, h Handler, msgs []kafka.Message) []error {
+	errs := h.Handle(ctx, msgs)
+	if len(errs) == len(msgs) {
+		return errs
+	}
+	err := fatal(fmt.Errorf("consume: handler returned %d results for %d messages", len(errs), len(msgs)))
+	errs = make([]error, len(msgs))
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }
 
 // HandlerFunc adapts a function to Handler.

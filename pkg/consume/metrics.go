@@ -57,3 +57,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.commits = httpserver.Register(reg, m.commits)
 	return m
 }
+
+// finished counts a message done with outcome o.
+func (m *metrics) finished(stage string, o Outcome) {
+	m.messages.WithLabelValues(stage, o.Result.label()).Inc()
+	if o.Result == DeadLettered {
+		m.dlq.WithLabelValues(stage, o.Reason()).Inc()
+	}
+}

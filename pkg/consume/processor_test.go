@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func TestProcessRetriesThenSucceeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, d := range done {
-		if !d {
+		if !d.Done() {
 			t.Errorf("message %d not done", i)
 		}
 	}
@@ -107,7 +108,7 @@ func TestProcessDeadLettersPermanent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, d := range done {
-		if !d {
+		if !d.Done() {
 			t.Errorf("message %d not done", i)
 		}
 	}
@@ -139,7 +140,7 @@ func TestProcessDropsDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if handled != 5 || !done[4] {
+	if handled != 5 || !done[4].Done() {
 		t.Errorf("handled %d, want 5: redelivered event ids must be dropped", handled)
 	}
 }
@@ -170,7 +171,7 @@ func TestProcessDropsDuplicatesWithinBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []bool{true, true, true, true, true}; fmt.Sprint(done) != fmt.Sprint(want) {
+	if want := []bool{true, true, true, true, true}; fmt.Sprint(consume.Done(done)) != fmt.Sprint(want) {
 		t.Errorf("done = %v, want %v", done, want)
 	}
 	if fmt.Sprint(handled) != "[0 2 3 1]" {
@@ -194,7 +195,7 @@ func TestProcessCancelledWhileSinkDown(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if want := []bool{true, true, false, true}; fmt.Sprint(done) != fmt.Sprint(want) {
+	if want := []bool{true, true, false, true}; fmt.Sprint(consume.Done(done)) != fmt.Sprint(want) {
 		t.Errorf("done = %v, want %v", done, want)
 	}
 }
@@ -221,5 +222,71 @@ func TestPerKeyKeepsOrder(t *testing.T) {
 	}
 	if got := fmt.Sprint(sent["dev0"]); got != "[0 3 6]" {
 		t.Errorf("dev0 sent %s, want [0 3 6] in order", got)
+	}
+}
+
+// TestProcessReportsOutcomes: every message's fate comes back with the
+// batch — sent, duplicate (within and across batches), dead-lettered with
+// the handler's error — so a caller needs no wrapper of its own to learn it.
+func TestProcessReportsOutcomes(t *testing.T) {
+	h := consume.HandlerFunc(func(_ context.Context, ms []kafka.Message) []error {
+		errs := make([]error, len(ms))
+		for i, m := range ms {
+			if string(m.Value) == "2" {
+				errs[i] = consume.Reject("no_mapping", errors.New("no mapping"))
+			}
+		}
+		return errs
+	})
+	dlq := &memWriter{}
+	p := newProcessor(t, h, dlq)
+	batch := msgs(4)
+	again := batch[0]
+	again.Offset, again.Value = 4, []byte("0-again")
+	batch = append(batch, again)
+	outs, err := p.Process(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []consume.Result{consume.Sent, consume.Sent, consume.DeadLettered, consume.Sent, consume.Duplicate}
+	for i, o := range outs {
+		if o.Result != want[i] {
+			t.Errorf("message %d: %s, want %s", i, o.Result, want[i])
+		}
+	}
+	if o := outs[2]; o.Reason() != "no_mapping" || o.Err == nil || !sinkerr.IsPermanent(o.Err) {
+		t.Errorf("dead-lettered outcome %+v (reason %q): want the handler's permanent error, reason no_mapping", o, o.Reason())
+	}
+	if outs[0].Err != nil || outs[4].Err != nil || outs[0].Reason() != "" {
+		t.Errorf("sent/duplicate outcomes carry errors: %+v %+v", outs[0], outs[4])
+	}
+	if len(dlq.msgs) != 1 {
+		t.Errorf("%d dead letters, want 1", len(dlq.msgs))
+	}
+	outs, err = p.Process(context.Background(), msgs(3)) // redelivered
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		if o.Result != consume.Duplicate {
+			t.Errorf("redelivered message %d: %s, want duplicate", i, o.Result)
+		}
+	}
+	if got := fmt.Sprint(consume.Sent, consume.Duplicate, consume.DeadLettered, consume.Failed); got != "sent duplicate dead_lettered failed" {
+		t.Errorf("result names %q", got)
+	}
+}
+
+// TestProcessFatalOnWrongResultCount: a handler that returns fewer results
+// than messages is a bug no retry fixes; Process stops with an error and
+// nothing is done.
+func TestProcessFatalOnWrongResultCount(t *testing.T) {
+	h := consume.HandlerFunc(func(_ context.Context, ms []kafka.Message) []error { return make([]error, len(ms)-1) })
+	outs, err := newProcessor(t, h, &memWriter{}).Process(context.Background(), msgs(3))
+	if err == nil {
+		t.Fatal("want an error for 2 results for 3 messages")
+	}
+	if slices.Contains(consume.Done(outs), true) {
+		t.Errorf("outcomes %+v: want none done", outs)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
@@ -120,83 +121,72 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer r.dlq.Close()
 	defer closeReader(reader, r.log)
 	r.mon.Store(mon)
-	monCtx, monStop := context.WithCancel(context.WithoutCancel(ctx))
-	monDone := make(chan struct{})
-	go func() { defer close(monDone); mon.run(monCtx) }()
-	defer func() { monStop(); <-monDone; mon.stop(); mon.closeIdle() }()
+	defer mon.start(ctx)()
 	r.log.Info().Strs("topics", r.cfg.Topics).Msg("consuming")
 
 	// Treat an idle group as progress: FetchMessage blocks with nothing to read.
 	r.progress.Store(time.Now().UnixNano())
-	retry := reconnectBackoff()
-	quiet := &throttle{period: 30 * time.Second}
+	// A fetch error (Kafka unreachable) is retried with backoff, after the
+	// batch fetched before it is finished; a batch finished resets it.
+	retry := reconnectRetry(mon, r.log)
 	for {
-		batch, err := r.fetchBatch(ctx, reader, mon)
-		if len(batch) > 0 {
-			done, perr := r.proc.Process(ctx, batch)
-			r.commit(ctx, reader, batch, done)
-			if perr != nil && ctx.Err() == nil {
-				return perr
-			}
-		}
+		_, err := backoff.Retry(ctx, func() (struct{}, error) {
+			return struct{}{}, r.step(ctx, reader, mon)
+		}, retry...)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err == nil {
-			retry.Reset()
-			continue
-		}
-		if errors.Is(err, errReaderClosed) {
+		if err != nil {
 			return err
-		}
-		mon.failed(err)
-		delay := retry.NextBackOff()
-		quiet.level(r.log).Err(err).Dur("retry_in", delay).Msg("Kafka unreachable; the consumer keeps trying")
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
 		}
 	}
 }
 
-// fetchBatch blocks for the first message, then takes whatever arrives
-// until BatchWait after that first message, up to BatchSize. The deadline
-// counts from the first message, not from each one: a steady stream would
-// otherwise keep extending the wait until the batch is full, adding
-// BatchSize/rate of latency at every stage.
+// step fetches a batch, finishes it and commits what is done. It returns
+// the fetch error to retry after, or a backoff.Permanent error for what
+// ends the runner: a closed reader, a fatal processing error.
+func (r *Runner) step(ctx context.Context, reader *kafka.Reader, mon *lagMonitor) error {
+	batch, err := r.fetchBatch(ctx, reader, mon)
+	if len(batch) > 0 {
+		outcomes, perr := r.proc.Process(ctx, batch)
+		r.commit(ctx, reader, batch, Done(outcomes))
+		if perr != nil && ctx.Err() == nil {
+			return backoff.Permanent(perr)
+		}
+	}
+	if ctx.Err() != nil || err == nil {
+		return nil
+	}
+	if errors.Is(err, errReaderClosed) {
+		return backoff.Permanent(err)
+	}
+	return err
+}
+
+// fetchBatch collects a batch from reader (CollectBatch) and keeps
+// readiness informed: waiting for a first message is idle, not stalled.
 func (r *Runner) fetchBatch(ctx context.Context, reader *kafka.Reader, mon *lagMonitor) ([]kafka.Message, error) {
-	var batch []kafka.Message
-	var deadline time.Time
-	for len(batch) < r.cfg.BatchSize {
-		fctx := ctx
-		var cancel context.CancelFunc = func() {}
-		if len(batch) > 0 {
-			fctx, cancel = context.WithDeadline(ctx, deadline)
-		}
-		r.idle.Store(len(batch) == 0)
-		m, err := reader.FetchMessage(fctx)
+	first := true
+	batch, err := CollectBatch(ctx, func(ctx context.Context) (kafka.Message, error) {
+		r.idle.Store(first)
+		m, err := reader.FetchMessage(ctx)
 		r.idle.Store(false)
-		cancel()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-				return batch, nil
-			}
-			if errors.Is(err, io.EOF) {
-				return batch, errReaderClosed
-			}
-			return batch, fmt.Errorf("fetching from %v: %w", r.cfg.Topics, err)
+			return m, err
 		}
+		first = false
 		r.progress.Store(time.Now().UnixNano())
 		mon.reached()
-		if len(batch) == 0 {
-			deadline = time.Now().Add(r.cfg.BatchWait)
-		}
-		batch = append(batch, m)
+		return m, nil
+	}, r.cfg.BatchSize, r.cfg.BatchWait)
+	switch {
+	case err == nil:
+		return batch, nil
+	case errors.Is(err, io.EOF):
+		return batch, errReaderClosed
+	default:
+		return batch, fmt.Errorf("fetching from %v: %w", r.cfg.Topics, err)
 	}
-	return batch, nil
 }
 
 // commit commits, per partition, the last message before which every
@@ -226,38 +216,4 @@ func (r *Runner) commit(ctx context.Context, reader *kafka.Reader, batch []kafka
 	for _, m := range toCommit {
 		r.log.Trace().Str("topic", m.Topic).Int("partition", m.Partition).Str("offset", strconv.FormatInt(m.Offset, 10)).Msg("committed")
 	}
-}
-
-// ContiguousDone returns, for each topic-partition in batch (messages of a
-// partition in offset order), the last message such that it and every
-// earlier message of that partition are done.
-func ContiguousDone(batch []kafka.Message, done []bool) []kafka.Message {
-	type tp struct {
-		topic string
-		part  int
-	}
-	last := map[tp]int{}
-	blocked := map[tp]bool{}
-	var order []tp
-	for i, m := range batch {
-		k := tp{m.Topic, m.Partition}
-		if _, seen := last[k]; !seen && !blocked[k] {
-			order = append(order, k)
-		}
-		if blocked[k] {
-			continue
-		}
-		if !done[i] {
-			blocked[k] = true
-			continue
-		}
-		last[k] = i
-	}
-	var out []kafka.Message
-	for _, k := range order {
-		if i, ok := last[k]; ok {
-			out = append(out, batch[i])
-		}
-	}
-	return out
 }

@@ -173,3 +173,36 @@ func TestTrackerCompactsAcrossManyMessages(t *testing.T) {
 		t.Fatalf("Pending = %d, want 0", tr.Pending())
 	}
 }
+
+// TestContiguousDoneIsTheTrackersRule: for one batch, ContiguousDone gives
+// what a Tracker given the same messages and completions releases; a copy
+// redelivered at a lower offset within the batch does not move it back.
+func TestContiguousDoneIsTheTrackersRule(t *testing.T) {
+	batch := []kafka.Message{at(0, 4), at(1, 9), at(0, 5), at(0, 6), at(1, 10), at(0, 5)}
+	done := []bool{true, true, true, false, false, true}
+	got := consume.ContiguousDone(batch, done)
+	tr := consume.NewTracker(len(batch))
+	for i, m := range batch {
+		fresh, err := tr.Add(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fresh && done[i] {
+			if err := tr.Done(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := tr.Committable()
+	if len(got) != 2 || len(want) != 2 {
+		t.Fatalf("ContiguousDone %v, Tracker %v: want one commit per partition", got, want)
+	}
+	for i := range got {
+		if got[i].Partition != want[i].Partition || got[i].Offset != want[i].Offset {
+			t.Errorf("ContiguousDone %v, Tracker %v", got, want)
+		}
+	}
+	if got[0].Offset != 5 || got[1].Offset != 9 {
+		t.Errorf("commits %v: want partition 0 at 5, partition 1 at 9", got)
+	}
+}

@@ -2,6 +2,9 @@
 // readers — never a consumer group, so no live group's offsets move — and
 // pushes them through a sink's consume.Handler via consume.Processor, the
 // same code and the same retry and dead-letter rules as the live stages.
+// Batches are collected by consume.CollectBatch, each record's fate comes
+// from the Processor's outcomes, and progress moves by the consumers'
+// commit rule (consume.ContiguousDone).
 //
 // A replay is planned first (Resolve: per partition, a start and an end
 // offset found by ListOffsets from timestamps or given as offsets), then run

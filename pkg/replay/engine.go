@@ -14,7 +14,6 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/records"
-	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
 
 // Outcome is the fate of one record read, for reports.
@@ -60,7 +59,6 @@ type Engine struct {
 	cfg     Config
 	kafka   kafkaconf.Config
 	proc    *consume.Processor
-	rec     *recorder
 	log     zerolog.Logger
 	pace    pacer
 	samples []kafka.Message
@@ -96,9 +94,8 @@ func New(cfg Config, kcfg kafkaconf.Config, h consume.Handler, dlq consume.Messa
 		if h == nil || dlq == nil {
 			return nil, errors.New("replay: a handler and a dead-letter writer are required unless DryRun")
 		}
-		e.rec = &recorder{h: h, last: map[msgID]error{}}
 		proc, err := consume.NewProcessor(consume.ProcessorConfig{Stage: cfg.Stage, DLQTopic: cfg.DLQTopic},
-			e.rec, dlq, codec, log, prometheus.NewRegistry())
+			h, dlq, codec, log, prometheus.NewRegistry())
 		if err != nil {
 			return nil, err
 		}
@@ -142,8 +139,10 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 
 	var runErr error
 	lastSave := time.Now()
+	fetch := consume.ChanFetch(sc.Messages())
 	for {
-		batch, open := e.collect(ctx, sc.Messages())
+		batch, err := consume.CollectBatch(ctx, fetch, e.cfg.BatchSize, e.cfg.BatchWait)
+		open := !errors.Is(err, consume.ErrSourceClosed)
 		if ctx.Err() != nil {
 			break // what was collected is read again next time
 		}
@@ -234,36 +233,6 @@ func (e *Engine) snapshot(base Summary) {
 	e.cfg.State.Summary = s
 }
 
-// collect blocks for one message, then takes what arrives within
-// BatchWait, up to BatchSize. open is false once the scanner is done.
-func (e *Engine) collect(ctx context.Context, in <-chan kafka.Message) (batch []kafka.Message, open bool) {
-	select {
-	case m, ok := <-in:
-		if !ok {
-			return nil, false
-		}
-		batch = append(batch, m)
-	case <-ctx.Done():
-		return nil, true
-	}
-	t := time.NewTimer(e.cfg.BatchWait)
-	defer t.Stop()
-	for len(batch) < e.cfg.BatchSize {
-		select {
-		case m, ok := <-in:
-			if !ok {
-				return batch, false
-			}
-			batch = append(batch, m)
-		case <-t.C:
-			return batch, true
-		case <-ctx.Done():
-			return batch, true
-		}
-	}
-	return batch, true
-}
-
 // handle finishes one batch, moves each partition's next offset over the
 // records finished without a gap, and counts only those: a record finished
 // after an unfinished one of its partition is read, sent and counted again
@@ -294,21 +263,11 @@ func (e *Engine) handle(ctx context.Context, batch []kafka.Message) error {
 	}
 	var perr error
 	if len(send) > 0 && e.pace.wait(ctx, len(send)) == nil {
-		e.rec.reset()
-		var sent []bool
-		sent, perr = e.proc.Process(ctx, send)
+		var outcomes []consume.Outcome
+		outcomes, perr = e.proc.Process(ctx, send)
 		for j, i := range sendIdx {
-			if j >= len(sent) || !sent[j] {
-				continue
-			}
-			err, called := e.rec.result(send[j])
-			switch {
-			case !called:
-				results[i].Result = "duplicate"
-			case sinkerr.Classify(err) == sinkerr.ClassPermanent:
-				results[i].Result, results[i].Err = "dead_lettered", err
-			default:
-				results[i].Result = "sent"
+			if o := outcomes[j]; o.Done() {
+				results[i].Result, results[i].Err = o.Result.String(), o.Err
 			}
 		}
 	}
@@ -381,29 +340,26 @@ func (e *Engine) inTime(m kafka.Message) (bool, error) {
 }
 
 // advance sets each range's Next past the records of batch that are done
-// with no unfinished record before them in their partition, and reports
-// which records it moved over.
+// with no unfinished record before them in their partition (the commit
+// rule of consume.ContiguousDone), and reports which records it moved over.
 func (e *Engine) advance(batch []kafka.Message, done []bool) []bool {
 	type tp struct {
 		topic string
 		part  int
 	}
-	kept := make([]bool, len(batch))
-	blocked := map[tp]bool{}
-	idx := map[tp]int{}
-	for i, r := range e.cfg.State.Ranges {
-		idx[tp{r.Topic, r.Partition}] = i
+	upTo := map[tp]int64{}
+	for _, m := range consume.ContiguousDone(batch, done) {
+		upTo[tp{m.Topic, m.Partition}] = m.Offset
 	}
+	for i, r := range e.cfg.State.Ranges {
+		if last, ok := upTo[tp{r.Topic, r.Partition}]; ok && last+1 > r.Next {
+			e.cfg.State.Ranges[i].Next = last + 1
+		}
+	}
+	kept := make([]bool, len(batch))
 	for i, m := range batch {
-		k := tp{m.Topic, m.Partition}
-		if blocked[k] || !done[i] {
-			blocked[k] = true
-			continue
-		}
-		kept[i] = true
-		if j, ok := idx[k]; ok && m.Offset+1 > e.cfg.State.Ranges[j].Next {
-			e.cfg.State.Ranges[j].Next = m.Offset + 1
-		}
+		last, ok := upTo[tp{m.Topic, m.Partition}]
+		kept[i] = ok && m.Offset <= last
 	}
 	return kept
 }

@@ -1,27 +1,23 @@
 package snoti
 
 import (
-	"math/rand/v2"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
-// backoff computes reconnect delays: doubling from min up to max, each
-// drawn at random from its upper half ("equal jitter"), so the delays grow
-// visibly while clients that lost the same server spread out.
-type backoff struct {
-	min, max time.Duration
-	attempt  int
-}
-
-func (b *backoff) next() time.Duration {
-	d := b.min
-	for i := 0; i < b.attempt && d < b.max; i++ {
-		d *= 2
+// reconnectBackOff is the reconnect policy (cenkalti/backoff, as every
+// retry of the bridge): delays doubling from lo up to hi, each drawn at
+// random from its upper half ("equal jitter"), so the delays grow visibly
+// while clients that lost the same server spread out. The library draws
+// within ±RandomizationFactor of its interval: an interval of ¾·d with a
+// factor of ⅓ is exactly [d/2, d].
+func reconnectBackOff(lo, hi time.Duration) *backoff.ExponentialBackOff {
+	const spread = 1.0 / 3
+	return &backoff.ExponentialBackOff{
+		InitialInterval:     time.Duration(float64(lo) * 0.75),
+		MaxInterval:         time.Duration(float64(hi) * 0.75),
+		RandomizationFactor: spread,
+		Multiplier:          2,
 	}
-	d = min(d, b.max)
-	b.attempt++
-	half := d / 2
-	return half + rand.N(d-half+1)
 }
-
-func (b *backoff) reset() { b.attempt = 0 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/rs/zerolog"
 )
 
@@ -119,17 +120,27 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		return errors.New("snoti: Run is already running")
 	}
 	defer c.running.Store(false)
-	bo := backoff{min: c.cfg.BackoffMin, max: c.cfg.BackoffMax}
-	for attempt := 1; ; attempt++ {
-		loggedIn, err := c.session(ctx, h)
-		if ctx.Err() != nil {
-			return nil
+	bo := reconnectBackOff(c.cfg.BackoffMin, c.cfg.BackoffMax)
+	attempt := 0
+	var loggedIn bool
+	// The operation fails always (a session ends only by breaking); Retry
+	// waits out the delay, and returns at once when ctx is cancelled.
+	_, _ = backoff.Retry(ctx, func() (struct{}, error) {
+		if attempt > 0 {
+			c.counters.reconnect()
 		}
+		attempt++
+		var err error
+		loggedIn, err = c.session(ctx, h)
 		if loggedIn {
-			bo.reset()
+			bo.Reset()
 			attempt = 1
 		}
-		delay := bo.next()
+		if err == nil {
+			err = errors.New("snoti: connection closed")
+		}
+		return struct{}{}, err
+	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, delay time.Duration) {
 		var le *LoginError
 		switch {
 		case errors.As(err, &le):
@@ -141,15 +152,8 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		default:
 			c.log.Error().Err(err).Int("attempt", attempt).Dur("retry_in", delay).Msg("snoti connect failed")
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		c.counters.reconnect()
-	}
+	}))
+	return nil
 }
 
 // session runs one connection: dial, login, then read until it breaks.

@@ -46,7 +46,7 @@ func deadLetter(ctx context.Context, t *testing.T, ta *testApp, stage, dlq strin
 		t.Fatal(err)
 	}
 	done, err := p.Process(ctx, msgs)
-	if err != nil || slices.Contains(done, false) {
+	if err != nil || slices.Contains(consume.Done(done), false) {
 		t.Fatalf("dead-lettering: %v %v", done, err)
 	}
 }
