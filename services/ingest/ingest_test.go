@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/snotibridge/snotibridge/pkg/ingest"
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
@@ -224,7 +225,7 @@ func allSeqs(n uint64) map[uint64]bool {
 // durableAt wraps the Kafka writer and notes when each event's write
 // returned successfully, before the pipeline may ACK it.
 type durableAt struct {
-	inner messageWriter
+	inner ingest.Writer
 	codec *records.Codec
 	mu    sync.Mutex
 	at    map[uint64]time.Time
@@ -263,7 +264,7 @@ func TestIngestAcksOnlyWhatKafkaHolds(t *testing.T) {
 	h.connections = 1 // one connection: pushes arrive in seq order, so the topic must keep it per device
 	rec := &durableAt{codec: h.codec, at: map[uint64]time.Time{}}
 	stop := h.startInProcess(t, func(o *options) {
-		o.wrapWriter = func(w messageWriter) messageWriter { rec.inner = w; return rec }
+		o.wrapWriter = func(w ingest.Writer) ingest.Writer { rec.inner = w; return rec }
 	})
 	sum := h.waitAcked(t, n, 2*time.Minute)
 	stop()
@@ -339,17 +340,17 @@ func TestIngestSurvivesBrokerKill(t *testing.T) {
 	broker := kafkatest.StartBroker(t)
 	const n = 6000
 	h := newHarness(t, []string{broker.Addr()}, snotisim.Fleet{Devices: 50, Rate: 1500, MaxEvents: n, Seed: 11})
-	var p *pipeline
+	var m *ingest.Metrics
 	var ready = make(chan struct{})
-	h.startInProcess(t, func(o *options) { o.pipeline = func(pp *pipeline) { p = pp; close(ready) } })
+	h.startInProcess(t, func(o *options) { o.metrics = func(mm *ingest.Metrics) { m = mm; close(ready) } })
 	<-ready
 	h.waitAcked(t, n/4, time.Minute)
 
 	broker.Kill()
 	// Once writes fail, nothing more is ACKed: SNoti keeps the rest.
-	testkit.Eventually(t, time.Minute, "failed Kafka writes", func() bool { return testutil.ToFloat64(p.m.writeErrors) >= 1 })
+	testkit.Eventually(t, time.Minute, "failed Kafka writes", func() bool { return testutil.ToFloat64(m.WriteErrors) >= 1 })
 	frozen := h.sim.Summary().Acks
-	testkit.Eventually(t, time.Minute, "more failed Kafka writes", func() bool { return testutil.ToFloat64(p.m.writeErrors) >= 3 })
+	testkit.Eventually(t, time.Minute, "more failed Kafka writes", func() bool { return testutil.ToFloat64(m.WriteErrors) >= 3 })
 	if got := h.sim.Summary().Acks; got != frozen {
 		t.Fatalf("ACKs went from %d to %d while Kafka was down", frozen, got)
 	}

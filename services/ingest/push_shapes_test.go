@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/snotibridge/snotibridge/pkg/ingest"
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
@@ -107,8 +108,8 @@ func TestIngestAcksPushesOfAnyFieldType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p *pipeline
-	h.startInProcess(t, func(o *options) { o.pipeline = func(pp *pipeline) { p = pp } })
+	var m *ingest.Metrics
+	h.startInProcess(t, func(o *options) { o.metrics = func(mm *ingest.Metrics) { m = mm } })
 	sum := h.waitAcked(t, uint64(len(evs)), 2*time.Minute)
 	if sum.Redeliveries != 0 || sum.UnknownAcks != 0 {
 		t.Fatalf("ledger %+v: want every push ACKed on the first connection, its id echoed", sum)
@@ -141,7 +142,7 @@ func TestIngestAcksPushesOfAnyFieldType(t *testing.T) {
 			}
 		}
 	}
-	if n := testutil.CollectAndCount(p.m.quarantined); n != 0 {
+	if n := testutil.CollectAndCount(m.Quarantined); n != 0 {
 		t.Errorf("%d invalid-line series: none of these pushes is invalid", n)
 	}
 }
@@ -150,7 +151,7 @@ func TestIngestAcksPushesOfAnyFieldType(t *testing.T) {
 // that holds seq succeeded: the pipeline then ACKs on a dead connection,
 // and SNoti redelivers the push under a new delivery id.
 type dropOnce struct {
-	inner messageWriter
+	inner ingest.Writer
 	codec *records.Codec
 	sim   *snotisim.Server
 	seq   uint64
@@ -190,7 +191,7 @@ func TestIngestDistinctEventsDistinctIDsRedeliveryKeepsIt(t *testing.T) {
 	}
 	drop := &dropOnce{codec: h.codec, sim: h.sim, seq: seqs[0]}
 	h.startInProcess(t, func(o *options) {
-		o.wrapWriter = func(w messageWriter) messageWriter { drop.inner = w; return drop }
+		o.wrapWriter = func(w ingest.Writer) ingest.Writer { drop.inner = w; return drop }
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -275,8 +276,8 @@ func TestIngestQuarantinesOversizedPushesAndGoesOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p *pipeline
-	h.startInProcess(t, func(o *options) { o.pipeline = func(pp *pipeline) { p = pp } })
+	var m *ingest.Metrics
+	h.startInProcess(t, func(o *options) { o.metrics = func(mm *ingest.Metrics) { m = mm } })
 	sum := h.waitAcked(t, uint64(len(evs)), 3*time.Minute)
 	if sum.Redeliveries != 0 || sum.UnknownAcks != 0 {
 		t.Fatalf("ledger %+v: want every push ACKed once, on one connection", sum)
@@ -310,15 +311,15 @@ func TestIngestQuarantinesOversizedPushesAndGoesOn(t *testing.T) {
 		t.Errorf("1.5 MiB push: dead letter event id %s, want %s", *whole.EventID, id)
 	}
 	ref := dls[seqs[3]]
-	if ref.Reason != "record_too_large" || len(ref.Value) != referencePrefixBytes || ref.Headers["line_sha256"] == "" ||
-		ref.Headers["kept_bytes"] != fmt.Sprint(referencePrefixBytes) || !strings.Contains(ref.Error, "too large even for") {
+	if ref.Reason != "record_too_large" || len(ref.Value) != ingest.ReferencePrefixBytes || ref.Headers["line_sha256"] == "" ||
+		ref.Headers["kept_bytes"] != fmt.Sprint(ingest.ReferencePrefixBytes) || !strings.Contains(ref.Error, "too large even for") {
 		t.Errorf("2.5 MiB push: dead letter %s (%s) %d bytes, headers %v: want a reference", ref.Reason, ref.Error, len(ref.Value), ref.Headers)
 	}
 	long := dls[seqs[5]]
 	if long.Reason != snoti.InvalidTooLong || len(long.Value) != 64<<10 || long.Headers["delivery_id"] == "" || !bytes.HasPrefix(long.Value, []byte(v1Prefix)) {
 		t.Errorf("5 MiB push: dead letter %s (%s) %d bytes, headers %v: want too_long with its start and delivery id", long.Reason, long.Error, len(long.Value), long.Headers)
 	}
-	if n := testutil.ToFloat64(p.m.quarantined.WithLabelValues("record_too_large")); n != 2 {
+	if n := testutil.ToFloat64(m.Quarantined.WithLabelValues("record_too_large")); n != 2 {
 		t.Errorf("ingest_invalid_lines_total{reason=record_too_large} = %v, want 2", n)
 	}
 }

@@ -6,23 +6,24 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
+	"github.com/snotibridge/snotibridge/pkg/ingest"
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 )
 
-// run wires SNOTI_CONNECTIONS clients, the pipeline and the HTTP server,
-// and runs them until ctx is cancelled. Shutdown order: stop taking pushes,
-// write and ACK what is in flight, let the ACKs reach SNoti, close the
-// connections, then stop the HTTP server.
+// run wires SNOTI_CONNECTIONS clients, the pipeline (pkg/ingest) and the
+// HTTP server, and runs them until ctx is cancelled. Shutdown order (see
+// ingest.Pipeline.Run): stop taking pushes, write and ACK what is in
+// flight, let the ACKs reach SNoti, close the connections, then stop the
+// HTTP server.
 func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) error {
 	var o options
 	for _, opt := range opts {
@@ -59,14 +60,26 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	// topics allow. Records the broker refuses anyway are quarantined.
 	writer.BatchBytes = max(writer.BatchBytes, int64(maxMessageBytes))
 
-	var w messageWriter = writer
+	var w ingest.Writer = writer
 	if o.wrapWriter != nil {
 		w = o.wrapWriter(w)
 	}
-	p := newPipeline(cfg, w, codec, log, newMetrics(reg))
-	p.maxRecordBytes = int(writer.BatchBytes)
-	if o.pipeline != nil {
-		o.pipeline(p)
+	m, err := ingest.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	// The pipeline's drain gets most of the shutdown budget; the rest is
+	// for the ACKs to reach SNoti and the connections to close.
+	p, err := ingest.New(ingest.Config{
+		TopicEvents: cfg.TopicEvents, TopicInvalid: cfg.TopicInvalid, Protocol: cfg.Protocol,
+		BatchSize: cfg.BatchSize, MaxUnacked: cfg.Prefetch * cfg.Connections, RetryBackoffMax: cfg.RetryBackoffMax,
+		MaxRecordBytes: int(writer.BatchBytes), DrainTimeout: cfg.ShutdownTimeout * 3 / 4,
+	}, w, codec, log, m)
+	if err != nil {
+		return err
+	}
+	if o.metrics != nil {
+		o.metrics(m)
 	}
 	clients := make([]*snoti.Client, cfg.Connections)
 	for i := range clients {
@@ -93,20 +106,14 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 		}
 		return errors.New("not logged in to SNoti")
 	})
-	http.AddReadiness("kafka", func(context.Context) error {
-		if !p.kafkaOK.Load() {
-			return errors.New("no successful Kafka write yet, or the last one failed")
-		}
-		return nil
-	})
+	http.AddReadiness("kafka", p.Ready)
 
-	// The pipeline's drain gets most of the shutdown budget; the rest is
-	// for the ACKs to reach SNoti and the connections to close.
-	drain := cfg.ShutdownTimeout * 3 / 4
+	sources := make([]ingest.Source, len(clients))
+	for i, c := range clients {
+		sources[i] = c
+	}
 	parts := []service.Part{
-		{Name: "ingest", Run: func(ctx context.Context) error {
-			return runIngest(ctx, p, clients, drain, log)
-		}},
+		{Name: "ingest", Run: func(ctx context.Context) error { return p.Run(ctx, sources...) }},
 		{Name: "http", Run: http.Run},
 	}
 	if commands != nil {
@@ -118,45 +125,11 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 
 // options let in-process tests observe the pipeline.
 type options struct {
-	wrapWriter func(messageWriter) messageWriter
-	pipeline   func(*pipeline)
+	wrapWriter func(ingest.Writer) ingest.Writer
+	metrics    func(*ingest.Metrics)
 }
 
 type option func(*options)
-
-func runIngest(ctx context.Context, p *pipeline, clients []*snoti.Client, drain time.Duration, log zerolog.Logger) error {
-	// The connections outlive ctx: they must still carry the ACKs of the
-	// records the pipeline finishes writing during shutdown.
-	cctx, stopClients := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopClients()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(clients))
-	for _, c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.Run(cctx, p); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	err := p.Run(ctx, drain)
-	// Let the ACKs queued by the drain reach the server before closing.
-	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	for _, c := range clients {
-		if err := c.FlushAcks(flushCtx); err != nil {
-			log.Warn().Err(err).Msg("ACKs not flushed before close; SNoti will redeliver those pushes")
-		}
-	}
-	cancel()
-	stopClients()
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		err = errors.Join(err, e)
-	}
-	return err
-}
 
 // checkTopics fails the start when a topic does not exist: producers never
 // auto-create, and writing to a missing topic would only retry forever.

@@ -1,9 +1,10 @@
-package main
+package ingest_test
 
 import (
 	"testing"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/ingest"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 )
@@ -18,7 +19,7 @@ func BenchmarkPushToRecord(b *testing.B) {
 	codec, _ := records.NewCodec()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := codec.Message("t", []byte(p.DID), toEvent(p, "v1", time.Now())); err != nil {
+		if _, err := codec.Message("t", []byte(p.DID), ingest.ToEvent(p, "v1", time.Now())); err != nil {
 			b.Fatal(err)
 		}
 	}

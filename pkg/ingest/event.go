@@ -1,4 +1,4 @@
-package main
+package ingest
 
 import (
 	"bytes"
@@ -10,12 +10,12 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 )
 
-// recordKey is the Kafka key of a push's record: its did, so a device's
+// RecordKey is the Kafka key of a push's record: its did, so a device's
 // events stay in order on one partition. Events without a did
 // (datapoints_changed is about a product, not a device) are keyed by
 // product_key: they spread over partitions by product and stay in order
 // per product. A push with neither has no key (spread round-robin).
-func recordKey(p *snoti.Push) []byte {
+func RecordKey(p *snoti.Push) []byte {
 	switch {
 	case p.DID != "":
 		return []byte(p.DID)
@@ -26,10 +26,10 @@ func recordKey(p *snoti.Push) []byte {
 	}
 }
 
-// toEvent converts a push into the record the ingest writes. The original
+// ToEvent converts a push into the record the ingest writes. The original
 // line is kept whole in RawJSON, so nothing a later fix might need is lost,
 // even for event types this version does not know.
-func toEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
+func ToEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
 	e := &records.SnotiEvent{
 		EventID:    p.EventID(),
 		EventType:  p.EventType,
