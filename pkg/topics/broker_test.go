@@ -124,7 +124,7 @@ func TestResetAgainstBroker(t *testing.T) {
 	ctx := testContext(t)
 	client, brokers := brokerClient(t)
 	topic := kafkatest.Topic(t, brokers, 2)
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.RoundRobin{}, BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.RoundRobin{}, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
 	var msgs []kafka.Message
 	for i := 0; i < 10; i++ {

@@ -45,17 +45,9 @@ func Ensure(ctx context.Context, admin Admin, specs []Spec) ([]Result, error) {
 	for i, s := range specs {
 		names[i] = s.Name
 	}
-	_, err := metadata(ctx, admin, names)
-	missing := map[string]bool{}
-	for _, e := range joined(err) {
-		var te *TopicError
-		if !errors.As(e, &te) {
-			return nil, e // the request itself failed
-		}
-		if !errors.Is(te.Err, kafka.UnknownTopicOrPartition) {
-			return nil, fmt.Errorf("reading metadata of %s: %w", te.Topic, te.Err)
-		}
-		missing[te.Topic] = true
+	missing, err := missingTopics(ctx, admin, names)
+	if err != nil {
+		return nil, err
 	}
 	var create []Spec
 	for _, s := range specs {
@@ -85,18 +77,38 @@ func Ensure(ctx context.Context, admin Admin, specs []Spec) ([]Result, error) {
 	}
 	out := make([]Result, len(specs))
 	for i, s := range specs {
-		r := Result{Spec: s, Action: Created}
-		if !created[s.Name] {
-			r.Found = found[s.Name]
-			r.Diffs = Diff(s, r.Found)
-			r.Action = OK
-			if len(r.Diffs) > 0 {
-				r.Action = Differs
-			}
-		}
-		out[i] = r
+		out[i] = result(s, created[s.Name], found[s.Name])
 	}
 	return out, nil
+}
+
+// missingTopics are the names the broker does not know; any other error,
+// of the request or of a topic, is returned.
+func missingTopics(ctx context.Context, admin Admin, names []string) (map[string]bool, error) {
+	_, err := metadata(ctx, admin, names)
+	missing := map[string]bool{}
+	for _, e := range joined(err) {
+		var te *TopicError
+		if !errors.As(e, &te) {
+			return nil, e // the request itself failed
+		}
+		if !errors.Is(te.Err, kafka.UnknownTopicOrPartition) {
+			return nil, fmt.Errorf("reading metadata of %s: %w", te.Topic, te.Err)
+		}
+		missing[te.Topic] = true
+	}
+	return missing, nil
+}
+
+func result(s Spec, created bool, found Description) Result {
+	if created {
+		return Result{Spec: s, Action: Created}
+	}
+	r := Result{Spec: s, Action: OK, Found: found, Diffs: Diff(s, found)}
+	if len(r.Diffs) > 0 {
+		r.Action = Differs
+	}
+	return r
 }
 
 // createEach creates specs and returns those it created; one that exists
