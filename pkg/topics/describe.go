@@ -44,9 +44,20 @@ func Exist(ctx context.Context, admin MetadataAPI, names ...string) error {
 
 // metadata reads the named topics, in the order given.
 func metadata(ctx context.Context, admin MetadataAPI, names []string) ([]kafka.Topic, error) {
+	ts, err := fetchMetadata(ctx, admin, names)
+	var te *TopicError
+	if err != nil && !errors.As(err, &te) {
+		err = fmt.Errorf("reading topic metadata: %w", err)
+	}
+	return ts, err
+}
+
+// fetchMetadata returns the topics that have no error and either the
+// request's error or the joined *TopicError of the others.
+func fetchMetadata(ctx context.Context, admin MetadataAPI, names []string) ([]kafka.Topic, error) {
 	md, err := admin.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
 	if err != nil {
-		return nil, fmt.Errorf("reading topic metadata: %w", err)
+		return nil, err
 	}
 	byName := make(map[string]kafka.Topic, len(md.Topics))
 	for _, t := range md.Topics {
@@ -70,7 +81,7 @@ func metadata(ctx context.Context, admin MetadataAPI, names []string) ([]kafka.T
 
 // Partitions lists the partitions of topic, sorted.
 func Partitions(ctx context.Context, admin MetadataAPI, topic string) ([]int, error) {
-	ts, err := metadata(ctx, admin, []string{topic})
+	ts, err := fetchMetadata(ctx, admin, []string{topic})
 	var te *TopicError
 	if errors.As(err, &te) {
 		err = te.Err

@@ -167,3 +167,18 @@ func TestEnsureWithoutBroker(t *testing.T) {
 		}
 	})
 }
+
+func TestPartitionsErrors(t *testing.T) {
+	admin := &fakeAdmin{topics: map[string]topics.Description{"t": {Name: "t", Partitions: 3, ReplicationFactor: 1}}}
+	if ps, err := topics.Partitions(context.Background(), admin, "t"); err != nil || len(ps) != 3 || ps[2] != 2 {
+		t.Errorf("Partitions = %v, %v", ps, err)
+	}
+	_, err := topics.Partitions(context.Background(), admin, "gone")
+	if !errors.Is(err, kafka.UnknownTopicOrPartition) || err.Error() != "reading metadata of gone: "+kafka.UnknownTopicOrPartition.Error() {
+		t.Errorf("missing topic: %v", err)
+	}
+	admin.metadataErr = errors.New("connection refused")
+	if _, err := topics.Partitions(context.Background(), admin, "t"); err == nil || err.Error() != "reading metadata of t: connection refused" {
+		t.Errorf("unreachable: %v", err)
+	}
+}
