@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 // clusterConfig is what every node of a Cluster adds to kafka.sh's
@@ -273,10 +275,7 @@ func (c *Cluster) Topic(tb testing.TB, partitions int) string {
 	// Retried: just after a start the node that forwards to the active
 	// controller may not know it yet (Broker Not Available).
 	for {
-		err := createTopic(ctx, c.live(), kafka.TopicConfig{
-			Topic: name, NumPartitions: partitions, ReplicationFactor: len(c.Nodes),
-			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: "2"}},
-		})
+		err := createTopic(ctx, c.live(), topics.Spec{Name: name, Partitions: partitions, ReplicationFactor: len(c.Nodes), MinInsyncReplicas: 2})
 		if err == nil {
 			break
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
@@ -54,11 +56,17 @@ func uniqueName(tb testing.TB) string {
 // settings) and waits until every partition has a leader, so that writes
 // succeed right away.
 func CreateTopic(ctx context.Context, brokers []string, name string, partitions int, configs ...kafka.ConfigEntry) error {
-	return createTopic(ctx, brokers, kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: configs})
+	spec := topics.Spec{Name: name, Partitions: partitions, ReplicationFactor: 1}
+	if len(configs) > 0 {
+		spec.Other = map[string]string{}
+		for _, c := range configs {
+			spec.Other[c.ConfigName] = c.ConfigValue
+		}
+	}
+	return createTopic(ctx, brokers, spec)
 }
 
-func createTopic(ctx context.Context, brokers []string, tc kafka.TopicConfig) error {
-	name, partitions := tc.Topic, tc.NumPartitions
+func createTopic(ctx context.Context, brokers []string, spec topics.Spec) error {
 	// A transport of its own with a short metadata TTL: the default one
 	// caches metadata for seconds and would hide the new topic's leaders.
 	tr := &kafka.Transport{MetadataTTL: 50 * time.Millisecond}
@@ -67,41 +75,20 @@ func createTopic(ctx context.Context, brokers []string, tc kafka.TopicConfig) er
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{tc}})
-		if err == nil {
-			err = resp.Errors[name]
-		}
+		err := topics.Create(ctx, client, spec)
 		if err == nil || errors.Is(err, kafka.TopicAlreadyExists) {
 			break
 		}
 		// A broker just started, or busy on a loaded machine, may not have
 		// its controller ready yet: that passes.
 		if !errors.Is(err, kafka.BrokerNotAvailable) && !errors.Is(err, kafka.NotController) && !errors.Is(err, kafka.RequestTimedOut) {
-			return fmt.Errorf("creating topic %s: %w", name, err)
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("creating topic %s: %w (last error: %v)", name, ctx.Err(), err)
+			return fmt.Errorf("creating topic %s: %w (last error: %v)", spec.Name, ctx.Err(), err)
 		case <-tick.C:
 		}
 	}
-	for {
-		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
-		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) == partitions {
-			ready := true
-			for _, p := range md.Topics[0].Partitions {
-				if p.Leader.ID < 0 || p.Error != nil {
-					ready = false
-				}
-			}
-			if ready {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for topic %s leaders: %w (last error: %v)", name, ctx.Err(), err)
-		case <-tick.C:
-		}
-	}
+	return topics.WaitReady(ctx, client, spec.Name, spec.Partitions)
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 // Unbounded as a range's End reads on past the log end (tail --follow).
@@ -123,28 +124,7 @@ func boundOffsets(ctx context.Context, admin Admin, topic string, parts []int, b
 
 // Partitions lists the partitions of topic, sorted.
 func Partitions(ctx context.Context, admin Admin, topic string) ([]int, error) {
-	md, err := admin.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, fmt.Errorf("reading metadata of %s: %w", topic, err)
-	}
-	for _, t := range md.Topics {
-		if t.Name != topic {
-			continue
-		}
-		if t.Error != nil {
-			return nil, fmt.Errorf("reading metadata of %s: %w", topic, t.Error)
-		}
-		parts := make([]int, 0, len(t.Partitions))
-		for _, p := range t.Partitions {
-			parts = append(parts, p.ID)
-		}
-		sort.Ints(parts)
-		if len(parts) == 0 {
-			return nil, fmt.Errorf("reading metadata of %s: no partitions", topic)
-		}
-		return parts, nil
-	}
-	return nil, fmt.Errorf("reading metadata of %s: %w", topic, kafka.UnknownTopicOrPartition)
+	return topics.Partitions(ctx, admin, topic)
 }
 
 // LogOffsets returns, per partition, the first retained offset and the log

@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"slices"
-	"strings"
 	"text/tabwriter"
-
-	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/replay"
+	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 const offsetsShowSynopsis = `offsets show --group G [--topic T[,T…]]
@@ -35,7 +34,7 @@ group has committed offsets for.`
 func (a *app) offsetsShow(ctx context.Context, args []string) error {
 	fs := a.flags("offsets show", offsetsShowSynopsis)
 	group := fs.String("group", "", "consumer group (required)")
-	topics := fs.String("topic", "", "topics, comma-separated (default: those the group committed)")
+	only := fs.String("topic", "", "topics, comma-separated (default: those the group committed)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -46,25 +45,21 @@ func (a *app) offsetsShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	g, err := describeGroup(ctx, client, *group)
+	g, err := topics.DescribeGroup(ctx, client, *group)
 	if err != nil {
 		return err
 	}
-	names := splitList(*topics)
+	names := splitList(*only)
 	if len(names) == 0 {
-		committed, err := committedOffsets(ctx, client, *group, nil)
+		committed, err := topics.Committed(ctx, client, *group, nil)
 		if err != nil {
 			return err
 		}
-		names = groupTopics(g, committed)
+		names = topics.GroupTopics(g, committed)
 	}
-	parts := map[string][]int{}
-	for _, t := range names {
-		ps, err := replay.Partitions(ctx, client, t)
-		if err != nil {
-			return err
-		}
-		parts[t] = ps
+	parts, err := topics.PartitionsOf(ctx, client, names)
+	if err != nil {
+		return err
 	}
 	lags, err := consume.GroupLag(ctx, client, *group, parts)
 	if err != nil {
@@ -92,107 +87,51 @@ func (a *app) offsetsShow(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-// groupTopics is the sorted union of the topics the group committed
-// offsets for and those its members subscribe to or are assigned: a group
-// that has not committed yet still has all its lag.
-func groupTopics(g kafka.DescribeGroupsResponseGroup, committed map[string]map[int]int64) []string {
-	set := map[string]bool{}
-	for t := range committed {
-		set[t] = true
-	}
-	for _, m := range g.Members {
-		for _, t := range m.MemberMetadata.Topics {
-			set[t] = true
-		}
-		for _, t := range m.MemberAssignments.Topics {
-			set[t.Topic] = true
-		}
-	}
-	return sortedKeys(set)
-}
-
 func (a *app) offsetsReset(ctx context.Context, args []string) error {
 	fs := a.flags("offsets reset", offsetsResetSynopsis)
-	var (
-		group    = fs.String("group", "", "consumer group (required)")
-		topics   = fs.String("topic", "", "topics, comma-separated (default: those the group committed)")
-		toTime   = fs.String("to-datetime", "", "RFC 3339 time: the first record stamped at or after it")
-		earliest = fs.Bool("to-earliest", false, "the first retained record")
-		latest   = fs.Bool("to-latest", false, "the log end (skip everything not yet consumed)")
-		toOffset = fs.Int64("to-offset", -1, "this offset in every partition (clamped to the log)")
-		execute  = fs.Bool("execute", false, "commit the new offsets (otherwise only print the plan)")
-	)
+	group := fs.String("group", "", "consumer group (required)")
+	only := fs.String("topic", "", "topics, comma-separated (default: those the group committed)")
+	target := resetTargetFlags(fs)
+	execute := fs.Bool("execute", false, "commit the new offsets (otherwise only print the plan)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *group == "" {
 		return usageErrorf("--group is required")
 	}
-	var target replay.Bound
-	n := 0
-	if *toTime != "" {
-		b, err := replay.ParseBound(*toTime)
-		if _, isTime := b.Time(); err != nil || !isTime {
-			return usageErrorf("--to-datetime %q: want an RFC 3339 time, e.g. 2026-11-21T08:00:00Z", *toTime)
-		}
-		target, n = b, n+1
-	}
-	if *earliest {
-		target, n = replay.Earliest(), n+1
-	}
-	if *latest {
-		target, n = replay.Latest(), n+1
-	}
-	if *toOffset >= 0 {
-		target, n = replay.AtOffset(*toOffset), n+1
-	}
-	if n != 1 {
-		return usageErrorf("give exactly one of --to-datetime, --to-earliest, --to-latest, --to-offset")
+	to, err := target.bound()
+	if err != nil {
+		return err
 	}
 	client, err := a.cfg.Kafka.Client()
 	if err != nil {
 		return err
 	}
-	if err := refuseActive(ctx, client, *group); err != nil {
-		return err
+	resolve := func(ctx context.Context, topic string) (map[int]int64, error) {
+		plan, err := replay.Resolve(ctx, client, []string{topic}, to, replay.Latest())
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[int]int64, len(plan.Ranges))
+		for _, r := range plan.Ranges {
+			out[r.Partition] = r.Start
+		}
+		return out, nil
 	}
-	committed, err := committedOffsets(ctx, client, *group, splitList(*topics))
+	plan, err := topics.PlanReset(ctx, client, *group, splitList(*only), resolve)
 	if err != nil {
-		return err
-	}
-	if len(committed) == 0 {
-		return usageErrorf("group %s has no committed offsets: name the topics with --topic", *group)
+		return resetError(err, *group)
 	}
 	tw := tabwriter.NewWriter(a.errw, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "plan for group %s → %s\n", *group, target)
+	fmt.Fprintf(tw, "plan for group %s → %s\n", *group, to)
 	fmt.Fprintln(tw, "TOPIC\tPARTITION\tCURRENT\tTARGET\tCHANGE")
-	commits := map[string][]kafka.OffsetCommit{}
-	changes := 0
-	for _, topic := range sortedKeys(committed) {
-		plan, err := replay.Resolve(ctx, client, []string{topic}, target, replay.Latest())
-		if err != nil {
-			return err
-		}
-		for _, r := range plan.Ranges {
-			cur, ok := committed[topic][r.Partition]
-			if !ok {
-				cur = -1
-			}
-			change := "none"
-			if cur != r.Start {
-				changes++
-				change = fmt.Sprintf("%+d", r.Start-max(cur, 0))
-				if cur < 0 {
-					change = "set"
-				}
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", topic, r.Partition, offsetString(cur), r.Start, change)
-			commits[topic] = append(commits[topic], kafka.OffsetCommit{Partition: r.Partition, Offset: r.Start})
-		}
+	for _, m := range plan.Moves {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", m.Topic, m.Partition, offsetString(m.Current), m.Target, m.Change())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	changes := plan.Changes()
 	if changes == 0 {
 		fmt.Fprintln(a.errw, "nothing to change")
 		return nil
@@ -200,101 +139,66 @@ func (a *app) offsetsReset(ctx context.Context, args []string) error {
 	if !*execute {
 		return refusedf("not executed: %d partitions would move; add --execute to commit", changes)
 	}
-	// Check again just before committing; the broker also rejects a
-	// generation-less commit to a group that has members.
-	if err := refuseActive(ctx, client, *group); err != nil {
-		return err
-	}
-	resp, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: *group, GenerationID: -1, Topics: commits})
-	if err != nil {
-		return fmt.Errorf("committing offsets of %s: %w", *group, err)
-	}
-	var errs []error
-	for topic, parts := range resp.Topics {
-		for _, p := range parts {
-			if p.Error != nil {
-				errs = append(errs, fmt.Errorf("committing %s/%d: %w", topic, p.Partition, p.Error))
-			}
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if err := plan.Apply(ctx, client); err != nil {
+		return resetError(err, *group)
 	}
 	fmt.Fprintf(a.out, "group %s: %d partitions moved\n", *group, changes)
 	return nil
 }
 
-// refuseActive returns a refusal when group has members: offsets of a
-// running consumer must not move under it.
-func refuseActive(ctx context.Context, client *kafka.Client, group string) error {
-	g, err := describeGroup(ctx, client, group)
-	if err != nil {
-		return err
-	}
-	if len(g.Members) > 0 {
-		var who []string
-		for _, m := range g.Members {
-			who = append(who, m.ClientID+"@"+m.ClientHost)
-		}
-		return refusedf("group %s has %d active members (%s): stop its consumers first", group, len(g.Members), strings.Join(who, ", "))
-	}
-	return nil
+// resetTarget holds the flags naming where offsets reset moves a group.
+type resetTarget struct {
+	toTime           *string
+	earliest, latest *bool
+	toOffset         *int64
 }
 
-func describeGroup(ctx context.Context, client *kafka.Client, group string) (kafka.DescribeGroupsResponseGroup, error) {
-	resp, err := client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
-	if err != nil {
-		return kafka.DescribeGroupsResponseGroup{}, fmt.Errorf("describing group %s: %w", group, err)
+func resetTargetFlags(fs *flag.FlagSet) resetTarget {
+	return resetTarget{
+		toTime:   fs.String("to-datetime", "", "RFC 3339 time: the first record stamped at or after it"),
+		earliest: fs.Bool("to-earliest", false, "the first retained record"),
+		latest:   fs.Bool("to-latest", false, "the log end (skip everything not yet consumed)"),
+		toOffset: fs.Int64("to-offset", -1, "this offset in every partition (clamped to the log)"),
 	}
-	for _, g := range resp.Groups {
-		if g.GroupID == group {
-			if g.Error != nil {
-				return g, fmt.Errorf("describing group %s: %w", group, g.Error)
-			}
-			return g, nil
-		}
-	}
-	return kafka.DescribeGroupsResponseGroup{GroupID: group}, nil
 }
 
-// committedOffsets returns the group's committed offset per topic and
-// partition (-1: none). With topics given, every partition of each is
-// listed; otherwise the topics the group has committed offsets for.
-func committedOffsets(ctx context.Context, client *kafka.Client, group string, topics []string) (map[string]map[int]int64, error) {
-	req := &kafka.OffsetFetchRequest{GroupID: group}
-	if len(topics) > 0 {
-		req.Topics = map[string][]int{}
-		for _, t := range topics {
-			parts, err := replay.Partitions(ctx, client, t)
-			if err != nil {
-				return nil, err
-			}
-			req.Topics[t] = parts
+// bound is the one target given, or a usage error.
+func (t resetTarget) bound() (replay.Bound, error) {
+	var target replay.Bound
+	n := 0
+	if *t.toTime != "" {
+		b, err := replay.ParseBound(*t.toTime)
+		if _, isTime := b.Time(); err != nil || !isTime {
+			return target, usageErrorf("--to-datetime %q: want an RFC 3339 time, e.g. 2026-11-21T08:00:00Z", *t.toTime)
 		}
+		target, n = b, n+1
 	}
-	resp, err := client.OffsetFetch(ctx, req)
-	if err == nil {
-		err = resp.Error
+	if *t.earliest {
+		target, n = replay.Earliest(), n+1
 	}
-	if err != nil {
-		return nil, fmt.Errorf("fetching offsets of group %s: %w", group, err)
+	if *t.latest {
+		target, n = replay.Latest(), n+1
 	}
-	out := map[string]map[int]int64{}
-	for topic, parts := range resp.Topics {
-		for _, p := range parts {
-			if p.Error != nil {
-				return nil, fmt.Errorf("fetching offsets of group %s, %s/%d: %w", group, topic, p.Partition, p.Error)
-			}
-			if len(topics) == 0 && p.CommittedOffset < 0 {
-				continue
-			}
-			if out[topic] == nil {
-				out[topic] = map[int]int64{}
-			}
-			out[topic][p.Partition] = p.CommittedOffset
-		}
+	if *t.toOffset >= 0 {
+		target, n = replay.AtOffset(*t.toOffset), n+1
 	}
-	return out, nil
+	if n != 1 {
+		return target, usageErrorf("give exactly one of --to-datetime, --to-earliest, --to-latest, --to-offset")
+	}
+	return target, nil
+}
+
+// resetError gives a refusal (active members) exit 3 and a group without
+// commits exit 2.
+func resetError(err error, group string) error {
+	var active *topics.ActiveError
+	switch {
+	case errors.As(err, &active):
+		return &exitError{code: exitRefused, err: err}
+	case errors.Is(err, topics.ErrNoCommits):
+		return usageErrorf("group %s has no committed offsets: name the topics with --topic", group)
+	}
+	return err
 }
 
 func sortedKeys[K string | int, V any](m map[K]V) []K {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
+	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 // waitFor polls cond until it holds or the test's deadline passes.
@@ -58,7 +59,7 @@ func TestOffsetsReset(t *testing.T) {
 	}
 	client, _ := ta.cfg.Kafka.Client()
 	members := func() int {
-		g, err := describeGroup(ctx, client, group)
+		g, err := topics.DescribeGroup(ctx, client, group)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +114,7 @@ func TestOffsetsReset(t *testing.T) {
 			t.Fatalf("exit %d", code)
 		}
 		// Records 8..19 are stamped at or after the time: 12 to consume again.
-		off, err := committedOffsets(ctx, client, group, []string{topic})
+		off, err := topics.Committed(ctx, client, group, []string{topic})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +145,7 @@ func TestOffsetsReset(t *testing.T) {
 func committedTotal(ctx context.Context, t *testing.T, ta *testApp, group, topic string) int64 {
 	t.Helper()
 	client, _ := ta.cfg.Kafka.Client()
-	off, err := committedOffsets(ctx, client, group, []string{topic})
+	off, err := topics.Committed(ctx, client, group, []string{topic})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestOffsetsShowWithoutCommits(t *testing.T) {
 	}
 	client, _ := ta.cfg.Kafka.Client()
 	waitFor(t, "the member to be in the group", func() bool {
-		g, err := describeGroup(ctx, client, group)
+		g, err := topics.DescribeGroup(ctx, client, group)
 		return err == nil && len(g.Members) == 1 && g.GroupState == "Stable"
 	})
 	if code := ta.run(ctx, t, "offsets", "show", "--group", group); code != exitOK {

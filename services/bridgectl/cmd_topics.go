@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/segmentio/kafka-go"
-
-	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
+	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 const topicsEnsureSynopsis = `topics ensure [--partitions N] [--replication-factor N] [--min-insync-replicas N]
@@ -24,11 +20,6 @@ settings differ. It never changes an existing
 topic: adding partitions moves keys (devices) to other partitions and breaks
 per-device order, so that is an operator's decision. Idempotent. Exit 0, or
 1 with --strict when a topic differs.`
-
-// topicStatus is what topics ensure found for one topic.
-type topicStatus struct {
-	name, action, detail string
-}
 
 func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 	fs := a.flags("topics ensure", topicsEnsureSynopsis)
@@ -46,100 +37,28 @@ func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 	if *partitions < 1 || *rf < 1 || *minISR < 1 || *minISR > *rf {
 		return usageErrorf("--partitions and --replication-factor must be ≥ 1, --min-insync-replicas 1..replication factor")
 	}
-	if *maxMsg < minMaxMessageBytes {
-		return usageErrorf("--max-message-bytes=%d: must be at least %d (1 MiB)", *maxMsg, minMaxMessageBytes)
+	if *maxMsg < topics.MinMaxMessageBytes {
+		return usageErrorf("--max-message-bytes=%d: must be at least %d (1 MiB)", *maxMsg, topics.MinMaxMessageBytes)
 	}
-	topics := a.cfg.Topics.All()
+	names := a.cfg.Topics.All()
 	if *only != "" {
-		topics = splitList(*only)
+		names = splitList(*only)
 	}
 	client, err := a.cfg.Kafka.Client()
 	if err != nil {
 		return err
 	}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	want := topics.Spec{Partitions: *partitions, ReplicationFactor: *rf, MinInsyncReplicas: *minISR, MaxMessageBytes: *maxMsg}
+	results, err := topics.Ensure(ctx, client, want.Named(names...))
 	if err != nil {
-		return fmt.Errorf("reading topic metadata: %w", err)
-	}
-	existing := map[string]kafka.Topic{}
-	for _, t := range md.Topics {
-		if t.Error == nil {
-			existing[t.Name] = t
-		} else if !errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
-			return fmt.Errorf("reading metadata of %s: %w", t.Name, t.Error)
-		}
-	}
-	var create []kafka.TopicConfig
-	var status []topicStatus
-	var compare []string
-	for _, name := range topics {
-		if _, ok := existing[name]; ok {
-			compare = append(compare, name)
-			continue
-		}
-		create = append(create, kafka.TopicConfig{
-			Topic: name, NumPartitions: *partitions, ReplicationFactor: *rf,
-			ConfigEntries: []kafka.ConfigEntry{
-				{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(*minISR)},
-				{ConfigName: kafkaconf.MaxMessageBytesKey, ConfigValue: strconv.Itoa(*maxMsg)},
-			},
-		})
-	}
-	if len(create) > 0 {
-		resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: create})
-		if err != nil {
-			return fmt.Errorf("creating topics: %w", err)
-		}
-		var errs []error
-		for _, c := range create {
-			switch err := resp.Errors[c.Topic]; {
-			case err == nil:
-				status = append(status, topicStatus{c.Topic, "created", fmt.Sprintf("partitions=%d replication=%d min.insync.replicas=%d max.message.bytes=%d", *partitions, *rf, *minISR, *maxMsg)})
-			case errors.Is(err, kafka.TopicAlreadyExists):
-				compare = append(compare, c.Topic) // created meanwhile by someone else
-			default:
-				errs = append(errs, fmt.Errorf("creating %s: %w", c.Topic, err))
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-	}
-	differ := 0
-	if len(compare) > 0 {
-		found, err := a.describeTopics(ctx, client, compare)
-		if err != nil {
-			return err
-		}
-		for _, name := range compare {
-			f := found[name]
-			var diffs []string
-			if f.partitions != *partitions {
-				diffs = append(diffs, fmt.Sprintf("partitions %d (want %d)", f.partitions, *partitions))
-			}
-			if f.rf != *rf {
-				diffs = append(diffs, fmt.Sprintf("replication %d (want %d)", f.rf, *rf))
-			}
-			if f.minISR != strconv.Itoa(*minISR) {
-				diffs = append(diffs, fmt.Sprintf("min.insync.replicas %s (want %d)", f.minISR, *minISR))
-			}
-			if f.maxMessageBytes != strconv.Itoa(*maxMsg) {
-				diffs = append(diffs, fmt.Sprintf("max.message.bytes %s (want %d)", f.maxMessageBytes, *maxMsg))
-			}
-			if len(diffs) == 0 {
-				status = append(status, topicStatus{name, "ok", fmt.Sprintf("partitions=%d replication=%d min.insync.replicas=%s max.message.bytes=%s", f.partitions, f.rf, f.minISR, f.maxMessageBytes)})
-				continue
-			}
-			differ++
-			status = append(status, topicStatus{name, "differs", strings.Join(diffs, "; ") + " (not changed)"})
-		}
+		return err
 	}
 	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-	for _, name := range topics {
-		for _, s := range status {
-			if s.name == name {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.action, s.name, s.detail)
-			}
+	differ := 0
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Action, r.Spec.Name, ensureDetail(r))
+		if r.Action == topics.Differs {
+			differ++
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -151,34 +70,20 @@ func (a *app) topicsEnsure(ctx context.Context, args []string) error {
 	return nil
 }
 
-type topicFound struct {
-	partitions, rf          int
-	minISR, maxMessageBytes string
-}
-
-// describeTopics reads partitions, replication, min.insync.replicas and
-// max.message.bytes.
-func (a *app) describeTopics(ctx context.Context, client *kafka.Client, names []string) (map[string]topicFound, error) {
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
-	if err != nil {
-		return nil, fmt.Errorf("reading topic metadata: %w", err)
-	}
-	out := map[string]topicFound{}
-	for _, t := range md.Topics {
-		f := topicFound{partitions: len(t.Partitions)}
-		if len(t.Partitions) > 0 {
-			f.rf = len(t.Partitions[0].Replicas)
+// ensureDetail is the settings of a created or matching topic, or how it
+// differs.
+func ensureDetail(r topics.Result) string {
+	switch r.Action {
+	case topics.Created:
+		s := r.Spec
+		return fmt.Sprintf("partitions=%d replication=%d min.insync.replicas=%d max.message.bytes=%d", s.Partitions, s.ReplicationFactor, s.MinInsyncReplicas, s.MaxMessageBytes)
+	case topics.Differs:
+		diffs := make([]string, len(r.Diffs))
+		for i, d := range r.Diffs {
+			diffs[i] = d.String()
 		}
-		out[t.Name] = f
+		return strings.Join(diffs, "; ") + " (not changed)"
 	}
-	cfgs, err := kafkaconf.TopicConfigs(ctx, client, names, "min.insync.replicas", kafkaconf.MaxMessageBytesKey)
-	if err != nil {
-		return nil, err
-	}
-	for name, c := range cfgs {
-		f := out[name]
-		f.minISR, f.maxMessageBytes = c["min.insync.replicas"], c[kafkaconf.MaxMessageBytesKey]
-		out[name] = f
-	}
-	return out, nil
+	f := r.Found
+	return fmt.Sprintf("partitions=%d replication=%d min.insync.replicas=%s max.message.bytes=%s", f.Partitions, f.ReplicationFactor, f.Configs[topics.MinInsyncReplicasKey], f.Configs[topics.MaxMessageBytesKey])
 }

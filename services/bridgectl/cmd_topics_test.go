@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 // TestTopicsEnsure creates the pipeline's topics, finds them on a second
@@ -37,15 +39,15 @@ func TestTopicsEnsure(t *testing.T) {
 		t.Errorf("first run created %d topics, want %d", n, want)
 	}
 	client, _ := ta.cfg.Kafka.Client()
-	found, err := ta.describeTopics(ctx, client, ta.cfg.Topics.All())
+	found, err := topics.Describe(ctx, client, ta.cfg.Topics.All())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, f := range found {
+	for _, f := range found {
 		// max.message.bytes is set deliberately, not left at the broker's
 		// ~1 MiB: the ingest's line cap (4 MiB) sits below half of it.
-		if f.partitions != 3 || f.rf != 1 || f.minISR != "1" || f.maxMessageBytes != "8388608" {
-			t.Errorf("%s: %+v", name, f)
+		if f.Partitions != 3 || f.ReplicationFactor != 1 || f.Configs[topics.MinInsyncReplicasKey] != "1" || f.Configs[topics.MaxMessageBytesKey] != "8388608" {
+			t.Errorf("%s: %+v", f.Name, f)
 		}
 	}
 

@@ -7,6 +7,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/logging"
+	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 // Config is bridgectl's environment (see the README, "Configuration"): the variables the
@@ -45,7 +46,7 @@ type GizwitsAPI struct {
 
 // minMaxMessageBytes is the floor for TOPIC_MAX_MESSAGE_BYTES: the ingest
 // accepts lines of at least 1 MiB.
-const minMaxMessageBytes = 1 << 20
+const minMaxMessageBytes = topics.MinMaxMessageBytes
 
 // Topics are the pipeline's topic names, as the services name them.
 //

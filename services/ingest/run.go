@@ -9,14 +9,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
 	"github.com/snotibridge/snotibridge/pkg/ingest"
-	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
+	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 // run wires SNOTI_CONNECTIONS clients, the pipeline (pkg/ingest) and the
@@ -145,22 +144,16 @@ func checkTopics(ctx context.Context, cfg Config, log zerolog.Logger) (int, erro
 	}
 	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	topics := []string{cfg.TopicEvents, cfg.TopicInvalid}
-	md, err := client.Metadata(mctx, &kafka.MetadataRequest{Topics: topics})
-	if err != nil {
+	names := []string{cfg.TopicEvents, cfg.TopicInvalid}
+	var missing *topics.TopicError
+	switch err := topics.Exist(mctx, client, names...); {
+	case errors.As(err, &missing):
+		return 0, fmt.Errorf("%w: create it with `bridgectl topics ensure` (the ingest never auto-creates topics)", err)
+	case err != nil:
 		log.Warn().Err(err).Strs("brokers", cfg.Kafka.Addrs()).Msg("Kafka not reachable at start; writes will retry and nothing is ACKed until they succeed")
 		return 0, nil
 	}
-	var errs []error
-	for _, t := range md.Topics {
-		if t.Error != nil {
-			errs = append(errs, fmt.Errorf("topic %s: %w: create it with `bridgectl topics ensure` (the ingest never auto-creates topics)", t.Name, t.Error))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return 0, err
-	}
-	limits, err := kafkaconf.MaxMessageBytes(mctx, client, topics...)
+	limits, err := topics.MaxMessageBytes(mctx, client, names...)
 	if err != nil {
 		log.Warn().Err(err).Msg("cannot read the topics' max.message.bytes; records too large for them will be quarantined when the broker refuses them")
 		return 0, nil

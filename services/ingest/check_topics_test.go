@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/kafkatest"
+)
+
+// The ingest refuses to start when a topic is missing (it never
+// auto-creates), and starts with a warning when Kafka cannot be reached.
+func TestCheckTopicsMissingOrUnreachable(t *testing.T) {
+	var cfg Config
+	cfg.Kafka = kafkatest.Config(t)
+	cfg.TopicEvents = kafkatest.Topic(t, cfg.Kafka.Brokers, 1)
+	cfg.TopicInvalid = cfg.TopicEvents + ".missing"
+	var logs bytes.Buffer
+	_, err := checkTopics(context.Background(), cfg, zerolog.New(&logs))
+	if !errors.Is(err, kafka.UnknownTopicOrPartition) || !strings.Contains(err.Error(), cfg.TopicInvalid) || !strings.Contains(err.Error(), "bridgectl topics ensure") {
+		t.Errorf("missing invalid topic: %v, want an error naming it and the fix", err)
+	}
+
+	cfg.Kafka.Brokers = []string{"127.0.0.1:1"} // nothing listens
+	logs.Reset()
+	n, err := checkTopics(context.Background(), cfg, zerolog.New(&logs))
+	if err != nil || n != 0 || !strings.Contains(logs.String(), "Kafka not reachable at start") {
+		t.Errorf("unreachable Kafka: %d, %v, logs %s: want 0, nil and a warning", n, err, logs.String())
+	}
+}
