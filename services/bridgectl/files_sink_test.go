@@ -349,3 +349,30 @@ func parseRows(t *testing.T, name, format string, b []byte) []fileRow {
 	}
 	return rows
 }
+
+// TestRedriveEnergismeDLQ: energisme.dlq.v1 is both Energisme parts' dead-
+// letter topic; a redrive without --sink goes to the push (energisme), and
+// energisme-files refuses redrives (it takes replays of a range).
+func TestRedriveEnergismeDLQ(t *testing.T) {
+	ctx := testContext(t)
+	ta := newTestApp(t)
+	codec, _ := records.NewCodec()
+	ta.cfg.Topics.EnergismeDLQ = kafkatest.Topic(t, ta.brokers, 1)
+	source := kafkatest.Topic(t, ta.brokers, 1)
+	m := event(t, codec, 1, "pk", "device_status_raw", []byte{1})
+	m.Topic = source
+	deadLetter(ctx, t, ta, "energisme", ta.cfg.Topics.EnergismeDLQ, []kafka.Message{m}, func(kafka.Message) string { return "http_400" })
+
+	if code := ta.run(ctx, t, "dlq", "redrive", "--topic", ta.cfg.Topics.EnergismeDLQ); code != exitRefused {
+		t.Fatalf("redrive plan: exit %d, want %d", code, exitRefused)
+	}
+	if got := ta.errw.String() + ta.out.String(); !strings.Contains(got, "to sink energisme\n") {
+		t.Errorf("redrive plan without --sink: want it to go to sink energisme:\n%s", got)
+	}
+	if code := ta.run(ctx, t, "dlq", "redrive", "--topic", ta.cfg.Topics.EnergismeDLQ, "--sink", "energisme-files", "--execute"); code != exitUsage {
+		t.Fatalf("redrive into energisme-files: exit %d, want %d", code, exitUsage)
+	}
+	if !strings.Contains(ta.errw.String(), "takes replays, not redrives") {
+		t.Errorf("stderr %q: want the refusal's reason", ta.errw)
+	}
+}
