@@ -52,6 +52,11 @@ type FileConfig struct {
 	// while the server is unreachable (defaults 1s and 5s: a server that is
 	// back is used within seconds).
 	MinBackoff, MaxBackoff time.Duration
+	// Bounded says the input is a finished range (a replay), not a live
+	// stream: when in is closed the range is over, so every open file is
+	// complete and Run uploads it before returning. To stop a bounded run
+	// without the open files, cancel ctx instead of closing in.
+	Bounded bool
 }
 
 // FileExporter is a consume.AsyncHandler writing decoded telemetry as
@@ -182,18 +187,26 @@ type partition struct {
 // uploading the files that are complete by then; the others are left
 // uncommitted. It returns ctx's error when ctx ends during an upload, and
 // returns early only for a permanent export error (a misconfiguration:
-// nothing would ever be uploaded).
+// nothing would ever be uploaded). With FileConfig.Bounded, closing in
+// uploads every open file (see Bounded).
 func (e *FileExporter) Run(ctx context.Context, in <-chan kafka.Message, acks consume.Acks) error {
 	parts := map[int]*partition{}
 	tick := time.NewTicker(e.check)
 	defer tick.Stop()
 	for {
 		select {
+		case <-ctx.Done():
+			// Only a bounded run is stopped this way while in is open; a
+			// live runner ends ctx after closing in and draining.
+			return ctx.Err()
 		case <-tick.C:
 			if err := e.flushOver(ctx, parts, acks); err != nil {
 				return err
 			}
 		case m, ok := <-in:
+			if !ok && e.cfg.Bounded {
+				return e.flushAll(ctx, parts, acks)
+			}
 			if !ok {
 				return e.flushOver(ctx, parts, acks)
 			}
@@ -272,6 +285,24 @@ func (e *FileExporter) flushOver(ctx context.Context, parts map[int]*partition, 
 			continue
 		}
 		if err := e.complete(ctx, id, p, acks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushAll uploads, in partition order, every open file: the end of a
+// bounded input (FileConfig.Bounded).
+func (e *FileExporter) flushAll(ctx context.Context, parts map[int]*partition, acks consume.Acks) error {
+	ids := make([]int, 0, len(parts))
+	for id, p := range parts {
+		if p.open != nil {
+			ids = append(ids, id)
+		}
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		if err := e.complete(ctx, id, parts[id], acks); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -181,6 +182,57 @@ func TestFileExporterFiles(t *testing.T) {
 	wantDone := map[int64]bool{10: true, 11: true, 12: true, 13: true, 99: true, 4: true}
 	if fmt.Sprint(acks.done) != fmt.Sprint(wantDone) || acks.rejected[4] == "" {
 		t.Errorf("done %v rejected %v: want %v done (offset 4 rejected); open files (p1 3, p0 100) not done", acks.done, acks.rejected, wantDone)
+	}
+}
+
+// TestFileExporterBoundedUploadsOpenFilesAtTheEnd: with Bounded (a
+// replay's finished range) closing in completes every open file, whatever
+// its window; cancelling ctx instead leaves them not uploaded and not done.
+func TestFileExporterBoundedUploadsOpenFilesAtTheEnd(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		cancel    bool
+		wantFiles []string
+		wantDone  int
+	}{
+		{name: "in closed", wantFiles: []string{"telemetry-p0-5-6.csv", "telemetry-p1-2-2.csv"}, wantDone: 3},
+		{name: "ctx cancelled", cancel: true, wantFiles: nil, wantDone: 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			exp := newFakeExporter()
+			fe, codec := newExporter(t, exp, energismefwd.FileConfig{Interval: 10 * time.Minute, Bounded: true})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			in := make(chan kafka.Message)
+			acks := newFakeAcks()
+			done := make(chan error, 1)
+			go func() { done <- fe.Run(ctx, in, acks) }()
+			// Far from the end of the log, in a window that is not over.
+			now := time.Now()
+			in <- telemetryAt(t, codec, 0, 5, now, 1000, "d1", records.DataPoint{Name: "v", Value: 1.0})
+			in <- telemetryAt(t, codec, 0, 6, now, 1000, "d1", records.DataPoint{Name: "v", Value: 2.0})
+			in <- telemetryAt(t, codec, 1, 2, now, 1000, "d2", records.DataPoint{Name: "v", Value: 3.0})
+			if tt.cancel {
+				cancel()
+				if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+					t.Fatalf("Run: %v, want nil or context.Canceled", err)
+				}
+			} else {
+				close(in)
+				if err := <-done; err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+			}
+			files, _ := exp.snapshot()
+			got := keys(files)
+			slices.Sort(got)
+			if fmt.Sprint(got) != fmt.Sprint(tt.wantFiles) {
+				t.Errorf("files %v, want %v", got, tt.wantFiles)
+			}
+			if n := acks.doneCount(); n != tt.wantDone {
+				t.Errorf("%d messages done, want %d", n, tt.wantDone)
+			}
+		})
 	}
 }
 

@@ -73,8 +73,10 @@ func (s FileSettings) uploaderConfig() sftpexport.Config {
 }
 
 // NewFileExporter builds the SFTP uploader and the exporter using it. The
-// caller closes the uploader after the exporter's runner returned.
-func (s FileSettings) NewFileExporter(codec *records.Codec, log zerolog.Logger, reg prometheus.Registerer) (*FileExporter, *sftpexport.Uploader, error) {
+// caller closes the uploader after the exporter's runner returned. Each of
+// opts may adjust the FileConfig built from the variables (a replay sets
+// Bounded).
+func (s FileSettings) NewFileExporter(codec *records.Codec, log zerolog.Logger, reg prometheus.Registerer, opts ...func(*FileConfig)) (*FileExporter, *sftpexport.Uploader, error) {
 	tmpl, err := sftpexport.ParseModuleTemplate(s.ModuleTemplate)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ENERGISME_FILE_MODULE_TEMPLATE: %w", err)
@@ -83,7 +85,11 @@ func (s FileSettings) NewFileExporter(codec *records.Codec, log zerolog.Logger, 
 	if err != nil {
 		return nil, nil, err
 	}
-	fe, err := NewFileExporter(FileConfig{Interval: s.Interval, Prefix: s.Prefix, Module: &tmpl, MaxMessages: s.MaxMessages}, up, codec, log, reg)
+	fc := FileConfig{Interval: s.Interval, Prefix: s.Prefix, Module: &tmpl, MaxMessages: s.MaxMessages}
+	for _, o := range opts {
+		o(&fc)
+	}
+	fe, err := NewFileExporter(fc, up, codec, log, reg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -172,8 +172,11 @@ func (a *app) dlqRedrive(ctx context.Context, args []string) error {
 	if !*toSource {
 		name := *sinkName
 		if name == "" {
+			// The first sink of the topic: energisme.dlq.v1 is both
+			// Energisme parts' topic, and its dead letters go back to the
+			// push (the file part's are records that are not telemetry).
 			for _, s := range a.sinkTable() {
-				if s.DLQTopic == *topic {
+				if s.DLQTopic == *topic && name == "" {
 					name = s.Name
 				}
 			}
@@ -183,6 +186,12 @@ func (a *app) dlqRedrive(ctx context.Context, args []string) error {
 		}
 		if sink, err = a.sinkTable().Lookup(name); err != nil && (*execute || !errors.Is(err, replay.ErrSinkUnavailable)) {
 			return &exitError{code: exitUsage, err: err}
+		}
+		if sink.Name == "energisme-files" {
+			// Its files are cut from ranges of the telemetry topic; dead
+			// letters are scattered records, and the file part's own are
+			// not telemetry at all.
+			return usageErrorf("--sink energisme-files takes replays, not redrives: replay the time range (bridgectl replay --sink energisme-files) or redrive --to-source")
 		}
 		dest = "sink " + sink.Name
 	} else {

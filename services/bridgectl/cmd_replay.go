@@ -15,7 +15,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/replay"
 )
 
-const replaySynopsis = `replay --sink telemetry|enos|energisme [--topic T[,T…]] [--from X] [--to X]
+const replaySynopsis = `replay --sink telemetry|enos|energisme|energisme-files [--topic T[,T…]] [--from X] [--to X]
        [--time kafka|device [--lateness D]] [--filter product_key=…,did=…]
        [--rate N/s] [--dry-run] [--state FILE] [--restart]
 
@@ -41,7 +41,12 @@ where it stopped (at-least-once: sinks drop duplicates by event_id).
 Sinks: telemetry re-runs the decoder (CODECS_DIR) into the telemetry topic;
 enos posts through the EnOS forwarder's handler (ENOS_*) as non-realtime
 backfill; energisme pushes raw status events through the Energisme
-forwarder's handler (ENERGISME_*; Energisme has no backfill flag).
+forwarder's handler (ENERGISME_*; Energisme has no backfill flag);
+energisme-files writes telemetry as the forwarder's flat files
+(ENERGISME_SFTP_*, ENERGISME_FILE_*), cut and named as the forwarder cuts
+them, so a window replayed whole replaces its file; the last files are
+uploaded when the range is over, and an interrupted run writes them next
+time.
 Dead letters go where the sink's service puts them: TOPIC_DLQ when set (the
 services' name), else TOPIC_DECODER_DLQ, TOPIC_ENOS_DLQ or TOPIC_ENERGISME_DLQ;
 the plan says which variable was used.`
@@ -215,7 +220,23 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 			return err
 		}
 	}
+	hold, _ := h.(holdingSink)
+	if hold != nil {
+		if err := hold.Resume(path, st, resumed); err != nil {
+			return err
+		}
+	}
 	sum, runErr := a.runEngine(ctx, r, st, path, h, dlq, codec)
+	if hold != nil {
+		// The engine saved its progress over records the sink still held;
+		// the state on disk must only pass what is durable.
+		if err := hold.Finish(ctx, st, st.Complete && runErr == nil); err != nil && runErr == nil {
+			runErr = err
+		}
+		if err := st.Save(path); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	if dlq != nil {
 		if err := dlq.Close(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("closing the dead-letter writer: %w", err)

@@ -15,7 +15,7 @@ import (
 // sinkDLQVar names, per sink, bridgectl's variable for the dead-letter
 // topic of its stage; TOPIC_DLQ, the stage's own name, wins when set (see
 // Topics.SinkDLQ).
-var sinkDLQVar = map[string]string{"telemetry": "TOPIC_DECODER_DLQ", "enos": "TOPIC_ENOS_DLQ", "energisme": "TOPIC_ENERGISME_DLQ"}
+var sinkDLQVar = map[string]string{"telemetry": "TOPIC_DECODER_DLQ", "enos": "TOPIC_ENOS_DLQ", "energisme": "TOPIC_ENERGISME_DLQ", "energisme-files": "TOPIC_ENERGISME_DLQ"}
 
 // defaultSinks is the table of replay and redrive targets.
 //
@@ -45,6 +45,12 @@ func defaultSinks(cfg *Config) replay.Sinks {
 			Factory: configErrors(func(_ context.Context, env replay.SinkEnv) (consume.Handler, error) {
 				return energismefwd.NewPushHandlerFromEnv(env.Codec, env.Log, env.Metrics)
 			}),
+		},
+		{
+			// Decoded telemetry as the forwarder's flat files over SFTP.
+			Name: "energisme-files", Stage: "energisme-files",
+			Inputs: []string{cfg.Topics.Telemetry}, DLQTopic: cfg.Topics.EnergismeDLQ,
+			Factory: newFilesSink,
 		},
 	}
 }

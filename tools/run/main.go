@@ -2,7 +2,7 @@
 // It starts the local Apache Kafka broker (tools/kafka/kafka.sh run, as its
 // own child), creates the topics, and runs sink-sim, snoti-sim, both
 // forwarders, the decoder and the ingest, wired with the example codec and
-// mapping files, printing one progress line per stage.
+// mapping files, showing a live progress table (table.go, progress.go).
 //
 // Nothing it starts can outlive it: every child gets Pdeathsig=SIGKILL (the
 // kernel kills it when the supervisor dies, even by SIGKILL) and a process

@@ -186,7 +186,7 @@ func (r *run) waitLog(t *testing.T, timeout time.Duration, what string, cond fun
 	}
 }
 
-var flowing = regexp.MustCompile(`EnOS \{"points":[1-9]`)
+var flowing = regexp.MustCompile(`enos-sim +points [1-9]`)
 
 // waitFlowing waits until the stack runs and events reach the emulators.
 func (r *run) waitFlowing(t *testing.T) {
@@ -261,8 +261,8 @@ func TestClosedStdoutThenSIGHUPStopsInOrder(t *testing.T) {
 	_ = pr.Close()
 	r.waitFlowing(t)
 	r.waitLog(t, time.Minute, "the closed stdout noticed", func(s string) bool { return strings.Contains(s, "stdout closed") })
-	n := strings.Count(r.log(), "ACKed after Kafka")
-	r.waitLog(t, time.Minute, "progress going on in run.log", func(s string) bool { return strings.Count(s, "ACKed after Kafka") >= n+2 })
+	n := strings.Count(r.log(), "LAST ERROR") // one per progress table
+	r.waitLog(t, time.Minute, "progress going on in run.log", func(s string) bool { return strings.Count(s, "LAST ERROR") >= n+2 })
 
 	// snoti-sim queues each event once: for the ingest's v1 queue, and no
 	// v2 queue that nobody reads.
