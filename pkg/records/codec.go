@@ -110,6 +110,20 @@ func (c *Codec) Unmarshal(b []byte, r Record) error {
 	return c.unmarshalGeneric(b, r)
 }
 
+// UnmarshalSnotiEvent is Unmarshal of a SnotiEvent. Unlike Unmarshal it
+// does not make e escape to the heap (goavro's path decodes into a copy),
+// so a caller's local SnotiEvent costs no allocation.
+func (c *Codec) UnmarshalSnotiEvent(b []byte, e *SnotiEvent) error {
+	if len(b) >= 10 && b[0] == 0xC3 && b[1] == 0x01 && binary.LittleEndian.Uint64(b[2:10]) == snotiEventV1Fingerprint &&
+		decodeSnotiEventV1(b[10:], e) {
+		return nil
+	}
+	var x SnotiEvent
+	err := c.unmarshalGeneric(b, &x)
+	*e = x
+	return err
+}
+
 // unmarshalGeneric is Unmarshal through goavro's native form: every schema
 // version, every record type, and the fast paths' reference.
 func (c *Codec) unmarshalGeneric(b []byte, r Record) error {
