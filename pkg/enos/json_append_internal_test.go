@@ -48,7 +48,7 @@ func randomString(rng *rand.Rand) string {
 }
 
 func randomValue(rng *rand.Rand, depth int) any {
-	floats := []float64{0, -0.0, 1e-7, 1e-6, 1e20, 1e21, 123456789e-15, math.MaxFloat64, math.SmallestNonzeroFloat64, 230.1, 16.02, math.NaN(), math.Inf(1)}
+	floats := []float64{0, math.Copysign(0, -1), 1e-7, 1e-6, 1e20, 1e21, 123456789e-15, math.MaxFloat64, math.SmallestNonzeroFloat64, 230.1, 16.02, math.NaN(), math.Inf(1)}
 	switch rng.IntN(13) {
 	case 0:
 		return nil
