@@ -13,6 +13,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // Decoders is what the handler needs of the codec registry
@@ -60,8 +61,9 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	batch := h.codec.NewBatch(len(msgs))
 	var e records.SnotiEvent
 	var t records.DeviceTelemetry
+	var fields []value.Field
 	for i, m := range msgs {
-		ok, err := h.decode(m, &e, &t, counts)
+		ok, err := h.decode(m, &e, &t, &fields, counts)
 		switch {
 		case err != nil:
 			errs[i] = err
@@ -70,7 +72,7 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 			if string(key) != t.DID {
 				key = []byte(t.DID)
 			}
-			msg, err := batch.Message("", key, &t)
+			msg, err := batch.TelemetryMessage("", key, &t, fields)
 			if err != nil {
 				errs[i] = consume.Reject("encode_failed", err)
 				continue
@@ -102,10 +104,12 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	return errs
 }
 
-// decode fills t with the telemetry of one event read into e and returns
-// true, returns false for an event that carries no data points, or a
-// rejection. t.Points' array is reused from one call to the next.
-func (h *Handler) decode(m kafka.Message, e *records.SnotiEvent, t *records.DeviceTelemetry, counts outcomeCounts) (bool, error) {
+// decode fills t (but its Points) and fields with the telemetry of one
+// event read into e and returns true, returns false for an event that
+// carries no data points, or a rejection. The points stay typed
+// value.Fields, which records.Batch.TelemetryMessage encodes without
+// boxing each in an any.
+func (h *Handler) decode(m kafka.Message, e *records.SnotiEvent, t *records.DeviceTelemetry, fields *[]value.Field, counts outcomeCounts) (bool, error) {
 	if err := h.codec.Unmarshal(m.Value, e); err != nil {
 		counts.inc(records.Header(m, "product_key"), "bad_record")
 		return false, consume.Reject("bad_record", err)
@@ -130,11 +134,8 @@ func (h *Handler) decode(m kafka.Message, e *records.SnotiEvent, t *records.Devi
 		EventID: e.EventID, ProductKey: e.ProductKey, DID: e.DID, MAC: e.MAC,
 		Time: e.CreatedAt, ReceivedAt: e.ReceivedAt, Source: e.EventType,
 		Codec: string(res.Source), Kind: kindOf(res),
-		Points: t.Points[:0],
 	}
-	for _, f := range res.Fields {
-		t.Points = append(t.Points, records.DataPoint{Name: f.Name, Value: f.Value.Any()})
-	}
+	*fields = res.Fields
 	return true, nil
 }
 

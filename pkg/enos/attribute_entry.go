@@ -1,9 +1,6 @@
 package enos
 
-import (
-	"encoding/json"
-	"errors"
-)
+import "errors"
 
 // AttributeEntry is one params entry of integration.attribute.post: the
 // attributes of one device (attributes carry no time).
@@ -13,15 +10,15 @@ type AttributeEntry struct {
 }
 
 // MarshalJSON encodes the entry in the wire form.
-func (e AttributeEntry) MarshalJSON() ([]byte, error) {
+func (e AttributeEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil) }
+
+// appendJSON appends what MarshalJSON returns.
+func (e AttributeEntry) appendJSON(b []byte) ([]byte, error) {
 	if err := e.Device.validate(); err != nil {
 		return nil, err
 	}
 	if len(e.Attributes) == 0 {
 		return nil, errors.New("entry has no attributes")
 	}
-	return json.Marshal(struct {
-		Device
-		Attributes map[string]any `json:"attributes"`
-	}{e.Device, e.Attributes})
+	return appendJSONEntry(b, e.Device, nil, "attributes", e.Attributes)
 }

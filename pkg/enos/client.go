@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -133,15 +134,25 @@ type encoded struct {
 	err error
 }
 
-func marshalAll[E json.Marshaler](entries []E) []encoded {
+// entry is what every entry type has: an appending MarshalJSON.
+type entry interface {
+	appendJSON(b []byte) ([]byte, error)
+}
+
+// marshalAll encodes the entries into one buffer: each raw is a capped
+// slice of it.
+func marshalAll[E entry](entries []E) []encoded {
 	out := make([]encoded, len(entries))
+	buf := make([]byte, 0, 256*len(entries))
 	for i, e := range entries {
-		raw, err := e.MarshalJSON()
+		start := len(buf)
+		b, err := e.appendJSON(buf)
 		if err != nil {
 			out[i].err = sinkerr.NewPermanent(fmt.Errorf("encoding entry %d: %w", i, err))
 			continue
 		}
-		out[i].raw = raw
+		buf = b
+		out[i].raw = buf[start:len(buf):len(buf)]
 	}
 	return out
 }
@@ -250,10 +261,40 @@ func newMessage(id string, k kind, o sendOptions, params []json.RawMessage) mess
 	return m
 }
 
+// appendJSON appends m as encoding/json encodes it (TestMessageJSON),
+// without re-scanning every param as encoding/json does for a
+// json.RawMessage: the params are entries this package encoded, compact
+// and valid.
+func (m message) appendJSON(b []byte) []byte {
+	b = appendJSONString(append(b, `{"id":`...), m.ID)
+	b = appendJSONString(append(b, `,"version":`...), m.Version)
+	b = appendJSONString(append(b, `,"method":`...), m.Method)
+	b = append(b, `,"params":[`...)
+	for i, p := range m.Params {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, p...)
+	}
+	b = append(b, ']')
+	if m.Realtime != nil {
+		b = strconv.AppendBool(append(b, `,"isRealtimeIntegration":`...), *m.Realtime)
+	}
+	return append(b, '}')
+}
+
+// size is the length of m's JSON.
+func (m message) size() int {
+	n := 0
+	for _, p := range m.Params {
+		n += len(p) + 1
+	}
+	return n + 256
+}
+
 // envelopeSize is the size of a message with no params.
 func (c *Client) envelopeSize(k kind, o sendOptions) int {
-	b, _ := json.Marshal(newMessage(newRequestID(), k, o, nil))
-	return len(b)
+	return len(newMessage(newRequestID(), k, o, nil).appendJSON(nil))
 }
 
 // response is the integration endpoint's JSON answer.
@@ -370,11 +411,9 @@ func (c *Client) sendOnce(ctx context.Context, k kind, m message, token string) 
 // encodeMultipart returns the request body, its content type and the size
 // of the enos-message part.
 func encodeMultipart(m message) ([]byte, string, int, error) {
-	js, err := json.Marshal(m)
-	if err != nil {
-		return nil, "", 0, err
-	}
+	js := m.appendJSON(make([]byte, 0, m.size()))
 	var buf bytes.Buffer
+	buf.Grow(len(js) + 512) // the part's header and the boundaries
 	w := multipart.NewWriter(&buf)
 	part, err := w.CreateFormField(MessagePart)
 	if err != nil {

@@ -1,7 +1,6 @@
 package enos
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
 )
@@ -15,16 +14,20 @@ type EventEntry struct {
 }
 
 // MarshalJSON encodes the entry in the wire form, time in epoch ms.
-func (e EventEntry) MarshalJSON() ([]byte, error) {
+func (e EventEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil) }
+
+// appendJSON appends what MarshalJSON returns.
+func (e EventEntry) appendJSON(b []byte) ([]byte, error) {
 	if err := e.Device.validate(); err != nil {
 		return nil, err
 	}
 	if len(e.Events) == 0 {
 		return nil, errors.New("entry has no events")
 	}
-	return json.Marshal(struct {
-		Device
-		Time   int64                     `json:"time"`
-		Events map[string]map[string]any `json:"events"`
-	}{e.Device, e.Time.UnixMilli(), e.Events})
+	events := make(map[string]any, len(e.Events))
+	for id, params := range e.Events {
+		events[id] = params
+	}
+	ms := e.Time.UnixMilli()
+	return appendJSONEntry(b, e.Device, &ms, "events", events)
 }

@@ -1,7 +1,6 @@
 package enos
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
 )
@@ -16,16 +15,16 @@ type MeasurepointEntry struct {
 }
 
 // MarshalJSON encodes the entry in the wire form, time in epoch ms.
-func (e MeasurepointEntry) MarshalJSON() ([]byte, error) {
+func (e MeasurepointEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil) }
+
+// appendJSON appends what MarshalJSON returns.
+func (e MeasurepointEntry) appendJSON(b []byte) ([]byte, error) {
 	if err := e.Device.validate(); err != nil {
 		return nil, err
 	}
 	if len(e.Measurepoints) == 0 {
 		return nil, errors.New("entry has no measurepoints")
 	}
-	return json.Marshal(struct {
-		Device
-		Time          int64          `json:"time"`
-		Measurepoints map[string]any `json:"measurepoints"`
-	}{e.Device, e.Time.UnixMilli(), e.Measurepoints})
+	ms := e.Time.UnixMilli()
+	return appendJSONEntry(b, e.Device, &ms, "measurepoints", e.Measurepoints)
 }

@@ -1,10 +1,10 @@
 package enosfwd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -172,32 +172,41 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	now := h.now()
 	historical := h.replay || consume.IsReplay(ctx)
 	mapping := h.mapping.Current() // one version for the whole batch
+	var s scratch
+	skipped := map[string]float64{} // by kind, added to the counter once per batch
 	for i, msg := range msgs {
-		it, err := h.convert(mapping, msg)
+		it, err := h.convert(mapping, msg, &s)
 		if err != nil {
 			errs[i] = err
 			h.m.records.WithLabelValues(it.kind, consume.ReasonOf(err)).Inc()
 			continue
 		}
 		if it.skip {
-			h.m.records.WithLabelValues(it.kind, "skipped").Inc()
+			skipped[it.kind]++
 			continue
 		}
 		b := &modes[0]
 		if historical || (h.backfillAge > 0 && now.Sub(it.time) > h.backfillAge) {
 			b = &modes[1]
 		}
-		switch {
-		case it.point != nil:
-			b.points = append(b.points, *it.point)
+		switch it.has {
+		case pointEntry:
+			if b.points == nil { // most batches are all measurement points
+				b.points = make([]enos.MeasurepointEntry, 0, len(msgs)-i)
+				b.pointsIdx = make([]int, 0, len(msgs)-i)
+			}
+			b.points = append(b.points, it.point)
 			b.pointsIdx = append(b.pointsIdx, i)
-		case it.event != nil:
-			b.events = append(b.events, *it.event)
+		case eventEntry:
+			b.events = append(b.events, it.event)
 			b.eventsIdx = append(b.eventsIdx, i)
-		case it.attr != nil:
-			b.attrs = append(b.attrs, *it.attr)
+		case attrEntry:
+			b.attrs = append(b.attrs, it.attr)
 			b.attrsIdx = append(b.attrsIdx, i)
 		}
+	}
+	for kind, n := range skipped {
+		h.m.records.WithLabelValues(kind, "skipped").Add(n)
 	}
 
 	var stop error
@@ -254,7 +263,6 @@ func (h *Handler) record(kind, mode string, idx []int, count func(j int) int, re
 			if count != nil {
 				points += count(j)
 			}
-			h.m.records.WithLabelValues(kind, "sent").Inc()
 		case errors.Is(err, enos.ErrEntryTooLarge):
 			errs[i] = rejectf(ReasonTooLarge, err)
 			h.m.records.WithLabelValues(kind, ReasonTooLarge).Inc()
@@ -268,6 +276,9 @@ func (h *Handler) record(kind, mode string, idx []int, count func(j int) int, re
 			}
 			h.m.records.WithLabelValues(kind, "retry").Inc()
 		}
+	}
+	if accepted > 0 { // once per post, not per record
+		h.m.records.WithLabelValues(kind, "sent").Add(float64(accepted))
 	}
 	outcome := "ok"
 	switch {
@@ -290,5 +301,5 @@ func (h *Handler) record(kind, mode string, idx []int, count func(j int) int, re
 // isTelemetry tells telemetry from events by the schema header, as both
 // carry an event_type header.
 func isTelemetry(m kafka.Message) bool {
-	return strings.HasPrefix(records.Header(m, "schema"), "DeviceTelemetry.")
+	return bytes.HasPrefix(records.HeaderBytes(m, "schema"), []byte("DeviceTelemetry."))
 }

@@ -1,8 +1,8 @@
 package enosfwd
 
 import (
+	"bytes"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -21,36 +21,56 @@ const (
 )
 
 // item is what one record becomes: one EnOS entry, or nothing to send.
+// The entries are values, not pointers, so that an item costs no
+// allocation of its own: has says which one is set.
 type item struct {
 	kind  string
 	time  time.Time // the record's own time, to age it
 	skip  bool
-	point *enos.MeasurepointEntry
-	event *enos.EventEntry
-	attr  *enos.AttributeEntry
+	has   entryKind
+	point enos.MeasurepointEntry
+	event enos.EventEntry
+	attr  enos.AttributeEntry
+}
+
+// entryKind says which entry of an item is set.
+type entryKind uint8
+
+const (
+	noEntry entryKind = iota
+	pointEntry
+	eventEntry
+	attrEntry
+)
+
+// scratch is the records a batch decodes into, one of each kind reused
+// for every message (convert keeps nothing of them but strings, which
+// are immutable): decoding into a fresh one per message cost an
+// allocation each.
+type scratch struct {
+	t records.DeviceTelemetry
+	e records.SnotiEvent
 }
 
 // convert maps one record. Its error is a consume.Reject with a reason;
 // item.kind is set even then, for metrics.
-func (h *Handler) convert(mapping *Mapping, m kafka.Message) (item, error) {
-	var t records.DeviceTelemetry
+func (h *Handler) convert(mapping *Mapping, m kafka.Message, s *scratch) (item, error) {
 	if isTelemetry(m) {
-		if err := h.codec.Unmarshal(m.Value, &t); err != nil {
+		if err := h.codec.Unmarshal(m.Value, &s.t); err != nil {
 			return item{kind: KindMeasurepoint}, rejectf(ReasonBadRecord, fmt.Errorf("decoding telemetry: %w", err))
 		}
-		return h.convertTelemetry(mapping, &t)
+		return h.convertTelemetry(mapping, &s.t)
 	}
 	if skipByHeaders(m) {
 		return item{kind: KindOther, skip: true}, nil
 	}
-	var e records.SnotiEvent
-	err := h.codec.Unmarshal(m.Value, &e)
+	err := h.codec.Unmarshal(m.Value, &s.e)
 	if err == nil {
-		return h.convertEvent(mapping, &e)
+		return h.convertEvent(mapping, &s.e)
 	}
 	// A record without the schema header may still be telemetry.
-	if h.codec.Unmarshal(m.Value, &t) == nil {
-		return h.convertTelemetry(mapping, &t)
+	if h.codec.Unmarshal(m.Value, &s.t) == nil {
+		return h.convertTelemetry(mapping, &s.t)
 	}
 	return item{kind: KindOther}, rejectf(ReasonBadRecord, fmt.Errorf("decoding record: %w", err))
 }
@@ -69,7 +89,7 @@ func (h *Handler) convertTelemetry(mapping *Mapping, t *records.DeviceTelemetry)
 		it.skip = true
 		return it, nil
 	}
-	it.point = &enos.MeasurepointEntry{Device: dev, Time: it.time, Measurepoints: mp}
+	it.has, it.point = pointEntry, enos.MeasurepointEntry{Device: dev, Time: it.time, Measurepoints: mp}
 	return it, nil
 }
 
@@ -80,7 +100,7 @@ var forwardedEvents = map[string]bool{"attr_fault": true, "attr_alert": true, "d
 // its headers without decoding it: most of the events topic is status
 // events, which reach EnOS as telemetry.
 func skipByHeaders(m kafka.Message) bool {
-	return strings.HasPrefix(records.Header(m, "schema"), "SnotiEvent.") && !forwardedEvents[records.Header(m, "event_type")]
+	return bytes.HasPrefix(records.HeaderBytes(m, "schema"), []byte("SnotiEvent.")) && !forwardedEvents[string(records.HeaderBytes(m, "event_type"))]
 }
 
 func (h *Handler) convertEvent(mapping *Mapping, e *records.SnotiEvent) (item, error) {
@@ -115,7 +135,7 @@ func (h *Handler) convertEvent(mapping *Mapping, e *records.SnotiEvent) (item, e
 			it.skip = true
 			return it, nil
 		}
-		it.event = &enos.EventEntry{Device: dev, Time: it.time, Events: map[string]map[string]any{
+		it.has, it.event = eventEntry, enos.EventEntry{Device: dev, Time: it.time, Events: map[string]map[string]any{
 			id: {"value": e.Attr.Value, "attr_name": e.Attr.Name},
 		}}
 	default:
@@ -123,12 +143,12 @@ func (h *Handler) convertEvent(mapping *Mapping, e *records.SnotiEvent) (item, e
 		if e.EventType == "device_offline" {
 			l, online = p.Offline, false
 		}
-		it.attr, it.event = l.entry(dev, online, it.time)
+		attr, event := l.entry(dev, online, it.time)
 		switch {
-		case it.attr != nil:
-			it.kind = KindAttribute
-		case it.event != nil:
-			it.kind = KindEvent
+		case attr != nil:
+			it.kind, it.has, it.attr = KindAttribute, attrEntry, *attr
+		case event != nil:
+			it.kind, it.has, it.event = KindEvent, eventEntry, *event
 		default:
 			it.skip = true
 		}

@@ -2,11 +2,13 @@ package records
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/avro"
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // Record is one of the pipeline's record types.
@@ -108,6 +110,20 @@ func (c *Codec) Unmarshal(b []byte, r Record) error {
 	return c.unmarshalGeneric(b, r)
 }
 
+// UnmarshalSnotiEvent is Unmarshal of a SnotiEvent. Unlike Unmarshal it
+// does not make e escape to the heap (goavro's path decodes into a copy),
+// so a caller's local SnotiEvent costs no allocation.
+func (c *Codec) UnmarshalSnotiEvent(b []byte, e *SnotiEvent) error {
+	if len(b) >= 10 && b[0] == 0xC3 && b[1] == 0x01 && binary.LittleEndian.Uint64(b[2:10]) == snotiEventV1Fingerprint &&
+		decodeSnotiEventV1(b[10:], e) {
+		return nil
+	}
+	var x SnotiEvent
+	err := c.unmarshalGeneric(b, &x)
+	*e = x
+	return err
+}
+
 // unmarshalGeneric is Unmarshal through goavro's native form: every schema
 // version, every record type, and the fast paths' reference.
 func (c *Codec) unmarshalGeneric(b []byte, r Record) error {
@@ -155,7 +171,33 @@ func (b *Batch) Message(topic string, key []byte, r Record) (kafka.Message, erro
 		return kafka.Message{}, err
 	}
 	b.buf = buf
-	value := b.buf[start:len(b.buf):len(b.buf)]
+	return b.finish(topic, key, r, start), nil
+}
+
+// TelemetryMessage is Message of t with the points fields, each
+// DataPoint{f.Name, f.Value.Any()}; t.Points must be empty. It spares
+// boxing every value in an any, one allocation per point that the
+// decoder would otherwise make for each event.
+func (b *Batch) TelemetryMessage(topic string, key []byte, t *DeviceTelemetry, fields []value.Field) (kafka.Message, error) {
+	if len(t.Points) > 0 {
+		return kafka.Message{}, errors.New("records: TelemetryMessage of a DeviceTelemetry that has Points")
+	}
+	if !b.c.fastTelemetry { // a newer schema: through the generic path
+		u := *t
+		u.Points = make([]DataPoint, len(fields))
+		for i, f := range fields {
+			u.Points[i] = DataPoint{Name: f.Name, Value: f.Value.Any()}
+		}
+		return b.Message(topic, key, &u)
+	}
+	start := len(b.buf)
+	b.buf = appendDeviceTelemetryV1Fields(b.buf, deviceTelemetryV1Fingerprint, t, fields)
+	return b.finish(topic, key, t, start), nil
+}
+
+// finish builds the message of r, whose value is b.buf[start:].
+func (b *Batch) finish(topic string, key []byte, r Record, start int) kafka.Message {
+	body := b.buf[start:len(b.buf):len(b.buf)]
 	var vals [len(headerKeys)]string
 	switch t := r.(type) { // the per-event records, without a map
 	case *DeviceTelemetry:
@@ -178,7 +220,7 @@ func (b *Batch) Message(topic string, key []byte, r Record) (kafka.Message, erro
 	// Shared by every message of the schema: nothing writes header values.
 	b.headers = append(b.headers, kafka.Header{Key: "schema", Value: b.c.schemaHeader[r.SchemaName()]})
 	headers := b.headers[first:len(b.headers):len(b.headers)]
-	return kafka.Message{Topic: topic, Key: key, Value: value, Headers: headers}, nil
+	return kafka.Message{Topic: topic, Key: key, Value: body, Headers: headers}
 }
 
 // headerKeys are the standard headers, in the order Message writes them.
@@ -186,10 +228,17 @@ var headerKeys = [...]string{"event_type", "product_key", "event_id", "reason", 
 
 // Header returns the value of the named header of m, or "".
 func Header(m kafka.Message, key string) string {
+	return string(HeaderBytes(m, key))
+}
+
+// HeaderBytes returns the value of the named header of m (the message's
+// own bytes, not a copy), or nil. Unlike Header it allocates nothing: for
+// the per-message checks of a header's value.
+func HeaderBytes(m kafka.Message, key string) []byte {
 	for _, h := range m.Headers {
 		if h.Key == key {
-			return string(h.Value)
+			return h.Value
 		}
 	}
-	return ""
+	return nil
 }

@@ -3,6 +3,7 @@ package records_test
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -187,6 +188,41 @@ func TestEverySchemaVersionDecodes(t *testing.T) {
 		}
 		if err := c.Unmarshal(b, r); err != nil {
 			t.Errorf("%s written with %s no longer decodes: %v", path, s.File, err)
+		}
+	}
+}
+
+// TestUnmarshalSnotiEventOfOtherRecords: UnmarshalSnotiEvent refuses what
+// Unmarshal refuses, and decodes every schema version Unmarshal does.
+func TestUnmarshalSnotiEventOfOtherRecords(t *testing.T) {
+	c, err := records.NewCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs [][]byte
+	for _, r := range samples() {
+		b, err := c.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, b)
+	}
+	golden, _ := filepath.Glob(filepath.Join("testdata", "golden", "SnotiEvent.v*.avro"))
+	if len(golden) == 0 {
+		t.Fatal("no SnotiEvent golden files")
+	}
+	for _, path := range golden {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, b)
+	}
+	for i, b := range inputs {
+		var typed, generic records.SnotiEvent
+		errTyped, errGeneric := c.UnmarshalSnotiEvent(b, &typed), c.Unmarshal(b, &generic)
+		if fmt.Sprint(errTyped) != fmt.Sprint(errGeneric) || !reflect.DeepEqual(typed, generic) {
+			t.Fatalf("input %d: UnmarshalSnotiEvent %+v, %v; Unmarshal %+v, %v", i, typed, errTyped, generic, errGeneric)
 		}
 	}
 }

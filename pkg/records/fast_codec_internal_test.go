@@ -96,6 +96,11 @@ func checkSnotiEventDecoding(t *testing.T, c *Codec, b []byte) {
 	if errSlow == nil && !sameEvent(&fast, &slow) {
 		t.Fatalf("decodings differ\nfast   %+v\ngoavro %+v\ninput %x", fast, slow, b)
 	}
+	var typed SnotiEvent
+	errTyped := c.UnmarshalSnotiEvent(b, &typed)
+	if fmt.Sprint(errTyped) != fmt.Sprint(errFast) || (errFast == nil && !sameEvent(&typed, &fast)) {
+		t.Fatalf("UnmarshalSnotiEvent %+v, %v; Unmarshal %+v, %v\ninput %x", typed, errTyped, fast, errFast, b)
+	}
 }
 
 // TestFastSnotiEventDecoding checks the hand-written decoder against goavro

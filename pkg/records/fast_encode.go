@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/snotibridge/snotibridge/pkg/value"
 )
 
 // deviceTelemetryV1Fingerprint is the Rabin fingerprint of
@@ -18,17 +20,7 @@ const deviceTelemetryV1Fingerprint uint64 = 0xced8bbca9c4bfe8a
 // its allocations. TestFastDeviceTelemetryEncoding and
 // FuzzDeviceTelemetryEncoding check it against goavro.
 func appendDeviceTelemetryV1(b []byte, fp uint64, t *DeviceTelemetry) ([]byte, error) {
-	b = append(b, 0xC3, 0x01)
-	b = binary.LittleEndian.AppendUint64(b, fp)
-	b = avroString(b, t.EventID)
-	b = avroString(b, t.ProductKey)
-	b = avroString(b, t.DID)
-	b = avroString(b, t.MAC)
-	b = avroLong(b, millis(t.Time))
-	b = avroLong(b, millis(t.ReceivedAt))
-	b = avroString(b, t.Source)
-	b = avroString(b, t.Codec)
-	b = avroString(b, t.Kind)
+	b = appendDeviceTelemetryV1Head(b, fp, t)
 	if len(t.Points) > 0 {
 		b = avroLong(b, int64(len(t.Points)))
 		for _, p := range t.Points {
@@ -40,6 +32,60 @@ func appendDeviceTelemetryV1(b []byte, fp uint64, t *DeviceTelemetry) ([]byte, e
 		}
 	}
 	return avroLong(b, 0), nil
+}
+
+// appendDeviceTelemetryV1Head appends the single-object header and every
+// field of t before its points.
+func appendDeviceTelemetryV1Head(b []byte, fp uint64, t *DeviceTelemetry) []byte {
+	b = append(b, 0xC3, 0x01)
+	b = binary.LittleEndian.AppendUint64(b, fp)
+	b = avroString(b, t.EventID)
+	b = avroString(b, t.ProductKey)
+	b = avroString(b, t.DID)
+	b = avroString(b, t.MAC)
+	b = avroLong(b, millis(t.Time))
+	b = avroLong(b, millis(t.ReceivedAt))
+	b = avroString(b, t.Source)
+	b = avroString(b, t.Codec)
+	return avroString(b, t.Kind)
+}
+
+// appendDeviceTelemetryV1Fields is appendDeviceTelemetryV1 of t with the
+// points fields, each {Name, Value.Any()}, without boxing the values
+// (t.Points is ignored). TestTelemetryMessage and FuzzTelemetryMessage
+// check it against appendDeviceTelemetryV1 and goavro.
+func appendDeviceTelemetryV1Fields(b []byte, fp uint64, t *DeviceTelemetry, fields []value.Field) []byte {
+	b = appendDeviceTelemetryV1Head(b, fp, t)
+	if len(fields) > 0 {
+		b = avroLong(b, int64(len(fields)))
+		for _, f := range fields {
+			b = avroValue(avroString(b, f.Name), f.Value)
+		}
+	}
+	return avroLong(b, 0)
+}
+
+// avroValue writes v as avroScalar writes v.Any().
+func avroValue(b []byte, v value.Value) []byte {
+	switch v.Kind() {
+	case value.Bool:
+		if v.Bool() {
+			return append(avroLong(b, 1), 1)
+		}
+		return append(avroLong(b, 1), 0)
+	case value.Int:
+		return avroLong(avroLong(b, 2), v.Int())
+	case value.Uint:
+		if u := v.Uint(); u > math.MaxInt64 {
+			return avroString(avroLong(b, 4), strconv.FormatUint(u, 10))
+		}
+		return avroLong(avroLong(b, 2), int64(v.Uint()))
+	case value.Float:
+		return binary.LittleEndian.AppendUint64(avroLong(b, 3), math.Float64bits(v.Float()))
+	case value.String:
+		return avroString(avroLong(b, 4), v.Str())
+	}
+	return avroLong(b, 0) // Invalid: Any is nil
 }
 
 // avroScalar writes v as a union{null, boolean, long, double, string}

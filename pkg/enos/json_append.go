@@ -1,0 +1,145 @@
+package enos
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The append encoders below write exactly what encoding/json writes for
+// the same values (keys sorted, HTML characters escaped, floats formatted
+// alike), without its reflection, per-map sorting slices and boxed
+// copies: the entries of a batch were most of the forwarder's encoding
+// time and allocations. A value they do not know is encoded by
+// encoding/json itself. TestAppendJSON and FuzzAppendJSON compare them
+// with encoding/json.
+
+// appendJSONString appends s as encoding/json quotes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string never fails
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendJSONFloat appends f as encoding/json formats a float64; false for
+// NaN and infinities, which JSON cannot carry.
+func appendJSONFloat(b []byte, f float64) ([]byte, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' { // e-09 → e-9, as encoding/json does
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, true
+}
+
+// appendJSONValue appends v as encoding/json encodes it.
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, x, 10), nil
+	case float64:
+		if out, ok := appendJSONFloat(b, x); ok {
+			return out, nil
+		}
+	case map[string]any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		return appendJSONMap(b, x)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, raw...), nil
+}
+
+// appendJSONMap appends m as encoding/json encodes a map[string]any: its
+// keys sorted.
+func appendJSONMap(b []byte, m map[string]any) ([]byte, error) {
+	var buf [16]string
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendJSONString(b, k), ':')
+		var err error
+		if b, err = appendJSONValue(b, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONDevice appends the fields of d as the start of an object,
+// omitting the empty ones as its json tags do, and returns whether it
+// wrote any.
+func appendJSONDevice(b []byte, d Device) ([]byte, bool) {
+	wrote := false
+	for _, f := range [...]struct{ key, val string }{{`"assetId":`, d.AssetID}, {`"productKey":`, d.ProductKey}, {`"deviceKey":`, d.DeviceKey}} {
+		if f.val == "" {
+			continue
+		}
+		if wrote {
+			b = append(b, ',')
+		}
+		b = appendJSONString(append(b, f.key...), f.val)
+		wrote = true
+	}
+	return b, wrote
+}
+
+// appendJSONEntry appends an entry object: the device's fields, then
+// "time" (epoch ms) unless time is nil, then key and the map m.
+func appendJSONEntry(b []byte, d Device, time *int64, key string, m map[string]any) ([]byte, error) {
+	b, wrote := appendJSONDevice(append(b, '{'), d)
+	if time != nil {
+		if wrote {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(append(b, `"time":`...), *time, 10)
+		wrote = true
+	}
+	if wrote {
+		b = append(b, ',')
+	}
+	b = append(appendJSONString(b, key), ':')
+	b, err := appendJSONMap(b, m)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}

@@ -1,0 +1,198 @@
+package enos
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// The references: what MarshalJSON wrote with encoding/json.
+func measurepointReference(e MeasurepointEntry) ([]byte, error) {
+	return json.Marshal(struct {
+		Device
+		Time          int64          `json:"time"`
+		Measurepoints map[string]any `json:"measurepoints"`
+	}{e.Device, e.Time.UnixMilli(), e.Measurepoints})
+}
+
+func eventReference(e EventEntry) ([]byte, error) {
+	return json.Marshal(struct {
+		Device
+		Time   int64                     `json:"time"`
+		Events map[string]map[string]any `json:"events"`
+	}{e.Device, e.Time.UnixMilli(), e.Events})
+}
+
+func attributeReference(e AttributeEntry) ([]byte, error) {
+	return json.Marshal(struct {
+		Device
+		Attributes map[string]any `json:"attributes"`
+	}{e.Device, e.Attributes})
+}
+
+var tricky = []string{"", "a", "é", "<b>&</b>", "quote\"back\\slash", "tab\tnl\n\x00\x1f", "\u2028\u2029", "bad\xffutf8", "日本語", "\x7f"}
+
+func randomString(rng *rand.Rand) string {
+	if rng.IntN(3) == 0 {
+		return tricky[rng.IntN(len(tricky))]
+	}
+	b := make([]byte, rng.IntN(12))
+	for i := range b {
+		b[i] = byte(rng.IntN(256))
+	}
+	return string(b)
+}
+
+func randomValue(rng *rand.Rand, depth int) any {
+	floats := []float64{0, math.Copysign(0, -1), 1e-7, 1e-6, 1e20, 1e21, 123456789e-15, math.MaxFloat64, math.SmallestNonzeroFloat64, 230.1, 16.02, math.NaN(), math.Inf(1)}
+	switch rng.IntN(13) {
+	case 0:
+		return nil
+	case 1:
+		return rng.IntN(2) == 0
+	case 2:
+		return randomString(rng)
+	case 3:
+		return rng.Int64() - rng.Int64()
+	case 4:
+		return rng.IntN(1000) - 500
+	case 5:
+		return rng.Uint64()
+	case 6:
+		return floats[rng.IntN(len(floats))]
+	case 7:
+		return rng.NormFloat64() * math.Pow(10, float64(rng.IntN(60)-30))
+	case 8:
+		return float32(rng.NormFloat64())
+	case 9:
+		return QualityValue{Value: rng.Float64(), Quality: rng.IntN(10)}
+	case 10:
+		return []any{rng.Float64(), randomString(rng)}
+	case 11:
+		if depth > 0 {
+			return randomMap(rng, depth-1)
+		}
+		return map[string]any(nil)
+	}
+	return json.RawMessage(` { "x" : 1 } `)
+}
+
+func randomMap(rng *rand.Rand, depth int) map[string]any {
+	m := map[string]any{}
+	for i := rng.IntN(20); i >= 0; i-- {
+		m[randomString(rng)] = randomValue(rng, depth)
+	}
+	return m
+}
+
+func randomDevice(rng *rand.Rand) Device {
+	pick := func() string {
+		if rng.IntN(3) == 0 {
+			return ""
+		}
+		return randomString(rng)
+	}
+	return Device{AssetID: pick(), ProductKey: pick(), DeviceKey: pick()}
+}
+
+// sameJSON fails unless the append encoder and encoding/json agree: the
+// same bytes, or both an error with the same text.
+func sameJSON(t *testing.T, what string, got, want []byte, gotErr, wantErr error) {
+	t.Helper()
+	if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
+		t.Fatalf("%s: error %v, encoding/json %v", what, gotErr, wantErr)
+	}
+	if gotErr == nil && !bytes.Equal(got, want) {
+		t.Fatalf("%s:\nappend        %s\nencoding/json %s", what, got, want)
+	}
+}
+
+func checkEntries(t *testing.T, rng *rand.Rand) {
+	t.Helper()
+	dev := randomDevice(rng)
+	tm := time.UnixMilli(rng.Int64N(1<<43) - 1<<40)
+	mp := MeasurepointEntry{Device: dev, Time: tm, Measurepoints: randomMap(rng, 1)}
+	if dev.validate() == nil { // validation is checked by the client's tests
+		got, err := mp.MarshalJSON()
+		want, wantErr := measurepointReference(mp)
+		sameJSON(t, fmt.Sprintf("measurepoints %+v", mp), got, want, err, wantErr)
+
+		ev := EventEntry{Device: dev, Time: tm, Events: map[string]map[string]any{randomString(rng): randomMap(rng, 0), randomString(rng): nil}}
+		got, err = ev.MarshalJSON()
+		want, wantErr = eventReference(ev)
+		sameJSON(t, fmt.Sprintf("events %+v", ev), got, want, err, wantErr)
+
+		at := AttributeEntry{Device: dev, Attributes: randomMap(rng, 1)}
+		got, err = at.MarshalJSON()
+		want, wantErr = attributeReference(at)
+		sameJSON(t, fmt.Sprintf("attributes %+v", at), got, want, err, wantErr)
+	}
+}
+
+// TestAppendJSON compares the entries' append encoders with encoding/json
+// on random entries: every kind of value, keys and strings that need
+// escaping, floats at the formats' edges, values they leave to
+// encoding/json and ones it rejects.
+func TestAppendJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 5000; i++ {
+		checkEntries(t, rng)
+	}
+	for _, f := range []float64{1e-6, 9.99999e-7, 1e21, 999999999999999999999.0, -1e-300, 5e-324, 1.5e300, 0.1, 100} {
+		got, _ := appendJSONValue(nil, f)
+		want, _ := json.Marshal(f)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%v: append %s, encoding/json %s", f, got, want)
+		}
+	}
+}
+
+// TestMessageJSON compares the envelope's encoder with encoding/json.
+func TestMessageJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 500; i++ {
+		var params []json.RawMessage
+		for j := rng.IntN(5); j > 0; j-- {
+			e := MeasurepointEntry{Device: Device{AssetID: "a"}, Time: time.UnixMilli(rng.Int64()), Measurepoints: randomMap(rng, 1)}
+			if raw, err := e.MarshalJSON(); err == nil {
+				params = append(params, raw)
+			}
+		}
+		for _, k := range []kind{kindMeasurepoint, kindEvent, kindAttribute} {
+			m := newMessage(newRequestID(), k, sendOptions{backfill: i%2 == 0}, params)
+			want, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.appendJSON(nil); !bytes.Equal(got, want) {
+				t.Fatalf("append %s\nencoding/json %s", got, want)
+			}
+		}
+	}
+}
+
+// FuzzAppendJSON compares the append encoders with encoding/json on
+// entries built from the fuzzer's input.
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("pk", "dev", "k<", "v&", int64(-5), 2.5, uint64(1<<63), true)
+	f.Add("", "", "", "", int64(0), 1e-7, uint64(0), false)
+	f.Fuzz(func(t *testing.T, pk, dk, key, s string, l int64, d float64, u uint64, flag bool) {
+		vals := map[string]any{key: s, key + "l": l, key + "d": d, key + "u": u, key + "b": flag, s: nil,
+			key + "q": QualityValue{Value: d, Quality: int(l % 10)}, key + "m": map[string]any{s: d, key: l}}
+		mp := MeasurepointEntry{Device: Device{ProductKey: pk, DeviceKey: dk, AssetID: s}, Time: time.UnixMilli(l), Measurepoints: vals}
+		if mp.Device.validate() != nil {
+			mp.Device.AssetID = "asset"
+		}
+		got, err := mp.MarshalJSON()
+		want, wantErr := measurepointReference(mp)
+		sameJSON(t, "measurepoints", got, want, err, wantErr)
+		ev := EventEntry{Device: mp.Device, Time: mp.Time, Events: map[string]map[string]any{key: vals, s: nil}}
+		got, err = ev.MarshalJSON()
+		want, wantErr = eventReference(ev)
+		sameJSON(t, "events", got, want, err, wantErr)
+	})
+}
