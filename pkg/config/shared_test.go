@@ -1,21 +1,12 @@
 package config_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
-
-// clearEnv unsets names for the test (restored after it).
-func clearEnv(t *testing.T, names ...string) {
-	t.Helper()
-	for _, k := range names {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-}
 
 // TestBaseErrorsNameTheVariables: the libraries' field errors reach the
 // operator under the variables' names, with the fix.
@@ -43,10 +34,8 @@ func TestBaseErrorsNameTheVariables(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t, vars...)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
+			testkit.Unsetenv(t, vars...)
+			testkit.Setenv(t, tt.env)
 			var b config.Base
 			err := config.Load(&b)
 			if len(tt.wantErr) == 0 {
@@ -78,7 +67,7 @@ func (typedPart) Validate() error { panic("a typed Config was validated as if lo
 // TestLoadLeavesTypedConfigsAlone: a struct without envconfig tags in a
 // spec is the typed Config the spec fills later; Load does not validate it.
 func TestLoadLeavesTypedConfigsAlone(t *testing.T) {
-	clearEnv(t, "T_NAME")
+	testkit.Unsetenv(t, "T_NAME")
 	t.Setenv("T_NAME", "x")
 	var spec struct {
 		Typed typedPart

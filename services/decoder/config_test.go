@@ -1,11 +1,11 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // TestConfigErrorsInOrder: every problem is reported, each naming its
@@ -29,10 +29,7 @@ func TestConfigErrorsInOrder(t *testing.T) {
 // TestEnvConfig: the environment turns into the typed configuration, the
 // shared variables included, and a problem names the variable.
 func TestEnvConfig(t *testing.T) {
-	for _, k := range []string{"CODECS_DIR", "KAFKA_BROKERS", "HTTP_ADDR", "LOG_LEVEL", "TOPIC_DLQ", "TOPIC_DECODER_DLQ", "GROUP_ID", "DECODER_BATCH_SIZE", "SHUTDOWN_TIMEOUT"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
+	testkit.Unsetenv(t, "CODECS_DIR", "KAFKA_BROKERS", "HTTP_ADDR", "LOG_LEVEL", "TOPIC_DLQ", "TOPIC_DECODER_DLQ", "GROUP_ID", "DECODER_BATCH_SIZE", "SHUTDOWN_TIMEOUT")
 	t.Setenv("CODECS_DIR", t.TempDir())
 	t.Setenv("KAFKA_BROKERS", "k1:9092,k2:9092")
 	t.Setenv("HTTP_ADDR", "127.0.0.1:9000")

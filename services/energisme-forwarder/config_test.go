@@ -8,6 +8,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/energismefwd"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestConfig(t *testing.T) {
@@ -76,13 +77,8 @@ func TestConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"ENERGISME_URL", "ENERGISME_TOKEN", "ENERGISME_MAPPING_FILE", "ENERGISME_SFTP_ADDR", "ENERGISME_SFTP_USER", "ENERGISME_SFTP_PASSWORD", "ENERGISME_SFTP_KNOWN_HOSTS", "ENERGISME_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "TOPIC_DLQ", "TOPIC_ENERGISME_DLQ"} {
-				t.Setenv(k, "") // restored after the test
-				os.Unsetenv(k)
-			}
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
+			testkit.Unsetenv(t, "ENERGISME_URL", "ENERGISME_TOKEN", "ENERGISME_MAPPING_FILE", "ENERGISME_SFTP_ADDR", "ENERGISME_SFTP_USER", "ENERGISME_SFTP_PASSWORD", "ENERGISME_SFTP_KNOWN_HOSTS", "ENERGISME_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "TOPIC_DLQ", "TOPIC_ENERGISME_DLQ")
+			testkit.Setenv(t, tt.env)
 			var e environ
 			err := config.Load(&e)
 			if (err != nil) != (len(tt.wantErr) > 0) {

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -80,16 +80,9 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"ENOS_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL", "ENOS_SECRET_KEY_FILE"} {
-				t.Setenv(k, "") // restored after the test
-				os.Unsetenv(k)
-			}
-			for k, v := range base {
-				t.Setenv(k, v)
-			}
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
+			testkit.Unsetenv(t, "ENOS_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL", "ENOS_SECRET_KEY_FILE")
+			testkit.Setenv(t, base)
+			testkit.Setenv(t, tt.env)
 			var e environ
 			err := config.Load(&e)
 			if len(tt.wantErr) == 0 {

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestEnvConfig(t *testing.T) {
@@ -51,13 +51,8 @@ func TestEnvConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range vars {
-				t.Setenv(k, "") // restored after the test
-				os.Unsetenv(k)
-			}
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
+			testkit.Unsetenv(t, vars...)
+			testkit.Setenv(t, tt.env)
 			var e environ
 			err := config.Load(&e)
 			if len(tt.wantErr) == 0 {

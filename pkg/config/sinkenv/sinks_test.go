@@ -1,27 +1,18 @@
 package sinkenv_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
-
-// clearEnv unsets names for the test (restored after it).
-func clearEnv(t *testing.T, names ...string) {
-	t.Helper()
-	for _, k := range names {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-}
 
 // TestSinkErrorsNameTheVariables: the sinks' blocks, as bridgectl and the
 // forwarders load them.
 func TestSinkErrorsNameTheVariables(t *testing.T) {
-	clearEnv(t, "ENOS_APIM_URL", "ENOS_API_URL", "ENOS_ACCESS_KEY", "ENOS_SECRET_KEY", "ENOS_ORG_ID", "ENOS_MAPPING_FILE",
+	testkit.Unsetenv(t, "ENOS_APIM_URL", "ENOS_API_URL", "ENOS_ACCESS_KEY", "ENOS_SECRET_KEY", "ENOS_ORG_ID", "ENOS_MAPPING_FILE",
 		"ENOS_ALLOW_INSECURE_HTTP", "ENOS_BACKFILL_AGE", "ENOS_REQUEST_TIMEOUT", "ENOS_TOKEN_REFRESH_AHEAD", "ENOS_MAX_MESSAGE_BYTES",
 		"ENERGISME_URL", "ENERGISME_TOKEN", "ENERGISME_ALLOW_INSECURE_HTTP", "ENERGISME_SOURCE", "ENERGISME_MAPPING_FILE",
 		"ENERGISME_UNMAPPED", "ENERGISME_CONCURRENCY", "ENERGISME_REQUEST_TIMEOUT")
