@@ -106,12 +106,15 @@ func describe(err error) error {
 var validatorType = reflect.TypeFor[Validator]()
 
 // validate calls Validate on every struct that implements Validator, the
-// nested ones first, so each part reports its own variables.
+// nested ones first, so each part reports its own variables. A nested
+// struct without any envconfig tag was not loaded (a library's typed
+// Config a spec carries for its service, filled from other variables):
+// it is not validated here.
 func validate(v reflect.Value, errs *[]error) {
 	e := v.Elem()
 	for i := 0; i < e.NumField(); i++ {
 		f := e.Field(i)
-		if f.Kind() == reflect.Struct && f.CanAddr() && e.Type().Field(i).IsExported() {
+		if f.Kind() == reflect.Struct && f.CanAddr() && e.Type().Field(i).IsExported() && hasVars(f.Type()) {
 			validate(f.Addr(), errs)
 		}
 	}
@@ -142,4 +145,19 @@ func fromFile(name string) (value string, ok bool, err error) {
 		return "", false, fmt.Errorf("%s=%q: the file is empty: write the value of %s into it", fileVar, path, name)
 	}
 	return v, true, nil
+}
+
+// hasVars reports whether struct type t reads any variable: whether a field
+// of it, or of a struct it holds, carries an envconfig tag.
+func hasVars(t reflect.Type) bool {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if _, ok := f.Tag.Lookup("envconfig"); ok && f.IsExported() {
+			return true
+		}
+		if f.Type.Kind() == reflect.Struct && f.IsExported() && hasVars(f.Type) {
+			return true
+		}
+	}
+	return false
 }

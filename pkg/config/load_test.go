@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 type Inner struct {
@@ -68,13 +69,8 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"T_NAME", "T_COUNT", "T_TIMEOUT", "T_LIST", "T_PORT"} {
-				t.Setenv(k, "") // restored after the test
-				os.Unsetenv(k)
-			}
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
+			testkit.Unsetenv(t, "T_NAME", "T_COUNT", "T_TIMEOUT", "T_LIST", "T_PORT")
+			testkit.Setenv(t, tt.env)
 			var got spec
 			err := config.Load(&got)
 			if len(tt.wantErr) > 0 {
@@ -133,13 +129,8 @@ func TestLoadSecretFromFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"T_USER", "T_PASSWORD", "T_PASSWORD_FILE"} {
-				t.Setenv(k, "")
-				os.Unsetenv(k)
-			}
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
+			testkit.Unsetenv(t, "T_USER", "T_PASSWORD", "T_PASSWORD_FILE")
+			testkit.Setenv(t, tt.env)
 			var got secretSpec
 			err := config.Load(&got)
 			if len(tt.wantErr) > 0 {

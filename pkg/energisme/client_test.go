@@ -53,21 +53,6 @@ func TestContractAgainstEmulator(t *testing.T) {
 	})
 }
 
-func newClient(t *testing.T, cfg energisme.Config) *energisme.Client {
-	t.Helper()
-	c, err := energisme.New(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatalf("energisme.New: %v", err)
-	}
-	return c
-}
-
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 var sample = energisme.Uplink{
 	Time:       time.Date(2019, 4, 28, 12, 59, 36, 599_000_000, time.UTC),
 	DeviceID:   "123124",
@@ -106,8 +91,8 @@ func TestPushRequestIsExact(t *testing.T) {
 			mu.Lock()
 			got = nil
 			mu.Unlock()
-			c := newClient(t, energisme.Config{URL: srv.URL + "/ingest", Token: token, Source: tt.source})
-			if err := c.Push(ctxFor(t), sample); err != nil {
+			c := energismetest.NewClient(t, energisme.Config{URL: srv.URL + "/ingest", Token: token, Source: tt.source})
+			if err := c.Push(energismetest.Context(t), sample); err != nil {
 				t.Fatalf("Push: %v", err)
 			}
 			mu.Lock()
@@ -163,7 +148,7 @@ func TestPushClassification(t *testing.T) {
 				_, _ = io.WriteString(w, tt.body)
 			}))
 			t.Cleanup(srv.Close)
-			err := newClient(t, energisme.Config{URL: srv.URL, Token: token}).Push(ctxFor(t), sample)
+			err := energismetest.NewClient(t, energisme.Config{URL: srv.URL, Token: token}).Push(energismetest.Context(t), sample)
 			if got := sinkerr.Classify(err); got != tt.wantClass {
 				t.Fatalf("class = %v (%v), want %v", got, err, tt.wantClass)
 			}
@@ -182,17 +167,17 @@ func TestPushClassification(t *testing.T) {
 
 func TestPushAgainstEmulatorFaults(t *testing.T) {
 	emu, cfg := startEmulator(t)
-	c := newClient(t, cfg)
+	c := energismetest.NewClient(t, cfg)
 	if err := emu.Faults().Set(sinksim.FaultConfig{Status: 429, Next: 2, RetryAfter: 3 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		err := c.Push(ctxFor(t), sample)
+		err := c.Push(energismetest.Context(t), sample)
 		if ra, ok := sinkerr.Retryable(err); !ok || ra != 3*time.Second {
 			t.Fatalf("Retryable(%v) = %v, %v; want 3s, true", err, ra, ok)
 		}
 	}
-	if err := c.Push(ctxFor(t), sample); err != nil {
+	if err := c.Push(energismetest.Context(t), sample); err != nil {
 		t.Fatalf("Push after the window: %v", err)
 	}
 	if n := len(emu.Uplinks()); n != 1 {
@@ -207,7 +192,7 @@ func TestPushTimeoutAndNetworkErrorAreRetryable(t *testing.T) {
 		if err := emu.Faults().Set(sinksim.FaultConfig{Latency: 10 * time.Second}); err != nil {
 			t.Fatal(err)
 		}
-		err := newClient(t, cfg).Push(ctxFor(t), sample)
+		err := energismetest.NewClient(t, cfg).Push(energismetest.Context(t), sample)
 		if _, ok := sinkerr.Retryable(err); !ok {
 			t.Fatalf("err = %v, want retryable", err)
 		}
@@ -216,7 +201,7 @@ func TestPushTimeoutAndNetworkErrorAreRetryable(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		url := srv.URL
 		srv.Close()
-		err := newClient(t, energisme.Config{URL: url, Token: token}).Push(ctxFor(t), sample)
+		err := energismetest.NewClient(t, energisme.Config{URL: url, Token: token}).Push(energismetest.Context(t), sample)
 		if _, ok := sinkerr.Retryable(err); !ok {
 			t.Fatalf("err = %v, want retryable", err)
 		}
@@ -225,7 +210,7 @@ func TestPushTimeoutAndNetworkErrorAreRetryable(t *testing.T) {
 		_, cfg := startEmulator(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		err := newClient(t, cfg).Push(ctx, sample)
+		err := energismetest.NewClient(t, cfg).Push(ctx, sample)
 		if !errors.Is(err, context.Canceled) || sinkerr.Classify(err) != sinkerr.ClassUnknown {
 			t.Fatalf("err = %v, want unclassified context.Canceled", err)
 		}
@@ -234,7 +219,7 @@ func TestPushTimeoutAndNetworkErrorAreRetryable(t *testing.T) {
 
 func TestInvalidUplinkIsPermanent(t *testing.T) {
 	emu, cfg := startEmulator(t)
-	c := newClient(t, cfg)
+	c := energismetest.NewClient(t, cfg)
 	tests := []struct {
 		name string
 		up   energisme.Uplink
@@ -246,7 +231,7 @@ func TestInvalidUplinkIsPermanent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := c.Push(ctxFor(t), tt.up); !sinkerr.IsPermanent(err) {
+			if err := c.Push(energismetest.Context(t), tt.up); !sinkerr.IsPermanent(err) {
 				t.Fatalf("err = %v, want permanent", err)
 			}
 		})
@@ -262,8 +247,8 @@ func TestNewValidates(t *testing.T) {
 		cfg     energisme.Config
 		wantErr string
 	}{
-		{name: "empty", cfg: energisme.Config{}, wantErr: "ENERGISME_URL"},
-		{name: "no token", cfg: energisme.Config{URL: "https://x/push"}, wantErr: "ENERGISME_TOKEN"},
+		{name: "empty", cfg: energisme.Config{}, wantErr: `URL=""`},
+		{name: "no token", cfg: energisme.Config{URL: "https://x/push"}, wantErr: "Token is empty"},
 		{name: "ok", cfg: energisme.Config{URL: "https://x/push", Token: "t"}},
 	}
 	for _, tt := range tests {
@@ -304,8 +289,8 @@ func TestRedirectNeverCarriesTheToken(t *testing.T) {
 			c    *http.Client
 		}{{"default client", nil}, {"caller's client", srv.Client()}} {
 			t.Run(tt.name+", "+client.name, func(t *testing.T) {
-				c := newClient(t, energisme.Config{URL: srv.URL + "/push?to=" + tt.to, Token: token, HTTPClient: client.c})
-				err := c.Push(ctxFor(t), sample)
+				c := energismetest.NewClient(t, energisme.Config{URL: srv.URL + "/push?to=" + tt.to, Token: token, HTTPClient: client.c})
+				err := c.Push(energismetest.Context(t), sample)
 				if !errors.Is(err, sinkhttp.ErrRedirect) || sinkerr.Classify(err) != sinkerr.ClassRetryable {
 					t.Fatalf("err = %v, want a retryable ErrRedirect", err)
 				}
@@ -328,9 +313,9 @@ func TestNewRefusesPlainHTTP(t *testing.T) {
 		{name: "https", cfg: energisme.Config{URL: "https://api.energisme.example/push", Token: token}},
 		{name: "loopback", cfg: energisme.Config{URL: "http://127.0.0.1:8090/push", Token: token}},
 		{name: "plain http", cfg: energisme.Config{URL: "http://api.energisme.example/push", Token: token},
-			wantErr: `ENERGISME_URL="http://api.energisme.example/push": http:// would send the token in clear: use https://, or set ENERGISME_ALLOW_INSECURE_HTTP=true`},
+			wantErr: `URL="http://api.energisme.example/push": http:// would send the token in clear: use https://, or set AllowInsecureHTTP=true`},
 		{name: "plain http allowed", cfg: energisme.Config{URL: "http://sink-sim:8090/push", Token: token, AllowInsecureHTTP: true}},
-		{name: "not a URL", cfg: energisme.Config{URL: "ftp://x", Token: token}, wantErr: `ENERGISME_URL="ftp://x": must be an absolute https:// URL`},
+		{name: "not a URL", cfg: energisme.Config{URL: "ftp://x", Token: token}, wantErr: `URL="ftp://x": must be an absolute https:// URL`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,10 +2,10 @@ package energisme
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 	"github.com/snotibridge/snotibridge/pkg/sinkhttp"
 )
 
@@ -57,15 +57,15 @@ func (c *Config) validate() error {
 	var errs []error
 	switch err := sinkhttp.CheckURL(c.URL, c.AllowInsecureHTTP); {
 	case errors.Is(err, sinkhttp.ErrPlainHTTP):
-		errs = append(errs, fmt.Errorf("ENERGISME_URL=%q: http:// would send the token in clear: use https://, or set ENERGISME_ALLOW_INSECURE_HTTP=true for an emulator on a trusted network", c.URL))
+		errs = append(errs, fielderr.Bad("URL", c.URL, "http:// would send the token in clear: use https://, or set AllowInsecureHTTP=true for an emulator on a trusted network"))
 	case err != nil:
-		errs = append(errs, fmt.Errorf("ENERGISME_URL=%q: %w", c.URL, err))
+		errs = append(errs, fielderr.Wrap("URL", c.URL, err))
 	}
 	if c.Token == "" {
-		errs = append(errs, errors.New("ENERGISME_TOKEN is empty: set the token given by Energisme"))
+		errs = append(errs, fielderr.New("Token", "is empty: set the token given by Energisme"))
 	}
 	if c.RequestTimeout < 0 {
-		errs = append(errs, fmt.Errorf("RequestTimeout=%s: must not be negative", c.RequestTimeout))
+		errs = append(errs, fielderr.Bad("RequestTimeout", c.RequestTimeout, "must not be negative"))
 	}
 	return errors.Join(errs...)
 }

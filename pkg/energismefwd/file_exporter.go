@@ -13,6 +13,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sftpexport"
 )
@@ -106,13 +107,13 @@ func NewFileExporter(cfg FileConfig, exp Exporter, codec *records.Codec, log zer
 		cfg.Interval = DefaultFileInterval
 	}
 	if cfg.Interval < 0 {
-		return nil, fmt.Errorf("ENERGISME_FILE_INTERVAL=%s: must be positive, e.g. 10m", cfg.Interval)
+		return nil, fielderr.Bad("Interval", cfg.Interval, "must be positive, e.g. 10m")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultFilePrefix
 	}
 	if _, err := (sftpexport.Batch{Prefix: cfg.Prefix, Ranges: []sftpexport.OffsetRange{{}}}).FileName(sftpexport.FormatCSV); err != nil {
-		return nil, fmt.Errorf("ENERGISME_FILE_PREFIX=%q: %w", cfg.Prefix, err)
+		return nil, fielderr.Wrap("Prefix", cfg.Prefix, err)
 	}
 	if cfg.Module == nil {
 		t, err := sftpexport.ParseModuleTemplate(sftpexport.DefaultModuleTemplate)

@@ -2,32 +2,33 @@ package energismefwd
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sftpexport"
 )
 
-// FileSettings are the file part's environment variables. The part is
-// enabled when ENERGISME_SFTP_ADDR is set; only then are the others
-// checked.
+// FileSettings configure the file part (the forwarder reads them from the
+// ENERGISME_SFTP_* and ENERGISME_FILE_* variables). The part is enabled
+// when SFTPAddr is set; only then are the others checked. Validation
+// errors name the fields, the uploader's renamed to these.
 type FileSettings struct {
-	SFTPAddr       string        `envconfig:"ENERGISME_SFTP_ADDR"`
-	SFTPUser       string        `envconfig:"ENERGISME_SFTP_USER"`
-	SFTPPassword   string        `envconfig:"ENERGISME_SFTP_PASSWORD" file:"true"`
-	SFTPKeyFile    string        `envconfig:"ENERGISME_SFTP_KEY_FILE"`
-	SFTPKnownHosts string        `envconfig:"ENERGISME_SFTP_KNOWN_HOSTS"`
-	SFTPDir        string        `envconfig:"ENERGISME_SFTP_DIR"`
-	Interval       time.Duration `envconfig:"ENERGISME_FILE_INTERVAL" default:"10m"`
-	Format         string        `envconfig:"ENERGISME_FILE_FORMAT" default:"csv"`
-	TimeZone       string        `envconfig:"ENERGISME_FILE_TZ" default:"UTC"`
-	ModuleTemplate string        `envconfig:"ENERGISME_FILE_MODULE_TEMPLATE" default:"<did>.<point>"`
-	Prefix         string        `envconfig:"ENERGISME_FILE_PREFIX" default:"telemetry"`
-	MaxMessages    int           `envconfig:"ENERGISME_FILE_MAX_MESSAGES" default:"10000"`
+	SFTPAddr       string
+	SFTPUser       string
+	SFTPPassword   string
+	SFTPKeyFile    string
+	SFTPKnownHosts string
+	SFTPDir        string
+	Interval       time.Duration
+	Format         string
+	TimeZone       string
+	ModuleTemplate string
+	Prefix         string
+	MaxMessages    int
 }
 
 // Enabled reports whether the file part is configured.
@@ -41,27 +42,34 @@ func (s FileSettings) Validate() error {
 	}
 	var errs []error
 	if _, err := time.LoadLocation(s.TimeZone); err != nil {
-		errs = append(errs, fmt.Errorf("ENERGISME_FILE_TZ=%q: not an IANA time zone, e.g. UTC or Europe/Paris", s.TimeZone))
+		errs = append(errs, fielderr.Bad("TimeZone", s.TimeZone, "not an IANA time zone, e.g. UTC or Europe/Paris"))
 	} else if _, err := sftpexport.ParseFormat(s.Format); err != nil {
-		errs = append(errs, fmt.Errorf("ENERGISME_FILE_FORMAT=%q: must be csv, json or xml", s.Format))
+		errs = append(errs, fielderr.Bad("Format", s.Format, "must be csv, json or xml"))
 	} else if u, err := sftpexport.New(s.uploaderConfig(), zerolog.Nop()); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fielderr.Rename(err, uploaderFields))
 	} else {
 		_ = u // never connected: nothing to close
 	}
 	if s.Interval < time.Second {
-		errs = append(errs, fmt.Errorf("ENERGISME_FILE_INTERVAL=%s: must be at least 1s, e.g. 10m", s.Interval))
+		errs = append(errs, fielderr.Bad("Interval", s.Interval, "must be at least 1s, e.g. 10m"))
 	}
 	if _, err := sftpexport.ParseModuleTemplate(s.ModuleTemplate); err != nil {
-		errs = append(errs, fmt.Errorf("ENERGISME_FILE_MODULE_TEMPLATE: %w", err))
+		errs = append(errs, &fielderr.Error{Field: "ModuleTemplate", Err: err})
 	}
 	if _, err := (sftpexport.Batch{Prefix: s.Prefix, Ranges: []sftpexport.OffsetRange{{}}}).FileName(sftpexport.FormatCSV); err != nil {
-		errs = append(errs, fmt.Errorf("ENERGISME_FILE_PREFIX=%q: must be non-empty, without '/' and not start with '.'", s.Prefix))
+		errs = append(errs, fielderr.Bad("Prefix", s.Prefix, "must be non-empty, without '/' and not start with '.'"))
 	}
 	if s.MaxMessages < 1 || s.MaxMessages > 1_000_000 {
-		errs = append(errs, fmt.Errorf("ENERGISME_FILE_MAX_MESSAGES=%d: must be 1..1000000", s.MaxMessages))
+		errs = append(errs, fielderr.Bad("MaxMessages", s.MaxMessages, "must be 1..1000000"))
 	}
 	return errors.Join(errs...)
+}
+
+// uploaderFields names the fields of sftpexport.Config as FileSettings
+// names them.
+var uploaderFields = map[string]string{
+	"Addr": "SFTPAddr", "User": "SFTPUser", "Password": "SFTPPassword", "KeyFile": "SFTPKeyFile",
+	"KnownHostsFile": "SFTPKnownHosts", "Dir": "SFTPDir",
 }
 
 func (s FileSettings) uploaderConfig() sftpexport.Config {
@@ -79,11 +87,11 @@ func (s FileSettings) uploaderConfig() sftpexport.Config {
 func (s FileSettings) NewFileExporter(codec *records.Codec, log zerolog.Logger, reg prometheus.Registerer, opts ...func(*FileConfig)) (*FileExporter, *sftpexport.Uploader, error) {
 	tmpl, err := sftpexport.ParseModuleTemplate(s.ModuleTemplate)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ENERGISME_FILE_MODULE_TEMPLATE: %w", err)
+		return nil, nil, &fielderr.Error{Field: "ModuleTemplate", Err: err}
 	}
 	up, err := sftpexport.New(s.uploaderConfig(), log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fielderr.Rename(err, uploaderFields)
 	}
 	fc := FileConfig{Interval: s.Interval, Prefix: s.Prefix, Module: &tmpl, MaxMessages: s.MaxMessages}
 	for _, o := range opts {

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/filewatch"
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 )
 
 // Device id sources of a mapped product.
@@ -82,7 +83,7 @@ func OpenMapping(path string, log zerolog.Logger, reg prometheus.Registerer) (*f
 	f, err := filewatch.Open(filewatch.FileConfig{Path: path, Label: "ENERGISME_MAPPING_FILE"},
 		ParseMapping, log.With().Str("component", "energisme-push").Logger(), reg)
 	if err != nil {
-		return nil, fmt.Errorf("ENERGISME_MAPPING_FILE=%q: %w", path, err)
+		return nil, fielderr.Wrap("MappingFile", path, err)
 	}
 	return f, nil
 }
@@ -92,7 +93,7 @@ func OpenMapping(path string, log zerolog.Logger, reg prometheus.Registerer) (*f
 func LoadMapping(path string) (*Mapping, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("ENERGISME_MAPPING_FILE=%q: %w", path, err)
+		return nil, fielderr.Wrap("MappingFile", path, err)
 	}
 	return ParseMapping(path, b)
 }

@@ -80,8 +80,8 @@ func TestResolve(t *testing.T) {
 
 func TestLoadMappingMissingFile(t *testing.T) {
 	_, err := energismefwd.LoadMapping(filepath.Join(t.TempDir(), "missing.json"))
-	if err == nil || !strings.Contains(err.Error(), "ENERGISME_MAPPING_FILE") {
-		t.Fatalf("missing file: %v, want an error naming ENERGISME_MAPPING_FILE", err)
+	if err == nil || !strings.Contains(err.Error(), "MappingFile=") {
+		t.Fatalf("missing file: %v, want an error naming MappingFile", err)
 	}
 }
 

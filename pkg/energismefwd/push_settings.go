@@ -2,30 +2,31 @@ package energismefwd
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/energisme"
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 	"github.com/snotibridge/snotibridge/pkg/records"
 )
 
-// PushSettings are the push part's environment variables. The part is
-// enabled when ENERGISME_URL is set; only then are the others checked.
+// PushSettings configure the push part (the forwarder reads them from the
+// ENERGISME_* variables, pkg/config/sinkenv.EnergismePush). The part is enabled
+// when URL is set; only then are the others checked. Validation errors
+// name the fields.
 type PushSettings struct {
-	URL   string `envconfig:"ENERGISME_URL"`
-	Token string `envconfig:"ENERGISME_TOKEN" file:"true"`
+	URL   string
+	Token string
 	// AllowInsecureHTTP accepts an http:// URL to a host that is not
 	// loopback (an emulator on a trusted network).
-	AllowInsecureHTTP bool          `envconfig:"ENERGISME_ALLOW_INSECURE_HTTP"`
-	Source            string        `envconfig:"ENERGISME_SOURCE" default:"generic-sensors"`
-	MappingFile       string        `envconfig:"ENERGISME_MAPPING_FILE"`
-	Unmapped          string        `envconfig:"ENERGISME_UNMAPPED" default:"dlq"`
-	Concurrency       int           `envconfig:"ENERGISME_CONCURRENCY" default:"8"`
-	RequestTimeout    time.Duration `envconfig:"ENERGISME_REQUEST_TIMEOUT" default:"30s"`
+	AllowInsecureHTTP bool
+	Source            string
+	MappingFile       string
+	Unmapped          string
+	Concurrency       int
+	RequestTimeout    time.Duration
 }
 
 // Enabled reports whether the push part is configured.
@@ -42,7 +43,7 @@ func (s PushSettings) Validate() error {
 		errs = append(errs, err)
 	}
 	if s.MappingFile == "" {
-		errs = append(errs, errors.New("ENERGISME_MAPPING_FILE is empty: set a JSON file mapping product_key to devicetype (see services/energisme-forwarder/mapping.example.json)"))
+		errs = append(errs, fielderr.New("MappingFile", "is empty: set a JSON file mapping product_key to devicetype (see services/energisme-forwarder/mapping.example.json)"))
 	} else if _, err := LoadMapping(s.MappingFile); err != nil {
 		errs = append(errs, err)
 	}
@@ -50,10 +51,10 @@ func (s PushSettings) Validate() error {
 		errs = append(errs, err)
 	}
 	if s.Concurrency < 1 || s.Concurrency > 1024 {
-		errs = append(errs, fmt.Errorf("ENERGISME_CONCURRENCY=%d: must be 1..1024", s.Concurrency))
+		errs = append(errs, fielderr.Bad("Concurrency", s.Concurrency, "must be 1..1024"))
 	}
 	if s.RequestTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("ENERGISME_REQUEST_TIMEOUT=%s: must be positive, e.g. 30s", s.RequestTimeout))
+		errs = append(errs, fielderr.Bad("RequestTimeout", s.RequestTimeout, "must be positive, e.g. 30s"))
 	}
 	return errors.Join(errs...)
 }
@@ -78,28 +79,4 @@ func (s PushSettings) NewPushHandler(codec *records.Codec, log zerolog.Logger, r
 		return nil, err
 	}
 	return NewPushHandler(PushConfig{Mapping: m, Unmapped: policy, Concurrency: s.Concurrency}, client, codec, log, reg)
-}
-
-// NewPushHandlerFromEnv reads PushSettings from the environment, as the
-// forwarder does, and builds the push handler; ENERGISME_URL is required.
-// It is what bridgectl's energisme replay sink calls:
-//
-//	replay.Sink{Name: "energisme", Stage: "energisme", DLQTopic: "energisme.dlq.v1",
-//		Inputs: []string{"snoti.events.v1"},
-//		Factory: func(_ context.Context, env replay.SinkEnv) (consume.Handler, error) {
-//			return energismefwd.NewPushHandlerFromEnv(env.Codec, env.Log, env.Metrics)
-//		}}
-//
-// Energisme has no backfill flag: replayed uplinks are sent like live ones,
-// with their original timestamps ((deviceid, timestamp) lets Energisme drop
-// duplicates).
-func NewPushHandlerFromEnv(codec *records.Codec, log zerolog.Logger, reg prometheus.Registerer) (*PushHandler, error) {
-	var s PushSettings
-	if err := config.Load(&s); err != nil {
-		return nil, err
-	}
-	if !s.Enabled() {
-		return nil, errors.New("ENERGISME_URL is empty: set the Energisme push URL (and ENERGISME_TOKEN, ENERGISME_MAPPING_FILE)")
-	}
-	return s.NewPushHandler(codec, log, reg)
 }

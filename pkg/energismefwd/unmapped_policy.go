@@ -1,6 +1,6 @@
 package energismefwd
 
-import "fmt"
+import "github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 
 // UnmappedPolicy says what happens to events of products not in the
 // mapping (ENERGISME_UNMAPPED).
@@ -16,7 +16,7 @@ const (
 	UnmappedSkip UnmappedPolicy = "skip"
 )
 
-// ParseUnmappedPolicy reads ENERGISME_UNMAPPED.
+// ParseUnmappedPolicy reads PushSettings.Unmapped ("" is dlq).
 func ParseUnmappedPolicy(s string) (UnmappedPolicy, error) {
 	switch p := UnmappedPolicy(s); p {
 	case UnmappedDLQ, UnmappedSkip:
@@ -24,5 +24,5 @@ func ParseUnmappedPolicy(s string) (UnmappedPolicy, error) {
 	case "":
 		return UnmappedDLQ, nil
 	}
-	return "", fmt.Errorf("ENERGISME_UNMAPPED=%q: must be dlq (dead-letter events of unmapped products) or skip (count, log and drop them)", s)
+	return "", fielderr.Bad("Unmapped", s, "must be dlq (dead-letter events of unmapped products) or skip (count, log and drop them)")
 }

@@ -80,21 +80,6 @@ func TestContractAgainstEmulator(t *testing.T) {
 	})
 }
 
-func newClient(t *testing.T, cfg enos.Config) *enos.Client {
-	t.Helper()
-	c, err := enos.New(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatalf("enos.New: %v", err)
-	}
-	return c
-}
-
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func entries(n int, dev func(i int) enos.Device) []enos.MeasurepointEntry {
 	out := make([]enos.MeasurepointEntry, n)
 	for i := range out {
@@ -119,15 +104,15 @@ func TestNewValidates(t *testing.T) {
 		cfg     enos.Config
 		wantErr string
 	}{
-		{name: "empty", cfg: enos.Config{}, wantErr: "ENOS_APIM_URL"},
-		{name: "bad url", cfg: enos.Config{APIMURL: "ftp://x", APIURL: "https://x", AccessKey: "a", SecretKey: "s", OrgID: "o"}, wantErr: "ENOS_APIM_URL"},
-		{name: "message too large", cfg: enos.Config{APIMURL: "https://x", APIURL: "https://x", AccessKey: "a", SecretKey: "s", OrgID: "o", MaxMessageBytes: 600 * 1024}, wantErr: "ENOS_MAX_MESSAGE_BYTES=614400: must be 1024..524288"},
+		{name: "empty", cfg: enos.Config{}, wantErr: `APIMURL=""`},
+		{name: "bad url", cfg: enos.Config{APIMURL: "ftp://x", APIURL: "https://x", AccessKey: "a", SecretKey: "s", OrgID: "o"}, wantErr: `APIMURL="ftp://x"`},
+		{name: "message too large", cfg: enos.Config{APIMURL: "https://x", APIURL: "https://x", AccessKey: "a", SecretKey: "s", OrgID: "o", MaxMessageBytes: 600 * 1024}, wantErr: "MaxMessageBytes=614400: must be 1024..524288"},
 		{name: "ok", cfg: enos.Config{APIMURL: "https://x", APIURL: "https://y/", AccessKey: "a", SecretKey: "s", OrgID: "o"}},
 		{name: "plain http to loopback", cfg: enos.Config{APIMURL: "http://127.0.0.1:8090", APIURL: "http://localhost:8090", AccessKey: "a", SecretKey: "s", OrgID: "o"}},
 		{name: "plain http token service", cfg: enos.Config{APIMURL: "http://apim.example", APIURL: "https://y", AccessKey: "a", SecretKey: "s", OrgID: "o"},
-			wantErr: `ENOS_APIM_URL="http://apim.example": http:// would send the EnOS credentials in clear: use https://, or set ENOS_ALLOW_INSECURE_HTTP=true`},
+			wantErr: `APIMURL="http://apim.example": http:// would send the EnOS credentials in clear: use https://, or set AllowInsecureHTTP=true`},
 		{name: "plain http integration", cfg: enos.Config{APIMURL: "https://x", APIURL: "http://iot.example", AccessKey: "a", SecretKey: "s", OrgID: "o"},
-			wantErr: `ENOS_API_URL="http://iot.example": http:// would send the EnOS credentials in clear`},
+			wantErr: `APIURL="http://iot.example": http:// would send the EnOS credentials in clear`},
 		{name: "plain http allowed", cfg: enos.Config{APIMURL: "http://sink-sim:8090", APIURL: "http://sink-sim:8090", AccessKey: "a", SecretKey: "s", OrgID: "o", AllowInsecureHTTP: true}},
 	}
 	for _, tt := range tests {
@@ -143,9 +128,9 @@ func TestNewValidates(t *testing.T) {
 func TestTokenRefreshAhead(t *testing.T) {
 	t.Run("token far from expiry is reused", func(t *testing.T) {
 		emu, cfg := startEmulator(t, nil)
-		c := newClient(t, cfg)
+		c := enostest.NewClient(t, cfg)
 		for i := range 3 {
-			if res := c.PostMeasurepoints(ctxFor(t), entries(1, always(devA))); !res.OK() {
+			if res := c.PostMeasurepoints(enostest.Context(t), entries(1, always(devA))); !res.OK() {
 				t.Fatalf("post %d: %v", i, res.Err())
 			}
 		}
@@ -157,8 +142,8 @@ func TestTokenRefreshAhead(t *testing.T) {
 		emu, cfg := startEmulator(t, func(c *sinksim.EnOSConfig) { c.TokenTTL = time.Hour })
 		// A window as long as the lifetime makes every token due at once.
 		cfg.RefreshAhead = time.Hour
-		c := newClient(t, cfg)
-		ctx := ctxFor(t)
+		c := enostest.NewClient(t, cfg)
+		ctx := enostest.Context(t)
 		first, err := c.Tokens().Token(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -191,8 +176,8 @@ func TestTokenRejectedIsRenewedAndRetriedOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, cfg := startEmulator(t, nil)
-			c := newClient(t, cfg)
-			ctx := ctxFor(t)
+			c := enostest.NewClient(t, cfg)
+			ctx := enostest.Context(t)
 			if res := c.PostMeasurepoints(ctx, entries(1, always(devA))); !res.OK() {
 				t.Fatalf("first post: %v", res.Err())
 			}
@@ -228,8 +213,8 @@ func TestTokenRejectedTwiceIsRetryable(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	c := newClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: "a", SecretKey: "s", OrgID: "o"})
-	err := c.PostMeasurepoints(ctxFor(t), entries(3, always(devA))).Err()
+	c := enostest.NewClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: "a", SecretKey: "s", OrgID: "o"})
+	err := c.PostMeasurepoints(enostest.Context(t), entries(3, always(devA))).Err()
 	if !errors.Is(err, enos.ErrUnauthorized) || sinkerr.Classify(err) != sinkerr.ClassRetryable {
 		t.Fatalf("err = %v, want retryable ErrUnauthorized", err)
 	}
@@ -242,13 +227,13 @@ func TestTokenRejectedTwiceIsRetryable(t *testing.T) {
 // which is below 512,000 bytes, the strict reading of EnOS's "512 KB".
 func TestLargeBatchIsSplitUnderTheLimit(t *testing.T) {
 	emu, cfg := startEmulator(t, nil)
-	c := newClient(t, cfg)
+	c := enostest.NewClient(t, cfg)
 	filler := strings.Repeat("y", 10_000)
 	in := make([]enos.MeasurepointEntry, 200) // ≈ 2 MB
 	for i := range in {
 		in[i] = enos.MeasurepointEntry{Device: devA, Time: time.UnixMilli(int64(i + 1)), Measurepoints: map[string]any{"blob": filler}}
 	}
-	if res := c.PostMeasurepoints(ctxFor(t), in); !res.OK() {
+	if res := c.PostMeasurepoints(enostest.Context(t), in); !res.OK() {
 		t.Fatalf("post: %v", res.Err())
 	}
 	reqs := emu.Requests()
@@ -269,10 +254,10 @@ func TestLargeBatchIsSplitUnderTheLimit(t *testing.T) {
 
 func TestEntryTooLargeIsPermanentAndOthersSent(t *testing.T) {
 	emu, cfg := startEmulator(t, nil)
-	c := newClient(t, cfg)
+	c := enostest.NewClient(t, cfg)
 	in := entries(3, always(devA))
 	in[1].Measurepoints = map[string]any{"blob": strings.Repeat("z", 600*1024)}
-	res := c.PostMeasurepoints(ctxFor(t), in)
+	res := c.PostMeasurepoints(enostest.Context(t), in)
 	if !errors.Is(res.Errs[1], enos.ErrEntryTooLarge) || !sinkerr.IsPermanent(res.Errs[1]) {
 		t.Fatalf("Errs[1] = %v, want permanent ErrEntryTooLarge", res.Errs[1])
 	}
@@ -283,10 +268,10 @@ func TestEntryTooLargeIsPermanentAndOthersSent(t *testing.T) {
 
 func TestInvalidEntryIsPermanentWithoutRequest(t *testing.T) {
 	emu, cfg := startEmulator(t, nil)
-	c := newClient(t, cfg)
+	c := enostest.NewClient(t, cfg)
 	in := entries(2, always(devA))
 	in[0].Device = enos.Device{ProductKey: "only-product"}
-	res := c.PostMeasurepoints(ctxFor(t), in)
+	res := c.PostMeasurepoints(enostest.Context(t), in)
 	if !sinkerr.IsPermanent(res.Errs[0]) || res.Errs[1] != nil {
 		t.Fatalf("Errs = %v, want [permanent, nil]", res.Errs)
 	}
@@ -299,7 +284,7 @@ func TestBisectionIsolatesBadEntries(t *testing.T) {
 	emu, cfg := startEmulator(t, func(c *sinksim.EnOSConfig) {
 		c.KnownDevices = []sinksim.EnOSDevice{{ProductKey: devA.ProductKey, DeviceKey: devA.DeviceKey}, {AssetID: devB.AssetID}}
 	})
-	c := newClient(t, cfg)
+	c := enostest.NewClient(t, cfg)
 	bad := map[int]bool{3: true, 11: true, 12: true}
 	in := entries(16, func(i int) enos.Device {
 		switch {
@@ -311,7 +296,7 @@ func TestBisectionIsolatesBadEntries(t *testing.T) {
 			return devB
 		}
 	})
-	res := c.PostMeasurepoints(ctxFor(t), in)
+	res := c.PostMeasurepoints(enostest.Context(t), in)
 	if got, want := res.Rejected(), []int{3, 11, 12}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("Rejected() = %v, want %v (errs %v)", got, want, res.Errs)
 	}
@@ -353,12 +338,12 @@ func TestSinkFailuresAreRetryable(t *testing.T) {
 			if tt.timeout > 0 {
 				cfg.RequestTimeout = tt.timeout
 			}
-			c := newClient(t, cfg)
+			c := enostest.NewClient(t, cfg)
 			if err := emu.Faults().Set(tt.fault); err != nil {
 				t.Fatal(err)
 			}
 			in := entries(40, always(devA))
-			res := c.PostMeasurepoints(ctxFor(t), in)
+			res := c.PostMeasurepoints(enostest.Context(t), in)
 			if u := res.Unsent(); len(u) != len(in) {
 				t.Fatalf("Unsent() has %d entries, want all %d (errs %v)", len(u), len(in), res.Errs)
 			}
@@ -376,7 +361,7 @@ func TestSinkFailuresAreRetryable(t *testing.T) {
 			// A fresh client: a 50 ms timeout is no test of recovery on a
 			// loaded machine.
 			cfg.RequestTimeout = 0
-			if res := newClient(t, cfg).PostMeasurepoints(ctxFor(t), in); !res.OK() {
+			if res := enostest.NewClient(t, cfg).PostMeasurepoints(enostest.Context(t), in); !res.OK() {
 				t.Fatalf("post after recovery: %v", res.Err())
 			}
 		})
@@ -387,8 +372,8 @@ func TestNetworkErrorIsRetryable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	c := newClient(t, enos.Config{APIMURL: url, APIURL: url, AccessKey: "a", SecretKey: "s", OrgID: "o"})
-	err := c.PostMeasurepoints(ctxFor(t), entries(1, always(devA))).Err()
+	c := enostest.NewClient(t, enos.Config{APIMURL: url, APIURL: url, AccessKey: "a", SecretKey: "s", OrgID: "o"})
+	err := c.PostMeasurepoints(enostest.Context(t), entries(1, always(devA))).Err()
 	if _, ok := sinkerr.Retryable(err); !ok {
 		t.Fatalf("err = %v, want retryable", err)
 	}
@@ -421,9 +406,9 @@ func TestResponseCodes(t *testing.T) {
 			})
 			srv := httptest.NewServer(mux)
 			t.Cleanup(srv.Close)
-			c := newClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: "a", SecretKey: "s", OrgID: "o"})
+			c := enostest.NewClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: "a", SecretKey: "s", OrgID: "o"})
 			// One entry: a permanent answer cannot be bisected further.
-			err := c.PostMeasurepoints(ctxFor(t), entries(1, always(devA))).Err()
+			err := c.PostMeasurepoints(enostest.Context(t), entries(1, always(devA))).Err()
 			if got := sinkerr.Classify(err); got != tt.wantClass {
 				t.Fatalf("class = %v (%v), want %v", got, err, tt.wantClass)
 			}
@@ -433,7 +418,7 @@ func TestResponseCodes(t *testing.T) {
 
 func TestCancelledContextIsNotClassified(t *testing.T) {
 	_, cfg := startEmulator(t, nil)
-	c := newClient(t, cfg)
+	c := enostest.NewClient(t, cfg)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	err := c.PostMeasurepoints(ctx, entries(2, always(devA))).Err()
@@ -444,8 +429,8 @@ func TestCancelledContextIsNotClassified(t *testing.T) {
 
 func TestConcurrentPostsShareOneToken(t *testing.T) {
 	emu, cfg := startEmulator(t, nil)
-	c := newClient(t, cfg)
-	ctx := ctxFor(t)
+	c := enostest.NewClient(t, cfg)
+	ctx := enostest.Context(t)
 	const n = 8
 	results := make([]enos.Result, n)
 	var wg sync.WaitGroup
@@ -488,8 +473,8 @@ func TestTokenRequestRepeatedTimestampIsRetriedOnce(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	c := newClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: "a", SecretKey: "s", OrgID: "o"})
-	tok, err := c.Tokens().Token(ctxFor(t))
+	c := enostest.NewClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: "a", SecretKey: "s", OrgID: "o"})
+	tok, err := c.Tokens().Token(enostest.Context(t))
 	if err != nil || tok != "t" {
 		t.Fatalf("Token() = %q, %v", tok, err)
 	}
@@ -540,8 +525,8 @@ func TestRedirectNeverCarriesTheToken(t *testing.T) {
 					}
 				}))
 				t.Cleanup(srv.Close)
-				c := newClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: accessKey, SecretKey: secretKey, OrgID: orgID, HTTPClient: client.c})
-				err := c.PostMeasurepoints(ctxFor(t), entries(1, always(devA))).Err()
+				c := enostest.NewClient(t, enos.Config{APIMURL: srv.URL, APIURL: srv.URL, AccessKey: accessKey, SecretKey: secretKey, OrgID: orgID, HTTPClient: client.c})
+				err := c.PostMeasurepoints(enostest.Context(t), entries(1, always(devA))).Err()
 				if !errors.Is(err, sinkhttp.ErrRedirect) || sinkerr.Classify(err) != sinkerr.ClassRetryable {
 					t.Fatalf("err = %v, want a retryable ErrRedirect", err)
 				}

@@ -2,10 +2,10 @@ package enos
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 	"github.com/snotibridge/snotibridge/pkg/sinkhttp"
 )
 
@@ -27,8 +27,8 @@ const (
 	DefaultRequestTimeout = 30 * time.Second
 )
 
-// Config configures a Client. The string fields map onto the ENOS_* variables
-// of the EnOS forwarder.
+// Config configures a Client. Validation errors name its fields (the EnOS
+// forwarder reads them from the ENOS_* variables named below).
 type Config struct {
 	// APIMURL is the token service base URL (ENOS_APIM_URL), for example
 	// https://apim-gateway; "/apim-token-service/v2.0/token/get" is appended.
@@ -87,34 +87,34 @@ func (c *Config) applyDefaults() {
 func (c *Config) validate() error {
 	var errs []error
 	for _, u := range []struct{ name, value string }{
-		{"ENOS_APIM_URL", c.APIMURL},
-		{"ENOS_API_URL", c.APIURL},
+		{"APIMURL", c.APIMURL},
+		{"APIURL", c.APIURL},
 	} {
 		switch err := sinkhttp.CheckURL(u.value, c.AllowInsecureHTTP); {
 		case errors.Is(err, sinkhttp.ErrPlainHTTP):
-			errs = append(errs, fmt.Errorf("%s=%q: http:// would send the EnOS credentials in clear: use https://, or set ENOS_ALLOW_INSECURE_HTTP=true for an emulator on a trusted network", u.name, u.value))
+			errs = append(errs, fielderr.Bad(u.name, u.value, "http:// would send the EnOS credentials in clear: use https://, or set AllowInsecureHTTP=true for an emulator on a trusted network"))
 		case err != nil:
-			errs = append(errs, fmt.Errorf("%s=%q: %w", u.name, u.value, err))
+			errs = append(errs, fielderr.Wrap(u.name, u.value, err))
 		}
 	}
 	if c.AccessKey == "" {
-		errs = append(errs, errors.New("ENOS_ACCESS_KEY is empty: set the service account access key"))
+		errs = append(errs, fielderr.New("AccessKey", "is empty: set the service account access key"))
 	}
 	if c.SecretKey == "" {
-		errs = append(errs, errors.New("ENOS_SECRET_KEY is empty: set the service account secret key"))
+		errs = append(errs, fielderr.New("SecretKey", "is empty: set the service account secret key"))
 	}
 	if c.OrgID == "" {
-		errs = append(errs, errors.New("ENOS_ORG_ID is empty: set the EnOS organisation id"))
+		errs = append(errs, fielderr.New("OrgID", "is empty: set the EnOS organisation id"))
 	}
 	if c.RefreshAhead < 0 {
-		errs = append(errs, fmt.Errorf("RefreshAhead=%s: must not be negative", c.RefreshAhead))
+		errs = append(errs, fielderr.Bad("RefreshAhead", c.RefreshAhead, "must not be negative"))
 	}
 	if c.MaxMessageBytes < MinMessageBytes || c.MaxMessageBytes > MaxMessageBytes {
-		errs = append(errs, fmt.Errorf(`ENOS_MAX_MESSAGE_BYTES=%d: must be %d..%d (default %d, below both readings of EnOS's "512 KB")`,
-			c.MaxMessageBytes, MinMessageBytes, MaxMessageBytes, DefaultMaxMessageBytes))
+		errs = append(errs, fielderr.Bad("MaxMessageBytes", c.MaxMessageBytes, `must be %d..%d (default %d, below both readings of EnOS's "512 KB")`,
+			MinMessageBytes, MaxMessageBytes, DefaultMaxMessageBytes))
 	}
 	if c.RequestTimeout < 0 {
-		errs = append(errs, fmt.Errorf("RequestTimeout=%s: must not be negative", c.RequestTimeout))
+		errs = append(errs, fielderr.Bad("RequestTimeout", c.RequestTimeout, "must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/enos"
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
@@ -81,7 +82,7 @@ func NewHandler(cfg Config, client Poster, opts Options, log zerolog.Logger, reg
 		return nil, errors.New("enosfwd: client is nil")
 	}
 	if cfg.BackfillAge < 0 {
-		return nil, fmt.Errorf("ENOS_BACKFILL_AGE=%s: must be 0 (never by age) or positive, e.g. 1h", cfg.BackfillAge)
+		return nil, fielderr.Bad("BackfillAge", cfg.BackfillAge, "must be 0 (never by age) or positive, e.g. 1h")
 	}
 	if reg == nil {
 		reg = prometheus.NewRegistry()

@@ -7,17 +7,13 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/replay"
 )
 
-// ReplaySink is a replay.SinkFactory: it reads Config from the ENOS_*
-// variables the way the forwarder does and builds the forwarder's handler,
-// posting everything as backfill when env.Replay is set (and, in any case,
-// every batch whose context consume.IsReplay marks). bridgectl registers it
-// as the "enos" sink's Factory.
-func ReplaySink(_ context.Context, env replay.SinkEnv) (consume.Handler, error) {
-	cfg, err := LoadConfigFromEnv()
-	if err != nil {
-		return nil, err
+// ReplaySink returns a replay.SinkFactory building the forwarder's handler
+// from cfg, posting everything as backfill when env.Replay is set (and, in
+// any case, every batch whose context consume.IsReplay marks). bridgectl
+// registers it as the "enos" sink's Factory, with cfg read from the ENOS_*
+// variables the way the forwarder reads them.
+func ReplaySink(cfg Config) replay.SinkFactory {
+	return func(_ context.Context, env replay.SinkEnv) (consume.Handler, error) {
+		return New(cfg, Options{Replay: env.Replay}, env.Log, env.Metrics)
 	}
-	return New(cfg, Options{Replay: env.Replay}, env.Log, env.Metrics)
 }
-
-var _ replay.SinkFactory = ReplaySink

@@ -15,11 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 )
 
-// Config is the HTTP part of every service's configuration.
+// Config is the HTTP part of every service's configuration (pkg/config
+// reads Addr from HTTP_ADDR).
 type Config struct {
-	Addr string `envconfig:"HTTP_ADDR" default:":8080"`
+	Addr string
 	// ReadTimeout, WriteTimeout and IdleTimeout bound reading a request,
 	// writing its response and keeping an idle connection (defaults
 	// ReadTimeout, WriteTimeout and IdleTimeout below; not variables).
@@ -28,10 +31,10 @@ type Config struct {
 	IdleTimeout  time.Duration
 }
 
-// Validate checks that HTTP_ADDR is a host:port.
+// Validate checks that Addr is a host:port.
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return fmt.Errorf("HTTP_ADDR=%q: must be host:port, e.g. :8080", c.Addr)
+		return fielderr.Bad("Addr", c.Addr, "must be host:port, e.g. :8080")
 	}
 	return nil
 }
@@ -149,7 +152,7 @@ func (s *Server) Listen() (net.Addr, error) {
 	}
 	ln, err := net.Listen("tcp", s.srv.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("listening on HTTP_ADDR %s: %w", s.srv.Addr, err)
+		return nil, fmt.Errorf("listening on %s: %w", s.srv.Addr, err)
 	}
 	s.ln = ln
 	return ln.Addr(), nil

@@ -14,55 +14,58 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 )
 
-// Config is the Kafka part of every service's configuration.
+// Config is the Kafka part of every service's configuration. Validation
+// errors name its fields; pkg/config maps the KAFKA_* variables onto it.
 type Config struct {
-	Brokers    []string `envconfig:"KAFKA_BROKERS" default:"localhost:9092"`
-	TLSEnabled bool     `envconfig:"KAFKA_TLS_ENABLED"`
-	TLSCAFile  string   `envconfig:"KAFKA_TLS_CA_FILE"`
+	Brokers    []string
+	TLSEnabled bool
+	TLSCAFile  string
 	// TLSCertFile and TLSKeyFile are a client certificate and its key
 	// (PEM), for brokers that authenticate clients by certificate (Strimzi
 	// "authentication: tls", MSK mTLS). Both or neither. They are read
 	// again for every new connection, so a renewed certificate is used
 	// without a restart.
-	TLSCertFile   string `envconfig:"KAFKA_TLS_CERT_FILE"`
-	TLSKeyFile    string `envconfig:"KAFKA_TLS_KEY_FILE"`
-	SASLMechanism string `envconfig:"KAFKA_SASL_MECHANISM"`
-	SASLUsername  string `envconfig:"KAFKA_SASL_USERNAME"`
-	SASLPassword  string `envconfig:"KAFKA_SASL_PASSWORD" file:"true"`
+	TLSCertFile   string
+	TLSKeyFile    string
+	SASLMechanism string
+	SASLUsername  string
+	SASLPassword  string
 	// AllowInsecureSASL accepts SASL over a plaintext connection, where
 	// the credentials (in clear with plain) and every record can be read
 	// on the network. Refused unless set: a broker on a trusted local
 	// network only.
-	AllowInsecureSASL bool `envconfig:"KAFKA_ALLOW_INSECURE_SASL"`
+	AllowInsecureSASL bool
 }
 
 // Validate reports every problem in the Kafka settings.
 func (c Config) Validate() error {
 	var errs []error
 	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("KAFKA_BROKERS is empty: set host:port[,host:port…]"))
+		errs = append(errs, fielderr.New("Brokers", "is empty: set host:port[,host:port…]"))
 	}
 	for _, b := range c.Brokers {
 		if _, _, err := net.SplitHostPort(strings.TrimSpace(b)); err != nil {
-			errs = append(errs, fmt.Errorf("KAFKA_BROKERS entry %q: must be host:port", b))
+			errs = append(errs, fielderr.New("Brokers", "entry %q: must be host:port", b))
 		}
 	}
 	if c.TLSCAFile != "" {
 		if !c.TLSEnabled {
-			errs = append(errs, errors.New("KAFKA_TLS_CA_FILE is set but KAFKA_TLS_ENABLED is false: set KAFKA_TLS_ENABLED=true"))
+			errs = append(errs, fielderr.New("TLSCAFile", "is set but TLSEnabled is false: set TLSEnabled=true"))
 		}
 		if _, err := os.Stat(c.TLSCAFile); err != nil {
-			errs = append(errs, fmt.Errorf("KAFKA_TLS_CA_FILE=%q: %v", c.TLSCAFile, err))
+			errs = append(errs, fielderr.Wrap("TLSCAFile", c.TLSCAFile, err))
 		}
 	}
 	switch {
 	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
-		errs = append(errs, errors.New("KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE: set both (a client certificate and its key, PEM) or neither"))
+		errs = append(errs, &fielderr.Error{Field: "TLSCertFile", Reason: "and TLSKeyFile: set both (a client certificate and its key, PEM) or neither"})
 	case c.TLSCertFile != "":
 		if !c.TLSEnabled {
-			errs = append(errs, errors.New("KAFKA_TLS_CERT_FILE is set but KAFKA_TLS_ENABLED is false: set KAFKA_TLS_ENABLED=true"))
+			errs = append(errs, fielderr.New("TLSCertFile", "is set but TLSEnabled is false: set TLSEnabled=true"))
 		}
 		if _, err := c.clientCertificate(); err != nil {
 			errs = append(errs, err)
@@ -72,13 +75,13 @@ func (c Config) Validate() error {
 	case "":
 	case "plain", "scram-sha-256", "scram-sha-512":
 		if c.SASLUsername == "" || c.SASLPassword == "" {
-			errs = append(errs, fmt.Errorf("KAFKA_SASL_MECHANISM=%s needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD", c.SASLMechanism))
+			errs = append(errs, fielderr.Bad("SASLMechanism", c.SASLMechanism, "needs SASLUsername and SASLPassword"))
 		}
 		if !c.TLSEnabled && !c.AllowInsecureSASL {
-			errs = append(errs, fmt.Errorf("KAFKA_SASL_MECHANISM=%s without KAFKA_TLS_ENABLED=true: the credentials and every record would cross the network unencrypted; set KAFKA_TLS_ENABLED=true (and KAFKA_TLS_CA_FILE for a private CA), or KAFKA_ALLOW_INSECURE_SASL=true for a broker on a trusted local network", c.SASLMechanism))
+			errs = append(errs, fielderr.Bad("SASLMechanism", c.SASLMechanism, "without TLSEnabled=true: the credentials and every record would cross the network unencrypted; set TLSEnabled=true (and TLSCAFile for a private CA), or AllowInsecureSASL=true for a broker on a trusted local network"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("KAFKA_SASL_MECHANISM=%q: must be plain, scram-sha-256 or scram-sha-512", c.SASLMechanism))
+		errs = append(errs, fielderr.Bad("SASLMechanism", c.SASLMechanism, "must be plain, scram-sha-256 or scram-sha-512"))
 	}
 	return errors.Join(errs...)
 }
@@ -102,11 +105,11 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	if c.TLSCAFile != "" {
 		pem, err := os.ReadFile(c.TLSCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading KAFKA_TLS_CA_FILE: %w", err)
+			return nil, fmt.Errorf("reading TLSCAFile: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("KAFKA_TLS_CA_FILE=%q holds no PEM certificate", c.TLSCAFile)
+			return nil, fielderr.Bad("TLSCAFile", c.TLSCAFile, "holds no PEM certificate")
 		}
 		cfg.RootCAs = pool
 	}
@@ -125,7 +128,7 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 func (c Config) clientCertificate() (*tls.Certificate, error) {
 	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("KAFKA_TLS_CERT_FILE=%q, KAFKA_TLS_KEY_FILE=%q: loading the client certificate: %w", c.TLSCertFile, c.TLSKeyFile, err)
+		return nil, &fielderr.Error{Field: "TLSCertFile", Value: fmt.Sprintf("%q", c.TLSCertFile), Reason: fmt.Sprintf("loading the client certificate with TLSKeyFile=%q", c.TLSKeyFile), Err: err}
 	}
 	return &cert, nil
 }
@@ -141,7 +144,7 @@ func (c Config) mechanism() (sasl.Mechanism, error) {
 	case "scram-sha-512":
 		return scram.Mechanism(scram.SHA512, c.SASLUsername, c.SASLPassword)
 	}
-	return nil, fmt.Errorf("KAFKA_SASL_MECHANISM=%q: unsupported", c.SASLMechanism)
+	return nil, fielderr.Bad("SASLMechanism", c.SASLMechanism, "unsupported")
 }
 
 // Dialer returns a dialer for readers and admin connections.

@@ -2,28 +2,30 @@ package logging
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 )
 
-// Config is the logging part of every service's configuration.
+// Config is the logging part of every service's configuration (pkg/config
+// reads it from LOG_LEVEL and LOG_FORMAT).
 type Config struct {
-	Level  string `envconfig:"LOG_LEVEL" default:"info"`
-	Format string `envconfig:"LOG_FORMAT" default:"json"`
+	Level  string
+	Format string
 }
 
 // Validate reports an unknown level or format.
 func (c Config) Validate() error {
 	var errs []error
 	if _, err := zerolog.ParseLevel(c.Level); err != nil || c.Level == "" {
-		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: must be one of trace, debug, info, warn, error", c.Level))
+		errs = append(errs, fielderr.Bad("Level", c.Level, "must be one of trace, debug, info, warn, error"))
 	}
 	if c.Format != "json" && c.Format != "console" {
-		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: must be json or console", c.Format))
+		errs = append(errs, fielderr.Bad("Format", c.Format, "must be json or console"))
 	}
 	return errors.Join(errs...)
 }

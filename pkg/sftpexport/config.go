@@ -2,10 +2,11 @@ package sftpexport
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 )
 
 // DefaultDialTimeout bounds the TCP connect and SSH handshake.
@@ -53,31 +54,31 @@ func (c *Config) applyDefaults() {
 func (c *Config) validate() (*time.Location, error) {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("ENERGISME_SFTP_ADDR=%q: must be host:port", c.Addr))
+		errs = append(errs, fielderr.Bad("Addr", c.Addr, "must be host:port"))
 	}
 	if c.User == "" {
-		errs = append(errs, errors.New("ENERGISME_SFTP_USER is empty: set the SFTP login"))
+		errs = append(errs, fielderr.New("User", "is empty: set the SFTP login"))
 	}
 	switch {
 	case c.Password == "" && c.KeyFile == "":
-		errs = append(errs, errors.New("ENERGISME_SFTP_PASSWORD and ENERGISME_SFTP_KEY_FILE are both empty: set one"))
+		errs = append(errs, fielderr.New("Password", "and KeyFile are both empty: set one"))
 	case c.Password != "" && c.KeyFile != "":
-		errs = append(errs, errors.New("ENERGISME_SFTP_PASSWORD and ENERGISME_SFTP_KEY_FILE are both set: set only one"))
+		errs = append(errs, fielderr.New("Password", "and KeyFile are both set: set only one"))
 	}
 	if c.KnownHostsFile == "" {
-		errs = append(errs, errors.New("ENERGISME_SFTP_KNOWN_HOSTS is empty: set a known_hosts file holding the server's host key"))
+		errs = append(errs, fielderr.New("KnownHostsFile", "is empty: set a known_hosts file holding the server's host key"))
 	} else if _, err := os.Stat(c.KnownHostsFile); err != nil {
-		errs = append(errs, fmt.Errorf("ENERGISME_SFTP_KNOWN_HOSTS=%q: %w", c.KnownHostsFile, err))
+		errs = append(errs, fielderr.Wrap("KnownHostsFile", c.KnownHostsFile, err))
 	}
 	if _, err := ParseFormat(string(c.Format)); err != nil {
-		errs = append(errs, fmt.Errorf("ENERGISME_FILE_FORMAT=%q: must be csv, json or xml", c.Format))
+		errs = append(errs, fielderr.Bad("Format", string(c.Format), "must be csv, json or xml"))
 	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("time zone %q: %w", c.TimeZone, err))
+		errs = append(errs, fielderr.Bad("TimeZone", c.TimeZone, "not an IANA time zone, e.g. UTC or Europe/Paris"))
 	}
 	if c.DialTimeout < 0 {
-		errs = append(errs, fmt.Errorf("DialTimeout=%s: must not be negative", c.DialTimeout))
+		errs = append(errs, fielderr.Bad("DialTimeout", c.DialTimeout, "must not be negative"))
 	}
 	return loc, errors.Join(errs...)
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
 
@@ -56,25 +57,25 @@ func New(cfg Config, log zerolog.Logger) (*Uploader, error) {
 	cfg.applyDefaults()
 	loc, err := cfg.validate()
 	if err != nil {
-		return nil, fmt.Errorf("validating SFTP config: %w", err)
+		return nil, err // field errors, joined: a service renames them
 	}
 	hostKeys, err := knownhosts.New(cfg.KnownHostsFile)
 	if err != nil {
-		return nil, fmt.Errorf("reading ENERGISME_SFTP_KNOWN_HOSTS=%q: %w", cfg.KnownHostsFile, err)
+		return nil, fielderr.Wrap("KnownHostsFile", cfg.KnownHostsFile, fmt.Errorf("reading: %w", err))
 	}
 	pinner, err := newHostKeyPinner(cfg.KnownHostsFile, hostKeys)
 	if err != nil {
-		return nil, fmt.Errorf("reading ENERGISME_SFTP_KNOWN_HOSTS=%q: %w", cfg.KnownHostsFile, err)
+		return nil, fielderr.Wrap("KnownHostsFile", cfg.KnownHostsFile, fmt.Errorf("reading: %w", err))
 	}
 	var auth ssh.AuthMethod
 	if cfg.KeyFile != "" {
 		pem, err := os.ReadFile(cfg.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading ENERGISME_SFTP_KEY_FILE: %w", err)
+			return nil, fielderr.Wrap("KeyFile", cfg.KeyFile, fmt.Errorf("reading: %w", err))
 		}
 		signer, err := ssh.ParsePrivateKey(pem)
 		if err != nil {
-			return nil, fmt.Errorf("parsing ENERGISME_SFTP_KEY_FILE=%q: %w", cfg.KeyFile, err)
+			return nil, fielderr.Wrap("KeyFile", cfg.KeyFile, fmt.Errorf("parsing: %w", err))
 		}
 		auth = ssh.PublicKeys(signer)
 	} else {

@@ -323,13 +323,13 @@ func TestNewValidates(t *testing.T) {
 		wantErr string
 	}{
 		{name: "ok", mod: func(*sftpexport.Config) {}},
-		{name: "no port", mod: func(c *sftpexport.Config) { c.Addr = "h" }, wantErr: "ENERGISME_SFTP_ADDR"},
-		{name: "no user", mod: func(c *sftpexport.Config) { c.User = "" }, wantErr: "ENERGISME_SFTP_USER"},
+		{name: "no port", mod: func(c *sftpexport.Config) { c.Addr = "h" }, wantErr: `Addr="h": must be host:port`},
+		{name: "no user", mod: func(c *sftpexport.Config) { c.User = "" }, wantErr: "User is empty"},
 		{name: "no credentials", mod: func(c *sftpexport.Config) { c.Password = "" }, wantErr: "both empty"},
 		{name: "both credentials", mod: func(c *sftpexport.Config) { c.KeyFile = "/k" }, wantErr: "both set"},
-		{name: "no known_hosts", mod: func(c *sftpexport.Config) { c.KnownHostsFile = "" }, wantErr: "ENERGISME_SFTP_KNOWN_HOSTS"},
-		{name: "missing known_hosts", mod: func(c *sftpexport.Config) { c.KnownHostsFile = "/nonexistent" }, wantErr: "ENERGISME_SFTP_KNOWN_HOSTS"},
-		{name: "bad format", mod: func(c *sftpexport.Config) { c.Format = "yaml" }, wantErr: "ENERGISME_FILE_FORMAT"},
+		{name: "no known_hosts", mod: func(c *sftpexport.Config) { c.KnownHostsFile = "" }, wantErr: "KnownHostsFile is empty"},
+		{name: "missing known_hosts", mod: func(c *sftpexport.Config) { c.KnownHostsFile = "/nonexistent" }, wantErr: `KnownHostsFile="/nonexistent"`},
+		{name: "bad format", mod: func(c *sftpexport.Config) { c.Format = "yaml" }, wantErr: `Format="yaml": must be csv, json or xml`},
 		{name: "bad zone", mod: func(c *sftpexport.Config) { c.TimeZone = "Mars/Olympus" }, wantErr: "time zone"},
 	}
 	for _, tt := range tests {

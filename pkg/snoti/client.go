@@ -17,6 +17,8 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/rs/zerolog"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 )
 
 // Client is one SNoti connection that reconnects forever. Build it with
@@ -91,11 +93,11 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("SNOTI_CA_FILE=%q: reading: %w", cfg.CAFile, err)
+			return nil, fielderr.Wrap("CAFile", cfg.CAFile, fmt.Errorf("reading: %w", err))
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("SNOTI_CA_FILE=%q: no PEM certificate found: give a PEM bundle", cfg.CAFile)
+			return nil, fielderr.Bad("CAFile", cfg.CAFile, "no PEM certificate found: give a PEM bundle")
 		}
 		t.RootCAs = pool
 	}

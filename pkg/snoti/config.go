@@ -2,9 +2,10 @@ package snoti
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 )
 
 // Protocol generations of SNoti.
@@ -23,63 +24,62 @@ const minMaxLineBytes = 1 << 20
 // DefaultMaxLineBytes is Config.MaxLineBytes when unset (4 MiB).
 const DefaultMaxLineBytes = 4 << 20
 
-// Config configures one SNoti connection. The envconfig tags carry the full
-// variable names, so embed Config anonymously in a service's spec (a named
-// field would prefix the names).
+// Config configures one SNoti connection. Validation errors name its
+// fields; the ingest reads them from the SNOTI_* variables.
 type Config struct {
 	// Addr is host:port of the SNoti endpoint, e.g. snoti.gizwits.com:2017.
-	Addr string `envconfig:"SNOTI_ADDR" required:"true"`
+	Addr string
 	// Protocol is v1 (enterprise login) or v2 (product login).
-	Protocol string `envconfig:"SNOTI_PROTOCOL" default:"v2"`
+	Protocol string
 
 	// EnterpriseID and EnterpriseSecret are the v1 credentials.
-	EnterpriseID     string `envconfig:"SNOTI_ENTERPRISE_ID"`
-	EnterpriseSecret string `envconfig:"SNOTI_ENTERPRISE_SECRET" file:"true"`
+	EnterpriseID     string
+	EnterpriseSecret string
 
 	// ProductsFile is a JSON file listing the v2 products (see LoadProducts).
 	// Products, when not empty, is used instead of the file.
-	ProductsFile string    `envconfig:"SNOTI_PRODUCTS_FILE"`
-	Products     []Product `ignored:"true"`
+	ProductsFile string
+	Products     []Product
 
 	// Prefetch is how many pushes the server may leave un-ACKed (1..32767).
-	Prefetch int `envconfig:"SNOTI_PREFETCH" default:"50"`
+	Prefetch int
 
 	// CAFile is a PEM bundle to trust instead of the system roots.
-	CAFile string `envconfig:"SNOTI_CA_FILE"`
+	CAFile string
 	// ServerName overrides the host name checked in the server certificate.
-	ServerName string `envconfig:"SNOTI_SERVER_NAME"`
+	ServerName string
 	// InsecureSkipVerify disables certificate verification. It exists for
 	// broken test setups only and is logged as a warning at every connect.
-	InsecureSkipVerify bool `envconfig:"SNOTI_INSECURE_SKIP_VERIFY" default:"false"`
+	InsecureSkipVerify bool
 
 	// Heartbeat is how long the client may stay without writing before it
 	// sends a ping. SNoti requires a message at least every 5 minutes.
-	Heartbeat time.Duration `envconfig:"SNOTI_HEARTBEAT" default:"60s"`
+	Heartbeat time.Duration
 	// PongTimeout is how long a ping may stay unanswered before the
 	// connection is considered dead.
-	PongTimeout time.Duration `envconfig:"SNOTI_PONG_TIMEOUT" default:"10s"`
+	PongTimeout time.Duration
 	// LoginTimeout bounds dialing, the TLS handshake and the login reply.
-	LoginTimeout time.Duration `envconfig:"SNOTI_LOGIN_TIMEOUT" default:"10s"`
+	LoginTimeout time.Duration
 	// WriteTimeout bounds one write to the socket.
-	WriteTimeout time.Duration `envconfig:"SNOTI_WRITE_TIMEOUT" default:"10s"`
+	WriteTimeout time.Duration
 
 	// BackoffMin and BackoffMax bound the reconnect delay, which doubles at
 	// every failed attempt, with jitter, and restarts from BackoffMin after a
 	// successful login.
-	BackoffMin time.Duration `envconfig:"SNOTI_BACKOFF_MIN" default:"1s"`
-	BackoffMax time.Duration `envconfig:"SNOTI_BACKOFF_MAX" default:"60s"`
+	BackoffMin time.Duration
+	BackoffMax time.Duration
 
 	// MaxLineBytes is the longest line accepted (at least 1 MiB). Longer
 	// lines are reported to Handler.HandleInvalid and skipped (an over-long
 	// push whose delivery id could be read can still be ACKed). The default,
 	// 4 MiB, is half the max.message.bytes bridgectl topics ensure gives
 	// the topics: a record holds the line and its decoded copy.
-	MaxLineBytes int `envconfig:"SNOTI_MAX_LINE_BYTES" default:"4194304"`
+	MaxLineBytes int
 }
 
 // withDefaults fills zero values, so a Config built in code and passed to
-// New needs only the fields that matter to it. (envconfig fills the same
-// defaults from the tags.)
+// New needs only the fields that matter to it. (The ingest's environment
+// has the same defaults.)
 func (c Config) withDefaults() Config {
 	if c.Protocol == "" {
 		c.Protocol = ProtocolV2
@@ -112,24 +112,24 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate reports every problem of the configuration at once, each naming
-// the variable, its value and the fix. It sees the values as loaded: a zero
-// SNOTI_PREFETCH is an error here, while New fills zero fields of a Config
+// the field, its value and the fix. It sees the values as given: a zero
+// Prefetch is an error here, while New fills zero fields of a Config
 // built in code with the defaults before validating. For v2 without
 // Products it reads and checks ProductsFile.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(e *fielderr.Error) { errs = append(errs, e) }
 
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		bad("SNOTI_ADDR=%q: must be host:port, e.g. snoti.gizwits.com:2017", c.Addr)
+		bad(fielderr.Bad("Addr", c.Addr, "must be host:port, e.g. snoti.gizwits.com:2017"))
 	}
 	switch c.Protocol {
 	case ProtocolV1:
 		if c.EnterpriseID == "" {
-			bad("SNOTI_ENTERPRISE_ID is empty: required with SNOTI_PROTOCOL=v1")
+			bad(fielderr.New("EnterpriseID", "is empty: required with Protocol=v1"))
 		}
 		if c.EnterpriseSecret == "" {
-			bad("SNOTI_ENTERPRISE_SECRET is empty: required with SNOTI_PROTOCOL=v1")
+			bad(fielderr.New("EnterpriseSecret", "is empty: required with Protocol=v1"))
 		}
 	case ProtocolV2:
 		switch {
@@ -138,42 +138,42 @@ func (c Config) Validate() error {
 				errs = append(errs, err)
 			}
 		case c.ProductsFile == "":
-			bad("SNOTI_PRODUCTS_FILE is empty: required with SNOTI_PROTOCOL=v2 (a JSON list of products)")
+			bad(fielderr.New("ProductsFile", "is empty: required with Protocol=v2 (a JSON list of products)"))
 		default:
 			if _, err := LoadProducts(c.ProductsFile); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	default:
-		bad("SNOTI_PROTOCOL=%q: must be v1 or v2", c.Protocol)
+		bad(fielderr.Bad("Protocol", c.Protocol, "must be v1 or v2"))
 	}
 	if c.Prefetch < 1 || c.Prefetch > MaxPrefetch {
-		bad("SNOTI_PREFETCH=%d: must be 1..%d", c.Prefetch, MaxPrefetch)
+		bad(fielderr.Bad("Prefetch", c.Prefetch, "must be 1..%d", MaxPrefetch))
 	}
 	positive := []struct {
 		name string
 		d    time.Duration
 	}{
-		{"SNOTI_HEARTBEAT", c.Heartbeat},
-		{"SNOTI_PONG_TIMEOUT", c.PongTimeout},
-		{"SNOTI_LOGIN_TIMEOUT", c.LoginTimeout},
-		{"SNOTI_WRITE_TIMEOUT", c.WriteTimeout},
-		{"SNOTI_BACKOFF_MIN", c.BackoffMin},
-		{"SNOTI_BACKOFF_MAX", c.BackoffMax},
+		{"Heartbeat", c.Heartbeat},
+		{"PongTimeout", c.PongTimeout},
+		{"LoginTimeout", c.LoginTimeout},
+		{"WriteTimeout", c.WriteTimeout},
+		{"BackoffMin", c.BackoffMin},
+		{"BackoffMax", c.BackoffMax},
 	}
 	for _, p := range positive {
 		if p.d <= 0 {
-			bad("%s=%s: must be a positive duration such as 10s", p.name, p.d)
+			bad(fielderr.Bad(p.name, p.d, "must be a positive duration such as 10s"))
 		}
 	}
 	if c.Heartbeat > 5*time.Minute {
-		bad("SNOTI_HEARTBEAT=%s: must be at most 5m, SNoti closes connections silent for 5 minutes", c.Heartbeat)
+		bad(fielderr.Bad("Heartbeat", c.Heartbeat, "must be at most 5m, SNoti closes connections silent for 5 minutes"))
 	}
 	if c.BackoffMax < c.BackoffMin {
-		bad("SNOTI_BACKOFF_MAX=%s: must not be below SNOTI_BACKOFF_MIN=%s", c.BackoffMax, c.BackoffMin)
+		bad(fielderr.Bad("BackoffMax", c.BackoffMax, "must not be below BackoffMin=%s", c.BackoffMin))
 	}
 	if c.MaxLineBytes < minMaxLineBytes {
-		bad("SNOTI_MAX_LINE_BYTES=%d: must be at least %d (1 MiB)", c.MaxLineBytes, minMaxLineBytes)
+		bad(fielderr.Bad("MaxLineBytes", c.MaxLineBytes, "must be at least %d (1 MiB)", minMaxLineBytes))
 	}
 	return errors.Join(errs...)
 }

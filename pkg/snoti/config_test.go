@@ -22,7 +22,8 @@ func writeFile(t *testing.T, content string) string {
 	return p
 }
 
-// loaded is cfg as envconfig would load it: zero fields get the defaults.
+// loaded is cfg as the ingest's environment would give it: zero fields
+// get the defaults.
 func loaded(cfg snoti.Config) snoti.Config {
 	orDefault := func(v *time.Duration, d time.Duration) {
 		if *v == 0 {
@@ -57,11 +58,11 @@ func TestConfigValidate(t *testing.T) {
 		{"v2 with a products file", loaded(snoti.Config{Addr: "h:2017", ProductsFile: good}), nil},
 		{"v1", loaded(snoti.Config{Addr: "h:2015", Protocol: "v1", EnterpriseID: "e", EnterpriseSecret: "s"}), nil},
 		{"everything wrong", snoti.Config{Addr: "nohost", Protocol: "v1", Prefetch: 40000, Heartbeat: 10 * time.Minute, BackoffMin: time.Second, BackoffMax: time.Millisecond, MaxLineBytes: 1000},
-			[]string{"SNOTI_ADDR=\"nohost\"", "SNOTI_ENTERPRISE_ID is empty", "SNOTI_ENTERPRISE_SECRET is empty", "SNOTI_PREFETCH=40000: must be 1..32767", "SNOTI_HEARTBEAT=10m0s", "SNOTI_BACKOFF_MAX=1ms", "SNOTI_MAX_LINE_BYTES=1000", "SNOTI_PONG_TIMEOUT=0s: must be a positive duration"}},
-		{"negative prefetch", loaded(snoti.Config{Addr: "h:1", ProductsFile: good, Prefetch: -1}), []string{"SNOTI_PREFETCH=-1: must be 1..32767"}},
-		{"unknown protocol", loaded(snoti.Config{Addr: "h:1", Protocol: "v3"}), []string{`SNOTI_PROTOCOL="v3": must be v1 or v2`}},
-		{"v2 without products", loaded(snoti.Config{Addr: "h:1"}), []string{"SNOTI_PRODUCTS_FILE is empty"}},
-		{"missing products file", loaded(snoti.Config{Addr: "h:1", ProductsFile: "/nonexistent.json"}), []string{"SNOTI_PRODUCTS_FILE=\"/nonexistent.json\": reading"}},
+			[]string{"Addr=\"nohost\"", "EnterpriseID is empty: required with Protocol=v1", "EnterpriseSecret is empty", "Prefetch=40000: must be 1..32767", "Heartbeat=10m0s", "BackoffMax=1ms: must not be below BackoffMin=1s", "MaxLineBytes=1000", "PongTimeout=0s: must be a positive duration"}},
+		{"negative prefetch", loaded(snoti.Config{Addr: "h:1", ProductsFile: good, Prefetch: -1}), []string{"Prefetch=-1: must be 1..32767"}},
+		{"unknown protocol", loaded(snoti.Config{Addr: "h:1", Protocol: "v3"}), []string{`Protocol="v3": must be v1 or v2`}},
+		{"v2 without products", loaded(snoti.Config{Addr: "h:1"}), []string{"ProductsFile is empty"}},
+		{"missing products file", loaded(snoti.Config{Addr: "h:1", ProductsFile: "/nonexistent.json"}), []string{"ProductsFile=\"/nonexistent.json\": reading"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +122,7 @@ func TestLoadProducts(t *testing.T) {
 }
 
 func TestNewRejectsAnInvalidConfig(t *testing.T) {
-	if _, err := snoti.New(snoti.Config{Addr: "x"}, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "SNOTI_ADDR") {
+	if _, err := snoti.New(snoti.Config{Addr: "x"}, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), `Addr="x"`) {
 		t.Fatalf("New: %v, want the validation error", err)
 	}
 }

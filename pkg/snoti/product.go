@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/fielderr"
 )
 
 // Product is one v2 subscription: the credentials of a product, the subkey
@@ -29,21 +31,21 @@ const maxSubkeysPerProduct = 5
 var subkeyPattern = regexp.MustCompile(`^[A-Za-z0-9_]{1,32}$`)
 
 // LoadProducts reads a JSON array of Product from path and validates it.
-// Errors name the file, the entry and the field, e.g.
-// `products.json: products[1].subkey="a-b": must be 1-32 of [A-Za-z0-9_]`.
+// Errors name Config.ProductsFile, the entry and the field, e.g.
+// `ProductsFile="products.json": products[1].subkey="a-b": must be 1-32 of [A-Za-z0-9_]`.
 func LoadProducts(path string) ([]Product, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("SNOTI_PRODUCTS_FILE=%q: reading: %w", path, err)
+		return nil, fielderr.Wrap("ProductsFile", path, fmt.Errorf("reading: %w", err))
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var ps []Product
 	if err := dec.Decode(&ps); err != nil {
-		return nil, fmt.Errorf("SNOTI_PRODUCTS_FILE=%q: must be a JSON array of {product_key, auth_id, auth_secret, subkey, events}: %w", path, err)
+		return nil, fielderr.Wrap("ProductsFile", path, fmt.Errorf("must be a JSON array of {product_key, auth_id, auth_secret, subkey, events}: %w", err))
 	}
 	if err := ValidateProducts(ps); err != nil {
-		return nil, fmt.Errorf("SNOTI_PRODUCTS_FILE=%q: %w", path, err)
+		return nil, fielderr.Wrap("ProductsFile", path, err)
 	}
 	return ps, nil
 }

@@ -107,7 +107,7 @@ func decodeRemoteResult(raw json.RawMessage) (*RemoteControlResult, error) {
 // ctx.Err() when ctx ends first (the commands may then still be executed).
 func (c *Client) RemoteControl(ctx context.Context, req RemoteControlRequest) (*RemoteControlResult, error) {
 	if c.cfg.Protocol != ProtocolV2 {
-		return nil, errors.New("snoti: RemoteControl needs SNOTI_PROTOCOL=v2")
+		return nil, errors.New("snoti: RemoteControl needs Config.Protocol v2")
 	}
 	if len(req.Commands) == 0 {
 		return nil, errors.New("snoti: remote control request without commands")

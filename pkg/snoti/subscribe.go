@@ -20,7 +20,7 @@ import (
 // Calls are serialised: replies carry no id to match them by.
 func (c *Client) Subscribe(ctx context.Context, products []Product) error {
 	if c.cfg.Protocol != ProtocolV2 {
-		return errors.New("snoti: Subscribe needs SNOTI_PROTOCOL=v2")
+		return errors.New("snoti: Subscribe needs Config.Protocol v2")
 	}
 	if err := ValidateProducts(products); err != nil {
 		return fmt.Errorf("invalid subscription: %w", err)
@@ -52,7 +52,7 @@ func (c *Client) Subscribe(ctx context.Context, products []Product) error {
 // no event is not sent at login. Errors and concurrency as Subscribe.
 func (c *Client) Unsubscribe(ctx context.Context, subs []Product) error {
 	if c.cfg.Protocol != ProtocolV2 {
-		return errors.New("snoti: Unsubscribe needs SNOTI_PROTOCOL=v2")
+		return errors.New("snoti: Unsubscribe needs Config.Protocol v2")
 	}
 	wire := c.unsubscribeEntries(subs)
 	if err := c.request(ctx, "unsubscribe_req", cmdUnsubscribeRes, wire); err != nil {

@@ -99,7 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// With --help the configuration only supplies the defaults shown, so a
 	// bad environment does not hide the help.
 	help := wantsHelp(rest)
-	if err := config.Load(&a.cfg); err != nil && !help {
+	var env environ
+	err = config.Load(&env)
+	a.cfg = env.config() // what did load, for --help's defaults
+	if err != nil && !help {
 		fmt.Fprintf(stderr, "bridgectl: invalid configuration:\n%v\n", err)
 		return exitUsage
 	}

@@ -10,8 +10,24 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
-// Config is bridgectl's environment (see the README, "Configuration"): the variables the
-// services share, the topic names, and the defaults of topics ensure.
+// environ is bridgectl's environment (see the README, "Configuration"):
+// the variables the services share and bridgectl's own.
+type environ struct {
+	Log   config.Log
+	Kafka config.Kafka
+	Config
+}
+
+// config returns the typed configuration the commands use.
+func (e environ) config() Config {
+	c := e.Config
+	c.Log, c.Kafka = e.Log.Config(), e.Kafka.Config()
+	return c
+}
+
+// Config is bridgectl's configuration: the settings the services share
+// (typed, from environ), the topic names, and the defaults of topics
+// ensure. The sinks' own variables are read by their factories (sinks.go).
 type Config struct {
 	Log    logging.Config
 	Kafka  kafkaconf.Config

@@ -5,9 +5,9 @@ import (
 	"fmt"
 
 	"github.com/snotibridge/snotibridge/pkg/codecs"
+	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/decode"
-	"github.com/snotibridge/snotibridge/pkg/energismefwd"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/replay"
 )
@@ -23,7 +23,9 @@ var sinkDLQVar = map[string]string{"telemetry": "TOPIC_DECODER_DLQ", "enos": "TO
 // func(ctx context.Context, env replay.SinkEnv) (consume.Handler, error),
 // that builds the same handler as the live stage from the stage's own
 // environment variables, flagging records as historical when env.Replay is
-// true (EnOS: non-realtime). A sink registered without a Factory answers
+// true (EnOS: non-realtime). The forwarders' factories read their
+// variables here, with pkg/config, as the forwarders do: the libraries
+// take typed configs. A sink registered without a Factory answers
 // "not available in this build".
 func defaultSinks(cfg *Config) replay.Sinks {
 	return replay.Sinks{
@@ -35,7 +37,13 @@ func defaultSinks(cfg *Config) replay.Sinks {
 		{
 			Name: "enos", Stage: "enos",
 			Inputs: []string{cfg.Topics.Telemetry, cfg.Topics.Events}, DLQTopic: cfg.Topics.EnosDLQ,
-			Factory: configErrors(enosfwd.ReplaySink),
+			Factory: configErrors(func(ctx context.Context, env replay.SinkEnv) (consume.Handler, error) {
+				cfg, err := sinkenv.LoadEnOS()
+				if err != nil {
+					return nil, err
+				}
+				return enosfwd.ReplaySink(cfg)(ctx, env)
+			}),
 		},
 		{
 			// Energisme's push API has no backfill flag: replayed uplinks go
@@ -43,7 +51,11 @@ func defaultSinks(cfg *Config) replay.Sinks {
 			Name: "energisme", Stage: "energisme",
 			Inputs: []string{cfg.Topics.Events}, DLQTopic: cfg.Topics.EnergismeDLQ,
 			Factory: configErrors(func(_ context.Context, env replay.SinkEnv) (consume.Handler, error) {
-				return energismefwd.NewPushHandlerFromEnv(env.Codec, env.Log, env.Metrics)
+				s, err := sinkenv.LoadEnergismePush()
+				if err != nil {
+					return nil, err
+				}
+				return s.NewPushHandler(env.Codec, env.Log, env.Metrics)
 			}),
 		},
 		{

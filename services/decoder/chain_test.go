@@ -109,15 +109,7 @@ func TestChainSimIngestDecoder(t *testing.T) {
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	startDecoder := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- run(ctx, cfg, zerolog.Nop()) }()
-		return func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("decoder run: %v", err)
-			}
-		}
+		return testkit.RunInProcess(t, "decoder", func(ctx context.Context) error { return run(ctx, cfg, zerolog.Nop()) })
 	}
 
 	codec, _ := records.NewCodec()

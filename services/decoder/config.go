@@ -9,7 +9,22 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
-// Config is the decoder's configuration (see README, "Configuration").
+// environ is the decoder's environment: the variables every service reads and
+// its own (see README, "Configuration").
+type environ struct {
+	config.Base
+	Config
+}
+
+// config returns the typed configuration run takes.
+func (e environ) config() Config {
+	c := e.Config
+	c.Base = e.Base.Service()
+	return c
+}
+
+// Config is the decoder's configuration. Its own fields are read from the
+// variables in their tags; Base from the shared ones (environ).
 type Config struct {
 	service.Base
 	CodecsDir      string `envconfig:"CODECS_DIR" required:"true"`
@@ -38,9 +53,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("CODECS_DIR=%q: not a readable directory: point it at the folder of <product_key>.json codec files", c.CodecsDir))
 		}
 	}
-	for name, v := range map[string]string{"TOPIC_EVENTS": c.TopicEvents, "TOPIC_TELEMETRY": c.TopicTelemetry, "GROUP_ID": c.GroupID} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", name))
+	// A slice, not a map: the errors come out in the same order every time.
+	for _, v := range []struct{ name, value string }{
+		{"TOPIC_EVENTS", c.TopicEvents}, {"TOPIC_TELEMETRY", c.TopicTelemetry}, {"GROUP_ID", c.GroupID},
+	} {
+		if v.value == "" {
+			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", v.name))
 		}
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {

@@ -3,15 +3,68 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
 	"github.com/snotibridge/snotibridge/pkg/energismefwd"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
-// Config is the forwarder's configuration (see README, "Configuration").
-// The push part runs when ENERGISME_URL is set, the file part when
-// ENERGISME_SFTP_ADDR is set; at least one must be.
+// environ is the forwarder's environment: the variables every service reads,
+// the push part's (shared with bridgectl's "energisme" sink), the file
+// part's and its own (see README, "Configuration"). The push part runs
+// when ENERGISME_URL is set, the file part when ENERGISME_SFTP_ADDR is
+// set; at least one must be.
+type environ struct {
+	config.Base
+	Push  sinkenv.EnergismePush
+	Files filesEnv
+	Config
+}
+
+// config returns the typed configuration run takes.
+func (e environ) config() Config {
+	c := e.Config
+	c.Base, c.Push, c.Files = e.Base.Service(), e.Push.Config(), e.Files.Config()
+	return c
+}
+
+// Validate checks that at least one part is enabled (each part checks its
+// own variables, Config the forwarder's).
+func (e *environ) Validate() error {
+	if !e.Push.Config().Enabled() && !e.Files.Config().Enabled() {
+		return errors.New("ENERGISME_URL and ENERGISME_SFTP_ADDR are both empty: set ENERGISME_URL for the HTTP push, ENERGISME_SFTP_ADDR for flat files, or both")
+	}
+	return nil
+}
+
+// filesEnv is the file part's variables. Its fields are
+// energismefwd.FileSettings', in the same order.
+type filesEnv struct {
+	SFTPAddr       string        `envconfig:"ENERGISME_SFTP_ADDR"`
+	SFTPUser       string        `envconfig:"ENERGISME_SFTP_USER"`
+	SFTPPassword   string        `envconfig:"ENERGISME_SFTP_PASSWORD" file:"true"`
+	SFTPKeyFile    string        `envconfig:"ENERGISME_SFTP_KEY_FILE"`
+	SFTPKnownHosts string        `envconfig:"ENERGISME_SFTP_KNOWN_HOSTS"`
+	SFTPDir        string        `envconfig:"ENERGISME_SFTP_DIR"`
+	Interval       time.Duration `envconfig:"ENERGISME_FILE_INTERVAL" default:"10m"`
+	Format         string        `envconfig:"ENERGISME_FILE_FORMAT" default:"csv"`
+	TimeZone       string        `envconfig:"ENERGISME_FILE_TZ" default:"UTC"`
+	ModuleTemplate string        `envconfig:"ENERGISME_FILE_MODULE_TEMPLATE" default:"<did>.<point>"`
+	Prefix         string        `envconfig:"ENERGISME_FILE_PREFIX" default:"telemetry"`
+	MaxMessages    int           `envconfig:"ENERGISME_FILE_MAX_MESSAGES" default:"10000"`
+}
+
+// Config returns the typed settings.
+func (f filesEnv) Config() energismefwd.FileSettings { return energismefwd.FileSettings(f) }
+
+// Validate reports every problem of an enabled file part.
+func (f filesEnv) Validate() error { return config.Rename(f.Config().Validate(), f) }
+
+// Config is the forwarder's configuration. Its own fields are read from
+// the variables in their tags; Base, Push and Files from the shared and
+// the parts' ones (environ).
 type Config struct {
 	service.Base
 	Push  energismefwd.PushSettings
@@ -36,6 +89,8 @@ type Config struct {
 }
 
 // Validate checks the forwarder's own variables; the parts check theirs.
+// The checks run over slices, so the errors come out in the same order
+// every time.
 func (c *Config) Validate() error {
 	var errs []error
 	dlq, from, err := config.Either("energisme.dlq.v1", config.Var{Name: "TOPIC_DLQ", Value: c.TopicDLQ}, config.Var{Name: "TOPIC_ENERGISME_DLQ", Value: c.TopicEnergismeDLQ})
@@ -44,12 +99,11 @@ func (c *Config) Validate() error {
 	} else {
 		c.TopicDLQ, c.DLQFrom = dlq, from
 	}
-	if !c.Push.Enabled() && !c.Files.Enabled() {
-		errs = append(errs, errors.New("ENERGISME_URL and ENERGISME_SFTP_ADDR are both empty: set ENERGISME_URL for the HTTP push, ENERGISME_SFTP_ADDR for flat files, or both"))
-	}
-	for name, v := range map[string]string{"TOPIC_EVENTS": c.TopicEvents, "TOPIC_TELEMETRY": c.TopicTelemetry, "GROUP_ID": c.GroupID, "FILES_GROUP_ID": c.FilesGroupID} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", name))
+	for _, v := range []struct{ name, value string }{
+		{"TOPIC_EVENTS", c.TopicEvents}, {"TOPIC_TELEMETRY", c.TopicTelemetry}, {"GROUP_ID", c.GroupID}, {"FILES_GROUP_ID", c.FilesGroupID},
+	} {
+		if v.value == "" {
+			errs = append(errs, fmt.Errorf("%s is empty: set it or leave it unset for the default", v.name))
 		}
 	}
 	if c.GroupID != "" && c.GroupID == c.FilesGroupID {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/energismefwd"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestConfig(t *testing.T) {
@@ -59,7 +60,7 @@ func TestConfig(t *testing.T) {
 			wantErr: []string{`ENERGISME_URL="http://sink-sim:8090/push": http:// would send the token in clear: use https://, or set ENERGISME_ALLOW_INSECURE_HTTP=true`}},
 		{name: "plain http sink, allowed", env: merge(push, map[string]string{"ENERGISME_URL": "http://sink-sim:8090/push", "ENERGISME_ALLOW_INSECURE_HTTP": "true"})},
 		{name: "sasl without tls", env: merge(push, map[string]string{"KAFKA_SASL_MECHANISM": "scram-sha-512", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "p"}),
-			wantErr: []string{"KAFKA_SASL_MECHANISM=scram-sha-512 without KAFKA_TLS_ENABLED=true", "set KAFKA_TLS_ENABLED=true", "KAFKA_ALLOW_INSECURE_SASL=true"}},
+			wantErr: []string{`KAFKA_SASL_MECHANISM="scram-sha-512": without KAFKA_TLS_ENABLED=true`, "set KAFKA_TLS_ENABLED=true", "KAFKA_ALLOW_INSECURE_SASL=true"}},
 		{name: "file problems", env: merge(files, map[string]string{
 			"ENERGISME_SFTP_PASSWORD": "", "ENERGISME_FILE_INTERVAL": "100ms", "ENERGISME_FILE_MODULE_TEMPLATE": "<point>", "ENERGISME_FILE_PREFIX": ".hidden",
 		}), wantErr: []string{"ENERGISME_SFTP_PASSWORD and ENERGISME_SFTP_KEY_FILE are both empty", "ENERGISME_FILE_INTERVAL=100ms", "ENERGISME_FILE_MODULE_TEMPLATE", "ENERGISME_FILE_PREFIX=\".hidden\""}},
@@ -76,15 +77,10 @@ func TestConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"ENERGISME_URL", "ENERGISME_TOKEN", "ENERGISME_MAPPING_FILE", "ENERGISME_SFTP_ADDR", "ENERGISME_SFTP_USER", "ENERGISME_SFTP_PASSWORD", "ENERGISME_SFTP_KNOWN_HOSTS", "ENERGISME_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "TOPIC_DLQ", "TOPIC_ENERGISME_DLQ"} {
-				t.Setenv(k, "") // restored after the test
-				os.Unsetenv(k)
-			}
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			var c Config
-			err := config.Load(&c)
+			testkit.Unsetenv(t, "ENERGISME_URL", "ENERGISME_TOKEN", "ENERGISME_MAPPING_FILE", "ENERGISME_SFTP_ADDR", "ENERGISME_SFTP_USER", "ENERGISME_SFTP_PASSWORD", "ENERGISME_SFTP_KNOWN_HOSTS", "ENERGISME_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "TOPIC_DLQ", "TOPIC_ENERGISME_DLQ")
+			testkit.Setenv(t, tt.env)
+			var e environ
+			err := config.Load(&e)
 			if (err != nil) != (len(tt.wantErr) > 0) {
 				t.Fatalf("Load = %v, want errors %q", err, tt.wantErr)
 			}
@@ -94,7 +90,7 @@ func TestConfig(t *testing.T) {
 				}
 			}
 			if err == nil && tt.check != nil {
-				tt.check(t, c)
+				tt.check(t, e.config())
 			}
 		})
 	}
@@ -108,5 +104,24 @@ func TestExampleMapping(t *testing.T) {
 	got, err := m.Resolve("3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b", "did-1", "")
 	if err != nil || got.DeviceType == "" || got.DeviceID != "did-1" {
 		t.Fatalf("example product resolves to %+v, %v", got, err)
+	}
+}
+
+// TestConfigErrorsInOrder: every problem of the forwarder's own variables
+// is reported, in the same order on every run.
+func TestConfigErrorsInOrder(t *testing.T) {
+	want := strings.Join([]string{
+		`TOPIC_DLQ="a" and TOPIC_ENERGISME_DLQ="b" disagree: they name the same setting; set one of them, or both to the same value`,
+		"TOPIC_EVENTS is empty: set it or leave it unset for the default",
+		"TOPIC_TELEMETRY is empty: set it or leave it unset for the default",
+		"GROUP_ID is empty: set it or leave it unset for the default",
+		"FILES_GROUP_ID is empty: set it or leave it unset for the default",
+		"ENERGISME_BATCH_SIZE=0: must be 1..10000",
+	}, "\n")
+	for range 20 { // a map would reorder them within a few runs
+		c := Config{TopicDLQ: "a", TopicEnergismeDLQ: "b"}
+		if err := c.Validate(); err == nil || err.Error() != want {
+			t.Fatalf("Validate =\n%v\nwant\n%s", err, want)
+		}
 	}
 }

@@ -126,26 +126,7 @@ func (e *env) start(cfg Config) (a *app, stop func()) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.run(ctx) }()
-	var stopped atomic.Bool
-	stop = func() {
-		if stopped.Swap(true) {
-			return
-		}
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				e.t.Errorf("forwarder: %v", err)
-			}
-		case <-time.After(time.Minute):
-			e.t.Error("forwarder did not stop within a minute")
-		}
-	}
-	e.t.Cleanup(stop)
-	return a, stop
+	return a, testkit.RunInProcess(e.t, "forwarder", a.run)
 }
 
 func (e *env) write(topic string, msgs []kafka.Message) {

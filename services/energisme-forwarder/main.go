@@ -9,12 +9,12 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/snotibridge/snotibridge/pkg/service"
+	"github.com/snotibridge/snotibridge/pkg/config"
 )
 
 func main() {
-	var cfg Config
-	service.Main("energisme-forwarder", &cfg, func(ctx context.Context, log zerolog.Logger) error {
-		return run(ctx, cfg, log)
+	var e environ
+	config.Main("energisme-forwarder", &e, func(ctx context.Context, log zerolog.Logger) error {
+		return run(ctx, e.config(), log)
 	})
 }

@@ -6,12 +6,30 @@ import (
 	"fmt"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
-// Config is the EnOS forwarder's configuration (see README, "Configuration").
-// The ENOS_* variables are enosfwd.Config's.
+// environ is the forwarder's environment: the variables every service reads,
+// the ENOS_* ones (shared with bridgectl's "enos" sink) and its own (see
+// README, "Configuration").
+type environ struct {
+	config.Base
+	EnOS sinkenv.EnOS
+	Config
+}
+
+// config returns the typed configuration run takes.
+func (e environ) config() Config {
+	c := e.Config
+	c.Base, c.EnOS = e.Base.Service(), e.EnOS.Config()
+	return c
+}
+
+// Config is the EnOS forwarder's configuration. Its own fields are read
+// from the variables in their tags; Base and EnOS from the shared ones
+// (environ).
 type Config struct {
 	service.Base
 	EnOS           enosfwd.Config
@@ -32,7 +50,7 @@ type Config struct {
 	BatchSize int `envconfig:"ENOS_BATCH_SIZE" default:"250"`
 }
 
-// Validate checks the forwarder's own variables (enosfwd.Config checks the
+// Validate checks the forwarder's own variables (sinkenv.EnOS checks the
 // ENOS_* ones and the mapping file).
 func (c *Config) Validate() error {
 	var errs []error

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -46,7 +46,7 @@ func TestConfigFromEnv(t *testing.T) {
 				}
 			}},
 		{name: "sasl without tls", env: map[string]string{"KAFKA_SASL_MECHANISM": "plain", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "do-not-echo"},
-			wantErr: []string{"KAFKA_SASL_MECHANISM=plain without KAFKA_TLS_ENABLED=true", "set KAFKA_TLS_ENABLED=true", "KAFKA_ALLOW_INSECURE_SASL=true"}},
+			wantErr: []string{`KAFKA_SASL_MECHANISM="plain": without KAFKA_TLS_ENABLED=true`, "set KAFKA_TLS_ENABLED=true", "KAFKA_ALLOW_INSECURE_SASL=true"}},
 		{name: "sasl without tls, allowed", env: map[string]string{"KAFKA_SASL_MECHANISM": "plain", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "p", "KAFKA_ALLOW_INSECURE_SASL": "true"},
 			check: func(t *testing.T, c Config) {
 				if !c.Kafka.AllowInsecureSASL {
@@ -80,23 +80,16 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"ENOS_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL", "ENOS_SECRET_KEY_FILE"} {
-				t.Setenv(k, "") // restored after the test
-				os.Unsetenv(k)
-			}
-			for k, v := range base {
-				t.Setenv(k, v)
-			}
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			var c Config
-			err := config.Load(&c)
+			testkit.Unsetenv(t, "ENOS_ALLOW_INSECURE_HTTP", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL", "ENOS_SECRET_KEY_FILE")
+			testkit.Setenv(t, base)
+			testkit.Setenv(t, tt.env)
+			var e environ
+			err := config.Load(&e)
 			if len(tt.wantErr) == 0 {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tt.check(t, c)
+				tt.check(t, e.config())
 				return
 			}
 			if err == nil {

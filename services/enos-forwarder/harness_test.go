@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -114,29 +113,12 @@ func (h *harness) env() []string {
 // startInProcess runs the forwarder until the returned stop is called.
 func (h *harness) startInProcess(t testing.TB) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
 	if h.logs != nil {
 		log = zerolog.New(zerolog.MultiLevelWriter(zerolog.NewTestWriter(t), h.logs)).Level(zerolog.InfoLevel)
 	}
-	go func() { done <- run(ctx, h.config(), log) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("forwarder run: %v", err)
-				}
-			case <-time.After(time.Minute):
-				t.Error("forwarder did not stop within a minute")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	cfg := h.config()
+	return testkit.RunInProcess(t, "forwarder", func(ctx context.Context) error { return run(ctx, cfg, log) })
 }
 
 func (h *harness) startProcess(t *testing.T) *exec.Cmd {

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/command"
+	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/gizwitsapi"
 	"github.com/snotibridge/snotibridge/pkg/records"
@@ -167,7 +168,7 @@ func commandPaths(cfg Config, clients []*snoti.Client) (map[string]command.Path,
 		if len(products) == 0 && cfg.ProductsFile != "" {
 			var err error
 			if products, err = snoti.LoadProducts(cfg.ProductsFile); err != nil {
-				return nil, nil, fmt.Errorf("SNOTI_PRODUCTS_FILE=%q: %w", cfg.ProductsFile, err)
+				return nil, nil, config.Rename(err, snotiEnv{}) // SNOTI_PRODUCTS_FILE="…": …
 			}
 		}
 		loggedIn := map[string]bool{}

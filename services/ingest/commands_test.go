@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -96,19 +95,8 @@ func testCommandPath(t *testing.T, path string) {
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Log.Level, cfg.Log.Format = "warn", "json"
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("ingest: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	stop := testkit.RunInProcess(t, "ingest", func(ctx context.Context) error { return run(ctx, cfg, log) })
 
 	testkit.Eventually(t, 2*time.Minute, "both devices online and ACKed", func() bool { return sim.Summary().Acks >= 2 })
 	if _, err := sim.Publish(snotisim.Event{ProductKey: cmdPK, EventType: "device_offline", DID: "simdev0000000000000001"}); err != nil {

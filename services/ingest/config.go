@@ -5,11 +5,80 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 )
 
-// Config is the ingest's configuration (see README, "Configuration").
+// environ is the ingest's environment: the variables every service reads,
+// the SNOTI_* ones and its own (see README, "Configuration").
+type environ struct {
+	config.Base
+	SNoti snotiEnv
+	Own   ownVars
+}
+
+// ownVars is Config as loaded: the same fields and tags, without Config's
+// methods, so that Load does not validate the ingest's own variables
+// before the SNOTI_* ones they depend on are in place; environ.Validate
+// validates the whole.
+type ownVars Config
+
+// config returns the typed configuration run takes.
+func (e environ) config() Config {
+	c := Config(e.Own)
+	c.Base, c.Config = e.Base.Service(), e.SNoti.Config()
+	return c
+}
+
+// Validate checks the ingest's own variables, with the SNoti settings in
+// place (the command sender defaults by protocol).
+func (e *environ) Validate() error {
+	c := e.config()
+	err := c.Validate()
+	e.Own = ownVars(c) // Validate fills the command sender's defaults
+	return err
+}
+
+// snotiEnv is the SNOTI_* variables, as snoti.Config's fields of the same
+// names (its Products are given in code only).
+type snotiEnv struct {
+	Addr               string        `envconfig:"SNOTI_ADDR" required:"true"`
+	Protocol           string        `envconfig:"SNOTI_PROTOCOL" default:"v2"`
+	EnterpriseID       string        `envconfig:"SNOTI_ENTERPRISE_ID"`
+	EnterpriseSecret   string        `envconfig:"SNOTI_ENTERPRISE_SECRET" file:"true"`
+	ProductsFile       string        `envconfig:"SNOTI_PRODUCTS_FILE"`
+	Prefetch           int           `envconfig:"SNOTI_PREFETCH" default:"50"`
+	CAFile             string        `envconfig:"SNOTI_CA_FILE"`
+	ServerName         string        `envconfig:"SNOTI_SERVER_NAME"`
+	InsecureSkipVerify bool          `envconfig:"SNOTI_INSECURE_SKIP_VERIFY" default:"false"`
+	Heartbeat          time.Duration `envconfig:"SNOTI_HEARTBEAT" default:"60s"`
+	PongTimeout        time.Duration `envconfig:"SNOTI_PONG_TIMEOUT" default:"10s"`
+	LoginTimeout       time.Duration `envconfig:"SNOTI_LOGIN_TIMEOUT" default:"10s"`
+	WriteTimeout       time.Duration `envconfig:"SNOTI_WRITE_TIMEOUT" default:"10s"`
+	BackoffMin         time.Duration `envconfig:"SNOTI_BACKOFF_MIN" default:"1s"`
+	BackoffMax         time.Duration `envconfig:"SNOTI_BACKOFF_MAX" default:"60s"`
+	MaxLineBytes       int           `envconfig:"SNOTI_MAX_LINE_BYTES" default:"4194304"`
+}
+
+// Config returns the typed SNoti configuration.
+func (s snotiEnv) Config() snoti.Config {
+	return snoti.Config{
+		Addr: s.Addr, Protocol: s.Protocol, EnterpriseID: s.EnterpriseID, EnterpriseSecret: s.EnterpriseSecret,
+		ProductsFile: s.ProductsFile, Prefetch: s.Prefetch, CAFile: s.CAFile, ServerName: s.ServerName,
+		InsecureSkipVerify: s.InsecureSkipVerify, Heartbeat: s.Heartbeat, PongTimeout: s.PongTimeout,
+		LoginTimeout: s.LoginTimeout, WriteTimeout: s.WriteTimeout, BackoffMin: s.BackoffMin, BackoffMax: s.BackoffMax,
+		MaxLineBytes: s.MaxLineBytes,
+	}
+}
+
+// Validate reports every problem of the SNOTI_* variables (the products
+// file included), each naming the variable.
+func (s snotiEnv) Validate() error { return config.Rename(s.Config().Validate(), s) }
+
+// Config is the ingest's configuration. Its own fields are read from the
+// variables in their tags; Base and the SNoti Config from the shared and
+// the SNOTI_* ones (environ).
 type Config struct {
 	service.Base
 	snoti.Config
@@ -32,7 +101,8 @@ type Config struct {
 	Commands Commands
 }
 
-// Validate checks the ingest's own variables (the embedded parts check
+// Validate checks the ingest's own variables and the command sender's,
+// which depend on the SNoti protocol and credentials (the parts check
 // theirs).
 func (c *Config) Validate() error {
 	var errs []error

@@ -130,27 +130,8 @@ func (h *harness) env() []string {
 // startInProcess runs the ingest until the returned stop is called.
 func (h *harness) startInProcess(t *testing.T, opts ...option) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, h.config(), zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), opts...)
-	}()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("ingest run: %v", err)
-				}
-			case <-time.After(time.Minute):
-				t.Error("ingest did not stop within a minute")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	cfg, log := h.config(), zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	return testkit.RunInProcess(t, "ingest", func(ctx context.Context) error { return run(ctx, cfg, log, opts...) })
 }
 
 func (h *harness) waitAcked(t *testing.T, n uint64, timeout time.Duration) snotisim.Summary {

@@ -7,12 +7,12 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/snotibridge/snotibridge/pkg/service"
+	"github.com/snotibridge/snotibridge/pkg/config"
 )
 
 func main() {
-	var cfg Config
-	service.Main("ingest", &cfg, func(ctx context.Context, log zerolog.Logger) error {
-		return run(ctx, cfg, log)
+	var e environ
+	config.Main("ingest", &e, func(ctx context.Context, log zerolog.Logger) error {
+		return run(ctx, e.config(), log)
 	})
 }

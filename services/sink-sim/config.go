@@ -7,9 +7,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 )
+
+// environ is sink-sim's environment: the variables every service reads and
+// its own.
+type environ struct {
+	config.Base
+	Config
+}
+
+// config returns the typed configuration run takes.
+func (e environ) config() Config {
+	c := e.Config
+	c.Base = e.Base.Service()
+	return c
+}
 
 // Config is sink-sim's configuration. The emulators accept the credentials
 // below; point the forwarders' ENOS_* and ENERGISME_* variables at them.

@@ -11,9 +11,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
 )
+
+// environ is snoti-sim's environment: the variables every service reads and
+// its own.
+type environ struct {
+	config.Base
+	Config
+}
+
+// config returns the typed configuration run takes.
+func (e environ) config() Config {
+	c := e.Config
+	c.Base = e.Base.Service()
+	return c
+}
 
 // Config is snoti-sim's configuration. The defaults accept the v1
 // enterprise sim-enterprise/sim-secret and the v2 product of the EV

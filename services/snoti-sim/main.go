@@ -13,7 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/snotibridge/snotibridge/pkg/service"
+	"github.com/snotibridge/snotibridge/pkg/config"
 )
 
 // defaultHTTPAddr is snoti-sim's HTTP_ADDR when unset: loopback, as every
@@ -27,9 +27,9 @@ func main() {
 	if _, set := os.LookupEnv("HTTP_ADDR"); !set {
 		_ = os.Setenv("HTTP_ADDR", defaultHTTPAddr)
 	}
-	var cfg Config
-	service.Main("snoti-sim", &cfg, func(ctx context.Context, log zerolog.Logger) error {
-		return run(ctx, cfg, log)
+	var e environ
+	config.Main("snoti-sim", &e, func(ctx context.Context, log zerolog.Logger) error {
+		return run(ctx, e.config(), log)
 	})
 }
 

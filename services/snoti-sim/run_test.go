@@ -26,11 +26,11 @@ func loadConfig(t *testing.T, env map[string]string) Config {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
+	var e environ
+	if err := config.Load(&e); err != nil {
 		t.Fatalf("loading configuration: %v", err)
 	}
-	return cfg
+	return e.config()
 }
 
 func TestDefaultsAreValid(t *testing.T) {
@@ -82,8 +82,9 @@ func TestEventMix(t *testing.T) {
 		bad   bool
 	}{{"all", 17, false}, {"default", 5, false}, {"device_status_kv:3,device_bind:1", 2, false}, {"device_status_kv", 0, true}, {"nope:1", 0, true}} {
 		t.Setenv("SNOTI_SIM_EVENT_MIX", tt.value)
-		var cfg Config
-		err := config.Load(&cfg)
+		var e environ
+		err := config.Load(&e)
+		cfg := e.config()
 		if tt.bad {
 			if err == nil || !strings.Contains(strings.ToLower(err.Error()), "mix") {
 				t.Errorf("%q: %v, want an error naming the mix", tt.value, err)
@@ -104,8 +105,8 @@ func TestInvalidVariablesAreAllReported(t *testing.T) {
 	t.Setenv("SNOTI_SIM_ADDR", "nope")
 	t.Setenv("SNOTI_SIM_CERT_FILE", "/x.pem")
 	t.Setenv("SNOTI_SIM_DELIVERY_IDS", "float")
-	var cfg Config
-	err := config.Load(&cfg)
+	var e environ
+	err := config.Load(&e)
 	if err == nil {
 		t.Fatal("want an error")
 	}

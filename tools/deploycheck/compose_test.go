@@ -217,16 +217,16 @@ func TestComposeMountsExistAndPointVariablesAtThem(t *testing.T) {
 	}
 }
 
-// shutdownDefault is SHUTDOWN_TIMEOUT's default, read from pkg/service.
+// shutdownDefault is SHUTDOWN_TIMEOUT's default, read from pkg/config.
 func shutdownDefault(t *testing.T, root string) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "pkg", "service", "base.go"))
+	b, err := os.ReadFile(filepath.Join(root, "pkg", "config", "shared.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`envconfig:"SHUTDOWN_TIMEOUT" default:"([^"]+)"`).FindSubmatch(b)
 	if m == nil {
-		t.Fatal("pkg/service/base.go: no SHUTDOWN_TIMEOUT default found")
+		t.Fatal("pkg/config/shared.go: no SHUTDOWN_TIMEOUT default found")
 	}
 	d, err := time.ParseDuration(string(m[1]))
 	if err != nil {

@@ -41,8 +41,8 @@ type Target struct {
 func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 	t.Run("uplink arrives exactly", func(t *testing.T) {
 		tg := newTarget(t)
-		c := newClient(t, tg.Config)
-		ctx := testContext(t)
+		c := NewClient(t, tg.Config)
+		ctx := Context(t)
 		paris := time.FixedZone("CEST", 2*3600)
 		up := energisme.Uplink{
 			Time:       time.Date(2019, 4, 28, 14, 59, 36, 599_400_000, paris),
@@ -75,7 +75,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 		tg := newTarget(t)
 		cfg := tg.Config
 		cfg.Token += "-wrong"
-		err := newClient(t, cfg).Push(testContext(t), energisme.Uplink{Time: time.Now(), DeviceID: "d1", Payload: []byte{1}, DeviceType: tg.DeviceType})
+		err := NewClient(t, cfg).Push(Context(t), energisme.Uplink{Time: time.Now(), DeviceID: "d1", Payload: []byte{1}, DeviceType: tg.DeviceType})
 		if _, ok := sinkerr.Retryable(err); !ok || !errors.Is(err, energisme.ErrUnauthorized) {
 			t.Fatalf("err = %v, want retryable ErrUnauthorized", err)
 		}
@@ -83,8 +83,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 
 	t.Run("concurrent pushes all arrive", func(t *testing.T) {
 		tg := newTarget(t)
-		c := newClient(t, tg.Config)
-		ctx := testContext(t)
+		c := NewClient(t, tg.Config)
+		ctx := Context(t)
 		const n = 50
 		var wg sync.WaitGroup
 		errs := make([]error, n)
@@ -114,7 +114,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 	})
 }
 
-func newClient(t *testing.T, cfg energisme.Config) *energisme.Client {
+// NewClient builds a client for cfg, failing the test when cfg is invalid.
+func NewClient(t *testing.T, cfg energisme.Config) *energisme.Client {
 	t.Helper()
 	c, err := energisme.New(cfg, zerolog.Nop())
 	if err != nil {
@@ -123,7 +124,9 @@ func newClient(t *testing.T, cfg energisme.Config) *energisme.Client {
 	return c
 }
 
-func testContext(t *testing.T) context.Context {
+// Context is the test's context, bounded to 30 seconds: the deadline of
+// one contract step.
+func Context(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx

@@ -40,8 +40,8 @@ type Target struct {
 func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 	t.Run("token is issued and cached", func(t *testing.T) {
 		tg := newTarget(t)
-		c := newClient(t, tg.Config)
-		ctx := testContext(t)
+		c := NewClient(t, tg.Config)
+		ctx := Context(t)
 		first, err := c.Tokens().Token(ctx)
 		if err != nil || first == "" {
 			t.Fatalf("Token() = %q, %v", first, err)
@@ -56,8 +56,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 		tg := newTarget(t)
 		cfg := tg.Config
 		cfg.SecretKey += "-wrong"
-		c := newClient(t, cfg)
-		res := c.PostMeasurepoints(testContext(t), []enos.MeasurepointEntry{point(tg.Devices[0], "temp", 1.5, time.Now())})
+		c := NewClient(t, cfg)
+		res := c.PostMeasurepoints(Context(t), []enos.MeasurepointEntry{point(tg.Devices[0], "temp", 1.5, time.Now())})
 		err := res.Err()
 		if !errors.Is(err, enos.ErrAuth) {
 			t.Fatalf("err = %v, want ErrAuth", err)
@@ -69,8 +69,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 
 	t.Run("measurepoints arrive exactly", func(t *testing.T) {
 		tg := newTarget(t)
-		c := newClient(t, tg.Config)
-		ctx := testContext(t)
+		c := NewClient(t, tg.Config)
+		ctx := Context(t)
 		at := time.UnixMilli(1700000000123)
 		entries := []enos.MeasurepointEntry{
 			{Device: tg.Devices[0], Time: at, Measurepoints: map[string]any{"temp": 12.5, "on": true}},
@@ -90,8 +90,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 
 	t.Run("backfill is marked not realtime", func(t *testing.T) {
 		tg := newTarget(t)
-		c := newClient(t, tg.Config)
-		ctx := testContext(t)
+		c := NewClient(t, tg.Config)
+		ctx := Context(t)
 		res := c.PostMeasurepoints(ctx, []enos.MeasurepointEntry{point(tg.Devices[0], "temp", 7.0, time.UnixMilli(1600000000000))}, enos.Backfill())
 		if !res.OK() {
 			t.Fatalf("PostMeasurepoints: %v", res.Err())
@@ -101,8 +101,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 
 	t.Run("events and attributes are accepted", func(t *testing.T) {
 		tg := newTarget(t)
-		c := newClient(t, tg.Config)
-		ctx := testContext(t)
+		c := NewClient(t, tg.Config)
+		ctx := Context(t)
 		ev := c.PostEvents(ctx, []enos.EventEntry{{Device: tg.Devices[0], Time: time.Now(), Events: map[string]map[string]any{
 			"fault": {"value": 1, "attr_name": "overheat"},
 		}}})
@@ -117,8 +117,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 
 	t.Run("batch over 512 KB is split and fully accepted", func(t *testing.T) {
 		tg := newTarget(t)
-		c := newClient(t, tg.Config)
-		ctx := testContext(t)
+		c := NewClient(t, tg.Config)
+		ctx := Context(t)
 		const n = 300
 		filler := strings.Repeat("x", 4000) // 300 × ~4 KB ≈ 1.2 MB
 		entries := make([]enos.MeasurepointEntry, n)
@@ -146,7 +146,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 	})
 }
 
-func newClient(t *testing.T, cfg enos.Config) *enos.Client {
+// NewClient builds a client for cfg, failing the test when cfg is invalid.
+func NewClient(t *testing.T, cfg enos.Config) *enos.Client {
 	t.Helper()
 	c, err := enos.New(cfg, zerolog.Nop())
 	if err != nil {
@@ -155,7 +156,9 @@ func newClient(t *testing.T, cfg enos.Config) *enos.Client {
 	return c
 }
 
-func testContext(t *testing.T) context.Context {
+// Context is the test's context, bounded to 30 seconds: the deadline of
+// one contract step.
+func Context(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx

@@ -1,4 +1,4 @@
-package service
+package config
 
 import (
 	"context"
@@ -9,20 +9,27 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/logging"
 )
 
-// Main is the body of a service's main function. It loads cfg from the
+// Baser lets Main find the shared part of a service's environment: a spec
+// embedding Base is one.
+type Baser interface{ BaseConfig() Base }
+
+// BaseConfig returns b itself; embedding Base makes a spec a Baser.
+func (b Base) BaseConfig() Base { return b }
+
+// Main is the body of a service's main function. It loads spec from the
 // environment (exiting 2 with every problem listed when it is invalid),
 // builds the logger, and calls run with a context that is cancelled on
-// SIGINT or SIGTERM. It exits 1 when run fails and 0 otherwise.
-func Main(name string, cfg Baser, run func(ctx context.Context, log zerolog.Logger) error) {
-	if err := config.Load(cfg); err != nil {
+// SIGINT or SIGTERM. It exits 1 when run fails and 0 otherwise. run turns
+// spec into the service's typed configuration.
+func Main(name string, spec Baser, run func(ctx context.Context, log zerolog.Logger) error) {
+	if err := Load(spec); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: invalid configuration:\n%v\n", name, err)
 		os.Exit(2)
 	}
-	log, err := logging.New(cfg.BaseConfig().Log, name)
+	log, err := logging.New(spec.BaseConfig().Log.Config(), name)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(2)
