@@ -22,7 +22,8 @@ func (b Base) BaseConfig() Base { return b }
 // Main is the body of a service's main function. It loads spec from the
 // environment (exiting 2 with every problem listed when it is invalid),
 // builds the logger, and calls run with a context that is cancelled on
-// SIGINT or SIGTERM. It exits 1 when run fails and 0 otherwise. run turns
+// SIGINT or SIGTERM, after logging a warning for each setting that weakens
+// the transport (Kafka.Warnings). It exits 1 when run fails and 0 otherwise. run turns
 // spec into the service's typed configuration.
 func Main(name string, spec Baser, run func(ctx context.Context, log zerolog.Logger) error) {
 	if err := Load(spec); err != nil {
@@ -33,6 +34,9 @@ func Main(name string, spec Baser, run func(ctx context.Context, log zerolog.Log
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(2)
+	}
+	for _, w := range spec.BaseConfig().Kafka.Warnings() {
+		log.Warn().Msg(w)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
@@ -46,6 +47,16 @@ type Kafka struct {
 
 // Config returns the typed Kafka configuration.
 func (k Kafka) Config() kafkaconf.Config { return kafkaconf.Config(k) }
+
+// Warnings are the accepted settings that still weaken the transport, one
+// sentence each, for Main to log at start: KAFKA_ALLOW_INSECURE_SASL=true
+// with SASL over plaintext sends the password in clear.
+func (k Kafka) Warnings() []string {
+	if k.SASLMechanism != "" && !k.TLSEnabled && k.AllowInsecureSASL {
+		return []string{fmt.Sprintf("KAFKA_ALLOW_INSECURE_SASL=true: the SASL %s credentials and every record cross the network unencrypted; set KAFKA_TLS_ENABLED=true unless the broker is on a trusted local network", k.SASLMechanism)}
+	}
+	return nil
+}
 
 // Validate reports every problem of the KAFKA_* variables.
 func (k Kafka) Validate() error { return Rename(k.Config().Validate(), k) }
