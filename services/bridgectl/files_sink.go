@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/energismefwd"
 	"github.com/snotibridge/snotibridge/pkg/filewatch"
@@ -78,14 +78,8 @@ type filesProgress struct {
 // newFilesSink reads the forwarder's ENERGISME_SFTP_* and ENERGISME_FILE_*
 // variables and starts the exporter; ctx bounds its uploads.
 func newFilesSink(ctx context.Context, env replay.SinkEnv) (consume.Handler, error) {
-	var s energismefwd.FileSettings
-	if err := config.Load(&s); err != nil {
-		return nil, fmt.Errorf("%w: %w", replay.ErrSinkConfig, err)
-	}
-	if !s.Enabled() {
-		return nil, fmt.Errorf("%w: ENERGISME_SFTP_ADDR is empty: set the SFTP server (and ENERGISME_SFTP_USER, ENERGISME_SFTP_PASSWORD or ENERGISME_SFTP_KEY_FILE, ENERGISME_SFTP_KNOWN_HOSTS)", replay.ErrSinkConfig)
-	}
-	if err := s.Validate(); err != nil {
+	s, err := sinkenv.LoadEnergismeFiles()
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", replay.ErrSinkConfig, err)
 	}
 	fe, up, err := s.NewFileExporter(env.Codec, env.Log, env.Metrics, func(c *energismefwd.FileConfig) { c.Bounded = true })

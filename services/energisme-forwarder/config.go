@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
@@ -19,7 +18,7 @@ import (
 type environ struct {
 	config.Base
 	Push  sinkenv.EnergismePush
-	Files filesEnv
+	Files sinkenv.EnergismeFiles
 	Config
 }
 
@@ -38,29 +37,6 @@ func (e *environ) Validate() error {
 	}
 	return nil
 }
-
-// filesEnv is the file part's variables. Its fields are
-// energismefwd.FileSettings', in the same order.
-type filesEnv struct {
-	SFTPAddr       string        `envconfig:"ENERGISME_SFTP_ADDR"`
-	SFTPUser       string        `envconfig:"ENERGISME_SFTP_USER"`
-	SFTPPassword   string        `envconfig:"ENERGISME_SFTP_PASSWORD" file:"true"`
-	SFTPKeyFile    string        `envconfig:"ENERGISME_SFTP_KEY_FILE"`
-	SFTPKnownHosts string        `envconfig:"ENERGISME_SFTP_KNOWN_HOSTS"`
-	SFTPDir        string        `envconfig:"ENERGISME_SFTP_DIR"`
-	Interval       time.Duration `envconfig:"ENERGISME_FILE_INTERVAL" default:"10m"`
-	Format         string        `envconfig:"ENERGISME_FILE_FORMAT" default:"csv"`
-	TimeZone       string        `envconfig:"ENERGISME_FILE_TZ" default:"UTC"`
-	ModuleTemplate string        `envconfig:"ENERGISME_FILE_MODULE_TEMPLATE" default:"<did>.<point>"`
-	Prefix         string        `envconfig:"ENERGISME_FILE_PREFIX" default:"telemetry"`
-	MaxMessages    int           `envconfig:"ENERGISME_FILE_MAX_MESSAGES" default:"10000"`
-}
-
-// Config returns the typed settings.
-func (f filesEnv) Config() energismefwd.FileSettings { return energismefwd.FileSettings(f) }
-
-// Validate reports every problem of an enabled file part.
-func (f filesEnv) Validate() error { return config.Rename(f.Config().Validate(), f) }
 
 // Config is the forwarder's configuration. Its own fields are read from
 // the variables in their tags; Base, Push and Files from the shared and

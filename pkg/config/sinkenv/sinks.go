@@ -77,3 +77,43 @@ func LoadEnergismePush() (energismefwd.PushSettings, error) {
 }
 
 var errEnergismeURL = errors.New("ENERGISME_URL is empty: set the Energisme push URL (and ENERGISME_TOKEN, ENERGISME_MAPPING_FILE)")
+
+// EnergismeFiles is the variables of the Energisme forwarder's file part
+// and of bridgectl's "energisme-files" sink. Its fields are
+// energismefwd.FileSettings', in the same order. The part is enabled when
+// ENERGISME_SFTP_ADDR is set.
+type EnergismeFiles struct {
+	SFTPAddr       string        `envconfig:"ENERGISME_SFTP_ADDR"`
+	SFTPUser       string        `envconfig:"ENERGISME_SFTP_USER"`
+	SFTPPassword   string        `envconfig:"ENERGISME_SFTP_PASSWORD" file:"true"`
+	SFTPKeyFile    string        `envconfig:"ENERGISME_SFTP_KEY_FILE"`
+	SFTPKnownHosts string        `envconfig:"ENERGISME_SFTP_KNOWN_HOSTS"`
+	SFTPDir        string        `envconfig:"ENERGISME_SFTP_DIR"`
+	Interval       time.Duration `envconfig:"ENERGISME_FILE_INTERVAL" default:"10m"`
+	Format         string        `envconfig:"ENERGISME_FILE_FORMAT" default:"csv"`
+	TimeZone       string        `envconfig:"ENERGISME_FILE_TZ" default:"UTC"`
+	ModuleTemplate string        `envconfig:"ENERGISME_FILE_MODULE_TEMPLATE" default:"<did>.<point>"`
+	Prefix         string        `envconfig:"ENERGISME_FILE_PREFIX" default:"telemetry"`
+	MaxMessages    int           `envconfig:"ENERGISME_FILE_MAX_MESSAGES" default:"10000"`
+}
+
+// Config returns the typed settings.
+func (f EnergismeFiles) Config() energismefwd.FileSettings { return energismefwd.FileSettings(f) }
+
+// Validate reports every problem of an enabled file part.
+func (f EnergismeFiles) Validate() error { return config.Rename(f.Config().Validate(), f) }
+
+// LoadEnergismeFiles reads and validates the file part's variables, as the
+// forwarder does; ENERGISME_SFTP_ADDR is required.
+func LoadEnergismeFiles() (energismefwd.FileSettings, error) {
+	var f EnergismeFiles
+	if err := config.Load(&f); err != nil {
+		return energismefwd.FileSettings{}, err
+	}
+	if !f.Config().Enabled() {
+		return energismefwd.FileSettings{}, errEnergismeSFTP
+	}
+	return f.Config(), nil
+}
+
+var errEnergismeSFTP = errors.New("ENERGISME_SFTP_ADDR is empty: set the SFTP server (and ENERGISME_SFTP_USER, ENERGISME_SFTP_PASSWORD or ENERGISME_SFTP_KEY_FILE, ENERGISME_SFTP_KNOWN_HOSTS)")
