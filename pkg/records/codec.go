@@ -27,6 +27,11 @@ type Codec struct {
 	fastSnotiEvent, fastTelemetry bool
 	// schemaHeader: the "schema" header value of each record name.
 	schemaHeader map[string][]byte
+	// sr, when set, frames what Message writes to a topic it registered
+	// the record's schema for, and resolves the ids of framed records
+	// (see WithSchemaRegistry).
+	sr      SchemaRegistry
+	writers *writerCache
 }
 
 // NewCodec compiles every embedded schema version.
@@ -90,8 +95,13 @@ func (c *Codec) appendValue(b []byte, r Record) ([]byte, error) {
 	return c.reg.Encode(b, r.SchemaName(), n)
 }
 
-// Unmarshal decodes b, written with any version of r's schema, into r.
+// Unmarshal decodes b, written with any version of r's schema, into r:
+// Avro single-object encoding, or the Confluent wire format when the codec
+// has a schema registry (see WithSchemaRegistry).
 func (c *Codec) Unmarshal(b []byte, r Record) error {
+	if len(b) >= confluentHeaderLen && b[0] == confluentMagic {
+		return c.unmarshalConfluent(b, r)
+	}
 	if len(b) >= 10 && b[0] == 0xC3 && b[1] == 0x01 {
 		fp := binary.LittleEndian.Uint64(b[2:10])
 		switch x := r.(type) {
@@ -154,7 +164,7 @@ func (b *Batch) Message(topic string, key []byte, r Record) (kafka.Message, erro
 	if err != nil {
 		return kafka.Message{}, err
 	}
-	b.buf = buf
+	b.buf = b.c.frame(buf, start, topic, r.SchemaName())
 	value := b.buf[start:len(b.buf):len(b.buf)]
 	var vals [len(headerKeys)]string
 	switch t := r.(type) { // the per-event records, without a map
