@@ -6,12 +6,15 @@ import (
 	"os"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
 // Config is the decoder's configuration (see README, "Configuration").
 type Config struct {
 	service.Base
+	// SchemaRegistry: SCHEMA_REGISTRY_* (optional, see newCodec).
+	SchemaRegistry schemaregistry.Config
 	CodecsDir      string `envconfig:"CODECS_DIR" required:"true"`
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`

@@ -6,6 +6,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/energismefwd"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
@@ -14,8 +15,10 @@ import (
 // ENERGISME_SFTP_ADDR is set; at least one must be.
 type Config struct {
 	service.Base
-	Push  energismefwd.PushSettings
-	Files energismefwd.FileSettings
+	// SchemaRegistry: SCHEMA_REGISTRY_* (optional, see newCodec).
+	SchemaRegistry schemaregistry.Config
+	Push           energismefwd.PushSettings
+	Files          energismefwd.FileSettings
 
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`

@@ -7,6 +7,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
@@ -14,6 +15,8 @@ import (
 // The ENOS_* variables are enosfwd.Config's.
 type Config struct {
 	service.Base
+	// SchemaRegistry: SCHEMA_REGISTRY_* (optional, see newCodec).
+	SchemaRegistry schemaregistry.Config
 	EnOS           enosfwd.Config
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 )
@@ -12,6 +13,8 @@ import (
 // Config is the ingest's configuration (see README, "Configuration").
 type Config struct {
 	service.Base
+	// SchemaRegistry: SCHEMA_REGISTRY_* (optional, see newCodec).
+	SchemaRegistry schemaregistry.Config
 	snoti.Config
 
 	Connections  int    `envconfig:"SNOTI_CONNECTIONS" default:"1"`
