@@ -56,3 +56,17 @@ func (r *Registry) WriterSchema(text string) (*WriterSchema, error) {
 func (r *Registry) DecodeBody(w *WriterSchema, body []byte) (map[string]any, error) {
 	return decodeBody(w.codec, w.Schema, body)
 }
+
+// BodyJSON renders one bare Avro binary datum written with w as Avro JSON
+// (unions tagged by type).
+func (r *Registry) BodyJSON(w *WriterSchema, body []byte) ([]byte, error) {
+	native, err := decodeBody(w.codec, w.Schema, body)
+	if err != nil {
+		return nil, err
+	}
+	out, err := w.codec.TextualFromNative(nil, native)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s as JSON: %w", w.Schema, err)
+	}
+	return out, nil
+}

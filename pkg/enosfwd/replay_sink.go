@@ -17,7 +17,7 @@ func ReplaySink(_ context.Context, env replay.SinkEnv) (consume.Handler, error) 
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, Options{Replay: env.Replay}, env.Log, env.Metrics)
+	return New(cfg, Options{Replay: env.Replay, Codec: env.Codec}, env.Log, env.Metrics)
 }
 
 var _ replay.SinkFactory = ReplaySink

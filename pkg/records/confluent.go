@@ -127,3 +127,21 @@ func (c *Codec) writerSchema(id int) (*avro.WriterSchema, error) {
 	c.writers.mu.Unlock()
 	return w, nil
 }
+
+// JSON renders an encoded record, in either format, as Avro JSON (unions
+// tagged by type), for tools such as bridgectl tail.
+func (c *Codec) JSON(b []byte) (avro.Schema, []byte, error) {
+	if len(b) < confluentHeaderLen || b[0] != confluentMagic {
+		return c.reg.JSON(b)
+	}
+	id := int(binary.BigEndian.Uint32(b[1:confluentHeaderLen]))
+	if c.sr == nil {
+		return avro.Schema{}, nil, fmt.Errorf("rendering record: it is in the Confluent wire format (schema id %d) but no schema registry is configured: set SCHEMA_REGISTRY_URL", id)
+	}
+	w, err := c.writerSchema(id)
+	if err != nil {
+		return avro.Schema{}, nil, fmt.Errorf("rendering record: %w", err)
+	}
+	js, err := c.reg.BodyJSON(w, b[confluentHeaderLen:])
+	return w.Schema, js, err
+}

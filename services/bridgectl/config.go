@@ -7,6 +7,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/logging"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 )
 
 // Config is bridgectl's environment (see the README, "Configuration"): the variables the
@@ -15,6 +16,8 @@ type Config struct {
 	Log    logging.Config
 	Kafka  kafkaconf.Config
 	Topics Topics
+	// SchemaRegistry: SCHEMA_REGISTRY_*, to read Confluent-framed records.
+	SchemaRegistry schemaregistry.Config
 	// CodecsDir is the decoder's codec folder, for replay --sink telemetry.
 	CodecsDir string `envconfig:"CODECS_DIR"`
 	// StateDir holds replay and redrive state files (default
