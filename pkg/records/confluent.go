@@ -43,7 +43,9 @@ type writerCache struct {
 // Batch.Message, the Confluent wire format to every topic for which sr has
 // an id for the record's schema (other topics keep single-object
 // encoding), and that reads records in either form, resolving unknown ids
-// through sr and caching them.
+// through sr and caching them. An id whose schema is none of the embedded
+// versions (same canonical form) is refused like an unknown fingerprint;
+// JSON still renders it.
 func (c *Codec) WithSchemaRegistry(sr SchemaRegistry) *Codec {
 	out := *c
 	out.sr = sr
@@ -80,17 +82,21 @@ func (c *Codec) unmarshalConfluent(b []byte, r Record) error {
 	if w.Name != r.SchemaName() {
 		return fmt.Errorf("decoding %s: record is a %s (schema id %d)", r.SchemaName(), w.Schema, id)
 	}
+	if !w.Embedded {
+		// goavro does not resolve a writer's schema against a reader's:
+		// decoded with a foreign schema, a record would lose the fields it
+		// lacks without a word. Refused, as an unknown fingerprint is.
+		return fmt.Errorf("decoding %s: schema id %d is none of this program's schema versions: %w %016x", r.SchemaName(), id, avro.ErrUnknownSchema, w.Fingerprint)
+	}
 	body := b[confluentHeaderLen:]
-	if w.Embedded {
-		switch x := r.(type) {
-		case *SnotiEvent:
-			if w.Fingerprint == snotiEventV1Fingerprint && decodeSnotiEventV1(body, x) {
-				return nil
-			}
-		case *DeviceTelemetry:
-			if w.Fingerprint == deviceTelemetryV1Fingerprint && decodeDeviceTelemetryV1(body, x) {
-				return nil
-			}
+	switch x := r.(type) {
+	case *SnotiEvent:
+		if w.Fingerprint == snotiEventV1Fingerprint && decodeSnotiEventV1(body, x) {
+			return nil
+		}
+	case *DeviceTelemetry:
+		if w.Fingerprint == deviceTelemetryV1Fingerprint && decodeDeviceTelemetryV1(body, x) {
+			return nil
 		}
 	}
 	n, err := c.reg.DecodeBody(w, body)
