@@ -1,6 +1,7 @@
 package registrytest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,9 +31,32 @@ var shared struct {
 // Registry is a running Apicurio Registry process.
 type Registry struct {
 	port   int
-	dir    string
+	log    *logBuffer
 	cmd    *exec.Cmd
 	exited chan struct{}
+}
+
+// logBuffer keeps the registry's output (little: it logs warnings only)
+// for the error of a failed start.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) tail(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	if len(s) > n {
+		s = s[len(s)-n:]
+	}
+	return s
 }
 
 // URL returns the base URL of the shared registry's Confluent-compatible
@@ -51,7 +75,8 @@ func URL(tb testing.TB) string {
 
 // Main runs the tests, then stops the shared registry if it was started,
 // and returns m.Run's code: func TestMain(m *testing.M) {
-// os.Exit(registrytest.Main(m)) }.
+// os.Exit(registrytest.Main(m)) }. Without it the registry is killed with
+// the test binary.
 func Main(m *testing.M) int {
 	code := m.Run()
 	if shared.reg != nil {
@@ -65,8 +90,7 @@ func (r *Registry) URL() string {
 	return fmt.Sprintf("http://127.0.0.1:%d/apis/ccompat/v7", r.port)
 }
 
-// Stop ends the registry (SIGTERM, then SIGKILL after 30 s) and removes its
-// log directory.
+// Stop ends the registry: SIGTERM, then SIGKILL after 30 s.
 func (r *Registry) Stop() {
 	_ = r.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -75,7 +99,6 @@ func (r *Registry) Stop() {
 		_ = r.cmd.Process.Kill()
 		<-r.exited
 	}
-	_ = os.RemoveAll(r.dir)
 }
 
 func start() (*Registry, error) {
@@ -92,33 +115,21 @@ func start() (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "registrytest-")
-	if err != nil {
-		return nil, err
-	}
-	logf, err := os.Create(filepath.Join(dir, "registry.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer logf.Close()
+	logs := &logBuffer{}
 	cmd := exec.Command(script, "run", fmt.Sprint(port))
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr = logs, logs
 	// registry.sh execs java: the JVM dies with the test binary.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("running %s: %w", script, err)
 	}
-	r := &Registry{port: port, dir: dir, cmd: cmd, exited: make(chan struct{})}
+	r := &Registry{port: port, log: logs, cmd: cmd, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(r.exited) }()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := r.waitReady(ctx); err != nil {
 		r.Stop()
-		log, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
-		if len(log) > 4000 {
-			log = log[len(log)-4000:]
-		}
-		return nil, fmt.Errorf("%w\nregistry log:\n%s", err, log)
+		return nil, fmt.Errorf("%w\nregistry log:\n%s", err, logs.tail(4000))
 	}
 	return r, nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,13 +19,16 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/enos"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/registrytest"
 	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 )
 
-func TestMain(m *testing.M) { os.Exit(registrytest.Main(m)) }
+// TestMain stops the shared broker, if the tests started one; the registry
+// is killed with the test binary.
+func TestMain(m *testing.M) { kafkatest.Main(m) }
 
 var t0 = time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
 
@@ -39,14 +41,11 @@ func newCodec(t *testing.T) *records.Codec {
 	return c
 }
 
-// brokers is the broker of make test (KAFKA_BROKERS) or one of the test's
-// own, stopped when it ends.
+// brokers is the broker of make test (KAFKA_BROKERS) or one shared by the
+// tests of this binary.
 func brokers(t *testing.T) []string {
 	t.Helper()
-	if os.Getenv("KAFKA_BROKERS") != "" {
-		return kafkatest.Brokers(t)
-	}
-	return []string{kafkatest.StartBroker(t).Addr()}
+	return kafkatest.Brokers(t)
 }
 
 func sample(i int) *records.DeviceTelemetry {
@@ -138,8 +137,7 @@ func TestWriteThroughRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := latestID(t, url, topic+"-value")
-	w := &kafka.Writer{Addr: kafka.TCP(bs...), Topic: topic, RequiredAcks: kafka.RequireAll}
-	defer w.Close()
+	w := newWriter(t, bs, topic)
 	var msgs []kafka.Message
 	for i := range 3 {
 		m, err := writer.Message(topic, []byte(fmt.Sprint(i)), sample(i))
@@ -170,7 +168,9 @@ func TestWriteThroughRegistry(t *testing.T) {
 			if gotID != id {
 				t.Errorf("record framed with schema id %d, the subject's latest is %d", gotID, id)
 			}
-			fmt.Sscan(string(m.Key), &i)
+			if _, err := fmt.Sscan(string(m.Key), &i); err != nil {
+				t.Fatalf("key %q: %v", m.Key, err)
+			}
 			if native["did"] != sample(i).DID || native["event_id"] != sample(i).EventID {
 				t.Errorf("Confluent decoder read %v, want did %s", native, sample(i).DID)
 			}
@@ -206,8 +206,7 @@ func TestForwarderConsumesFramedRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(bs...), Topic: topic, RequiredAcks: kafka.RequireAll}
-	defer w.Close()
+	w := newWriter(t, bs, topic)
 	for i := range 3 {
 		m, err := writer.Message(topic, []byte(fmt.Sprint(i)), sample(i))
 		if err != nil {
@@ -298,6 +297,19 @@ func TestIncompatibleSchemaRefusedAtStart(t *testing.T) {
 	if ids[0] != ids[1] || ids[0] != latestID(t, url, ok+"-value") {
 		t.Errorf("ids of two starts %v, subject's latest %d: want one id", ids, latestID(t, url, ok+"-value"))
 	}
+}
+
+// newWriter is a writer with a transport of its own: kafka-go's shared
+// default transport caches metadata for seconds, so a topic created since
+// its last refresh would be unknown to it.
+func newWriter(t *testing.T, bs []string, topic string) *kafka.Writer {
+	t.Helper()
+	w, err := kafkaconf.Config{Brokers: bs}.NewWriter(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	return w
 }
 
 type poster struct {
