@@ -37,9 +37,11 @@ test: test-tools
 
 ## test-tools: the pinned Helm and promtool (versions in tools/deploycheck)
 ## built from the Go module proxy into .cache/bin once, outside the tests'
-## timeout; the deploycheck tests reuse them.
+## timeout; the deploycheck tests reuse them. Likewise the Apicurio Registry
+## of the schema registry tests, built from Maven Central into the cache.
 test-tools:
 	cd tools/deploycheck && go test -count=1 -timeout 60m -run '^TestPinnedToolsBuild$$' .
+	tools/registry/registry.sh fetch
 
 test-go:
 	go test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)

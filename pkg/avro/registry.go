@@ -41,6 +41,7 @@ func (s Schema) String() string { return fmt.Sprintf("%s.v%d", s.Name, s.Version
 type version struct {
 	Schema
 	codec *goavro.Codec
+	json  string
 }
 
 // Registry holds a codec for every embedded schema version. It is immutable
@@ -62,7 +63,7 @@ func New() (*Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compiling schema %s: %w", s.File, err)
 		}
-		v := &version{Schema: Schema{Name: s.Name, Version: s.Version, Fingerprint: c.Rabin}, codec: c}
+		v := &version{Schema: Schema{Name: s.Name, Version: s.Version, Fingerprint: c.Rabin}, codec: c, json: s.JSON}
 		if other, dup := r.byFingerprint[c.Rabin]; dup {
 			return nil, fmt.Errorf("schema %s has the same canonical form as %s: bump only with a real change", s.File, other.Schema)
 		}
@@ -119,18 +120,25 @@ func (r *Registry) Decode(b []byte) (Schema, map[string]any, error) {
 	if !ok {
 		return Schema{}, nil, fmt.Errorf("decoding record: %w %016x", ErrUnknownSchema, fp)
 	}
-	native, rest, err := v.codec.NativeFromBinary(body)
+	m, err := decodeBody(v.codec, v.Schema, body)
+	return v.Schema, m, err
+}
+
+// decodeBody decodes one bare Avro binary datum, which must be a record and
+// fill body exactly.
+func decodeBody(c *goavro.Codec, s Schema, body []byte) (map[string]any, error) {
+	native, rest, err := c.NativeFromBinary(body)
 	if err != nil {
-		return v.Schema, nil, fmt.Errorf("decoding %s: %w", v.Schema, err)
+		return nil, fmt.Errorf("decoding %s: %w", s, err)
 	}
 	if len(rest) != 0 {
-		return v.Schema, nil, fmt.Errorf("decoding %s: %d trailing bytes", v.Schema, len(rest))
+		return nil, fmt.Errorf("decoding %s: %d trailing bytes", s, len(rest))
 	}
 	m, ok := native.(map[string]any)
 	if !ok {
-		return v.Schema, nil, fmt.Errorf("decoding %s: datum is %T, not a record", v.Schema, native)
+		return nil, fmt.Errorf("decoding %s: datum is %T, not a record", s, native)
 	}
-	return v.Schema, m, nil
+	return m, nil
 }
 
 // JSON renders an encoded record as Avro JSON (unions tagged by type),

@@ -32,6 +32,7 @@ type Handler struct {
 	codecs   Decoders
 	codec    *records.Codec
 	w        consume.MessageWriter
+	topic    string                 // w's topic, when known: see NewHandler
 	outcomes *prometheus.CounterVec // product_key, outcome
 }
 
@@ -44,7 +45,14 @@ func NewHandler(dec Decoders, codec *records.Codec, w consume.MessageWriter, reg
 		Help: "Events handled by the decoder, by product and outcome (decoded, skipped, or a dead-letter reason).",
 	}, []string{"product_key", "outcome"})
 	c = httpserver.Register(reg, c)
-	return &Handler{codecs: dec, codec: codec, w: w, outcomes: c}
+	h := &Handler{codecs: dec, codec: codec, w: w, outcomes: c}
+	// The writer names the topic (kafka-go refuses messages that name one
+	// when Writer.Topic is set), but the codec frames for a topic: with a
+	// schema registry, the telemetry's schema id is that of its subject.
+	if kw, ok := w.(*kafka.Writer); ok {
+		h.topic = kw.Topic
+	}
+	return h
 }
 
 // Handle implements consume.Handler. The per-event work shares per-batch
@@ -72,11 +80,12 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 			if string(key) != t.DID {
 				key = []byte(t.DID)
 			}
-			msg, err := batch.TelemetryMessage("", key, &t, fields)
+			msg, err := batch.TelemetryMessage(h.topic, key, &t, fields)
 			if err != nil {
 				errs[i] = consume.Reject("encode_failed", err)
 				continue
 			}
+			msg.Topic = ""
 			out = append(out, msg)
 			idx = append(idx, i)
 			pks = append(pks, t.ProductKey)

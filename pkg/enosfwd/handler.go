@@ -40,6 +40,10 @@ type Options struct {
 	// a *Mapping (fixed) or what OpenMapping returns (reloaded while the
 	// caller runs its Run).
 	Mapping MappingSource
+	// Codec, when not nil, decodes the records instead of a default one:
+	// the service's, set up with its schema registry (see
+	// pkg/schemaregistry), so that Confluent-framed records are read too.
+	Codec *records.Codec
 }
 
 // Reasons of the dead letters the handler causes.
@@ -98,9 +102,13 @@ func NewHandler(cfg Config, client Poster, opts Options, log zerolog.Logger, reg
 		}
 		m = f
 	}
-	codec, err := records.NewCodec()
-	if err != nil {
-		return nil, err
+	codec := opts.Codec
+	if codec == nil {
+		c, err := records.NewCodec()
+		if err != nil {
+			return nil, err
+		}
+		codec = c
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

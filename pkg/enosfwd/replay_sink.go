@@ -14,6 +14,6 @@ import (
 // variables the way the forwarder reads them.
 func ReplaySink(cfg Config) replay.SinkFactory {
 	return func(_ context.Context, env replay.SinkEnv) (consume.Handler, error) {
-		return New(cfg, Options{Replay: env.Replay}, env.Log, env.Metrics)
+		return New(cfg, Options{Replay: env.Replay, Codec: env.Codec}, env.Log, env.Metrics)
 	}
 }

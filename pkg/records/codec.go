@@ -29,6 +29,11 @@ type Codec struct {
 	fastSnotiEvent, fastTelemetry bool
 	// schemaHeader: the "schema" header value of each record name.
 	schemaHeader map[string][]byte
+	// sr, when set, frames what Message writes to a topic it registered
+	// the record's schema for, and resolves the ids of framed records
+	// (see WithSchemaRegistry).
+	sr      SchemaRegistry
+	writers *writerCache
 }
 
 // NewCodec compiles every embedded schema version.
@@ -92,8 +97,13 @@ func (c *Codec) appendValue(b []byte, r Record) ([]byte, error) {
 	return c.reg.Encode(b, r.SchemaName(), n)
 }
 
-// Unmarshal decodes b, written with any version of r's schema, into r.
+// Unmarshal decodes b, written with any version of r's schema, into r:
+// Avro single-object encoding, or the Confluent wire format when the codec
+// has a schema registry (see WithSchemaRegistry).
 func (c *Codec) Unmarshal(b []byte, r Record) error {
+	if len(b) >= confluentHeaderLen && b[0] == confluentMagic {
+		return c.unmarshalConfluent(b, r)
+	}
 	if len(b) >= 10 && b[0] == 0xC3 && b[1] == 0x01 {
 		fp := binary.LittleEndian.Uint64(b[2:10])
 		switch x := r.(type) {
@@ -196,7 +206,10 @@ func (b *Batch) TelemetryMessage(topic string, key []byte, t *DeviceTelemetry, f
 }
 
 // finish builds the message of r, whose value is b.buf[start:].
+// With a schema registry, a registered topic's value is framed in the
+// Confluent wire format instead.
 func (b *Batch) finish(topic string, key []byte, r Record, start int) kafka.Message {
+	b.buf = b.c.frame(b.buf, start, topic, r.SchemaName())
 	body := b.buf[start:len(b.buf):len(b.buf)]
 	var vals [len(headerKeys)]string
 	switch t := r.(type) { // the per-event records, without a map

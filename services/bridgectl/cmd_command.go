@@ -49,7 +49,7 @@ func (a *app) commandSend(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
-	codec, err := records.NewCodec()
+	codec, err := a.readCodec(ctx)
 	if err != nil {
 		return err
 	}

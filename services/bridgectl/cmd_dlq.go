@@ -312,7 +312,7 @@ func (a *app) dlqPlan(ctx context.Context, topic, since, filterS string) (replay
 	if err != nil {
 		return replay.Plan{}, replay.Filter{}, nil, usageErrorf("--filter %v", err)
 	}
-	codec, err := records.NewCodec()
+	codec, err := a.readCodec(ctx)
 	if err != nil {
 		return replay.Plan{}, replay.Filter{}, nil, err
 	}

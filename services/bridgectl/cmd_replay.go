@@ -151,7 +151,7 @@ func (a *app) replay(ctx context.Context, args []string) error {
 	if basis == replay.TimeDevice {
 		// Kafka-time replays keep the parameters (and state files) they had.
 		params["time"], params["lateness"] = string(basis), lateness.String()
-		codec, err := records.NewCodec()
+		codec, err := a.readCodec(ctx)
 		if err != nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 	}
 	a.printPlan(st, path, resumed, r.dryRun)
 
-	codec, err := records.NewCodec()
+	codec, err := a.readCodec(ctx)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/replay"
 )
 
@@ -64,7 +63,7 @@ func (a *app) tail(ctx context.Context, args []string) error {
 			plan.Ranges[i].End = replay.Unbounded
 		}
 	}
-	codec, err := records.NewCodec()
+	codec, err := a.readCodec(ctx)
 	if err != nil {
 		return err
 	}

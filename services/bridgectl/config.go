@@ -5,16 +5,19 @@ import (
 	"fmt"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/config/registryenv"
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/logging"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/topics"
 )
 
 // environ is bridgectl's environment (see the README, "Configuration"):
 // the variables the services share and bridgectl's own.
 type environ struct {
-	Log   config.Log
-	Kafka config.Kafka
+	SchemaRegistry registryenv.SchemaRegistry
+	Log            config.Log
+	Kafka          config.Kafka
 	Config
 }
 
@@ -22,6 +25,7 @@ type environ struct {
 func (e environ) config() Config {
 	c := e.Config
 	c.Log, c.Kafka = e.Log.Config(), e.Kafka.Config()
+	c.SchemaRegistry = e.SchemaRegistry.Config()
 	return c
 }
 
@@ -32,6 +36,8 @@ type Config struct {
 	Log    logging.Config
 	Kafka  kafkaconf.Config
 	Topics Topics
+	// SchemaRegistry: SCHEMA_REGISTRY_*, to read Confluent-framed records.
+	SchemaRegistry schemaregistry.Config
 	// CodecsDir is the decoder's codec folder, for replay --sink telemetry.
 	CodecsDir string `envconfig:"CODECS_DIR"`
 	// StateDir holds replay and redrive state files (default

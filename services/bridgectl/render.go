@@ -36,7 +36,7 @@ func renderRecord(codec *records.Codec, m kafka.Message, withOriginal bool) ([]b
 			r.Headers[h.Key] = string(h.Value)
 		}
 	}
-	s, js, err := codec.Registry().JSON(m.Value)
+	s, js, err := codec.JSON(m.Value)
 	if err != nil {
 		r.Error = err.Error()
 		r.RawValue = m.Value
@@ -46,7 +46,7 @@ func renderRecord(codec *records.Codec, m kafka.Message, withOriginal bool) ([]b
 	if withOriginal && err == nil {
 		var dl records.DeadLetter
 		if codec.Unmarshal(m.Value, &dl) == nil && len(dl.Value) > 0 {
-			if _, ojs, oerr := codec.Registry().JSON(dl.Value); oerr == nil {
+			if _, ojs, oerr := codec.JSON(dl.Value); oerr == nil {
 				r.Original = ojs
 			}
 		}

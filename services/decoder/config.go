@@ -6,12 +6,15 @@ import (
 	"os"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/config/registryenv"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
 // environ is the decoder's environment: the variables every service reads and
 // its own (see README, "Configuration").
 type environ struct {
+	SchemaRegistry registryenv.SchemaRegistry
 	config.Base
 	Config
 }
@@ -20,6 +23,7 @@ type environ struct {
 func (e environ) config() Config {
 	c := e.Config
 	c.Base = e.Base.Service()
+	c.SchemaRegistry = e.SchemaRegistry.Config()
 	return c
 }
 
@@ -27,6 +31,8 @@ func (e environ) config() Config {
 // variables in their tags; Base from the shared ones (environ).
 type Config struct {
 	service.Base
+	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see newCodec).
+	SchemaRegistry schemaregistry.Config
 	CodecsDir      string `envconfig:"CODECS_DIR" required:"true"`
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`

@@ -9,7 +9,6 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/decode"
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
-	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
@@ -18,7 +17,7 @@ import (
 // order: stop consuming (committing what is done), stop watching codecs,
 // stop the HTTP server.
 func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
-	codec, err := records.NewCodec()
+	codec, err := newCodec(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/config/registryenv"
 	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
 	"github.com/snotibridge/snotibridge/pkg/energismefwd"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
@@ -16,6 +18,7 @@ import (
 // when ENERGISME_URL is set, the file part when ENERGISME_SFTP_ADDR is
 // set; at least one must be.
 type environ struct {
+	SchemaRegistry registryenv.SchemaRegistry
 	config.Base
 	Push  sinkenv.EnergismePush
 	Files sinkenv.EnergismeFiles
@@ -26,6 +29,7 @@ type environ struct {
 func (e environ) config() Config {
 	c := e.Config
 	c.Base, c.Push, c.Files = e.Base.Service(), e.Push.Config(), e.Files.Config()
+	c.SchemaRegistry = e.SchemaRegistry.Config()
 	return c
 }
 
@@ -43,8 +47,10 @@ func (e *environ) Validate() error {
 // the parts' ones (environ).
 type Config struct {
 	service.Base
-	Push  energismefwd.PushSettings
-	Files energismefwd.FileSettings
+	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see newCodec).
+	SchemaRegistry schemaregistry.Config
+	Push           energismefwd.PushSettings
+	Files          energismefwd.FileSettings
 
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`

@@ -122,7 +122,7 @@ func (e *env) config(group string, push, files bool) Config {
 // start runs the forwarder in-process; stop cancels it and waits.
 func (e *env) start(cfg Config) (a *app, stop func()) {
 	e.t.Helper()
-	a, err := newApp(cfg, zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.WarnLevel))
+	a, err := newApp(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.WarnLevel))
 	if err != nil {
 		e.t.Fatal(err)
 	}

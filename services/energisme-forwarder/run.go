@@ -10,13 +10,12 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
-	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
 // run builds the forwarder and runs it until ctx is cancelled.
 func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
-	a, err := newApp(cfg, log)
+	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -32,8 +31,8 @@ type app struct {
 	parts   []service.Part
 }
 
-func newApp(cfg Config, log zerolog.Logger) (*app, error) {
-	codec, err := records.NewCodec()
+func newApp(ctx context.Context, cfg Config, log zerolog.Logger) (*app, error) {
+	codec, err := newCodec(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}

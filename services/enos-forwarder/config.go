@@ -6,8 +6,10 @@ import (
 	"fmt"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/config/registryenv"
 	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
@@ -15,6 +17,7 @@ import (
 // the ENOS_* ones (shared with bridgectl's "enos" sink) and its own (see
 // README, "Configuration").
 type environ struct {
+	SchemaRegistry registryenv.SchemaRegistry
 	config.Base
 	EnOS sinkenv.EnOS
 	Config
@@ -24,6 +27,7 @@ type environ struct {
 func (e environ) config() Config {
 	c := e.Config
 	c.Base, c.EnOS = e.Base.Service(), e.EnOS.Config()
+	c.SchemaRegistry = e.SchemaRegistry.Config()
 	return c
 }
 
@@ -32,6 +36,8 @@ func (e environ) config() Config {
 // (environ).
 type Config struct {
 	service.Base
+	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see newCodec).
+	SchemaRegistry schemaregistry.Config
 	EnOS           enosfwd.Config
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`

@@ -9,7 +9,6 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
-	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
@@ -20,12 +19,12 @@ import (
 // (committing what is done), stop watching the mapping, then the HTTP
 // server.
 func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
-	codec, err := records.NewCodec()
+	codec, err := newCodec(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	metrics := httpserver.NewRegistry()
-	h, err := enosfwd.New(cfg.EnOS, enosfwd.Options{}, log, metrics)
+	h, err := enosfwd.New(cfg.EnOS, enosfwd.Options{Codec: codec}, log, metrics)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
+	"github.com/snotibridge/snotibridge/pkg/config/registryenv"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 )
@@ -13,6 +15,7 @@ import (
 // environ is the ingest's environment: the variables every service reads,
 // the SNOTI_* ones and its own (see README, "Configuration").
 type environ struct {
+	SchemaRegistry registryenv.SchemaRegistry
 	config.Base
 	SNoti snotiEnv
 	Own   ownVars
@@ -28,6 +31,7 @@ type ownVars Config
 func (e environ) config() Config {
 	c := Config(e.Own)
 	c.Base, c.Config = e.Base.Service(), e.SNoti.Config()
+	c.SchemaRegistry = e.SchemaRegistry.Config()
 	return c
 }
 
@@ -81,6 +85,8 @@ func (s snotiEnv) Validate() error { return config.Rename(s.Config().Validate(),
 // the SNOTI_* ones (environ).
 type Config struct {
 	service.Base
+	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see newCodec).
+	SchemaRegistry schemaregistry.Config
 	snoti.Config
 
 	Connections  int    `envconfig:"SNOTI_CONNECTIONS" default:"1"`

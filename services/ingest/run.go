@@ -12,7 +12,6 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
 	"github.com/snotibridge/snotibridge/pkg/ingest"
-	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/topics"
@@ -28,7 +27,7 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	for _, opt := range opts {
 		opt(&o)
 	}
-	codec, err := records.NewCodec()
+	codec, err := newCodec(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
