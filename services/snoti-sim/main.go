@@ -65,8 +65,8 @@ Environment variables:
 `)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
-	var cfg Config
-	writeVars(tw, reflect.TypeOf(cfg))
+	var e environ // what snoti-sim reads: the shared variables and its own
+	writeVars(tw, reflect.TypeOf(e))
 	_ = tw.Flush()
 }
 
