@@ -64,6 +64,15 @@ func StartCluster(tb testing.TB) *Cluster {
 	return c
 }
 
+// NewCluster prepares n KRaft nodes with their data under dir, on free
+// ports, not started: for programs that are not tests (tools/chaos), which
+// then call Start and Stop themselves. Tests use StartCluster.
+func NewCluster(dir string, n int) (*Cluster, error) { return newCluster(dir, n) }
+
+// Start launches every node and waits until each is registered with the
+// quorum (StartCluster does it for tests).
+func (c *Cluster) Start() error { return c.start() }
+
 func newCluster(dir string, n int) (*Cluster, error) {
 	var id [16]byte
 	_, _ = rand.Read(id[:])
