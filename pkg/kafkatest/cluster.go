@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -102,6 +103,15 @@ func newCluster(dir string, n int) (*Cluster, error) {
 func (c *Cluster) start() error {
 	if err := mkdirs(c); err != nil {
 		return err
+	}
+	// Resolve the broker's jars once, first: three nodes launched at once
+	// on a fresh cache would each resolve them into the same directory.
+	script, err := scriptPath()
+	if err != nil {
+		return err
+	}
+	if out, err := exec.Command(script, "fetch").CombinedOutput(); err != nil {
+		return fmt.Errorf("kafka.sh fetch: %v\n%s", err, out)
 	}
 	for _, b := range c.Nodes {
 		if err := b.launch(); err != nil {
