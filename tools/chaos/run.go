@@ -53,7 +53,9 @@ func run(cfg config, sigs <-chan os.Signal) int {
 		sum, err := s.ledger(ctx)
 		return err == nil && sum.Acks > 0
 	}); err != nil {
-		logf("chaos: no ACK within 3 minutes: %v (see the ingest's log)", err)
+		if ctx.Err() == nil {
+			logf("chaos: no ACK within 3 minutes (see the ingest's log in %s)", filepath.Join(s.plan.RunDir, "logs"))
+		}
 		return 2
 	}
 	lag := s.monitorLag(ctx)
