@@ -18,7 +18,7 @@ TEST_TIMEOUT    ?= 30m
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI         := $(CACHE)/bin/golangci-lint-$(GOLANGCI_VERSION)
 
-.PHONY: build test test-go test-tools lint bench bench-go kafka-up kafka-down run up down
+.PHONY: build test test-go test-tools lint bench bench-go kafka-up kafka-down run chaos up down
 
 ## build: every service to bin/<name>
 build:
@@ -82,6 +82,14 @@ bench-go:
 run:
 	@mkdir -p bin && cd tools/run && go build -o ../../bin/snotibridge-run .
 	exec bin/snotibridge-run
+
+## chaos: the whole stack on a 3-node KRaft cluster under random faults
+## (tools/chaos) for CHAOS_DURATION (5m; CHAOS_SEED, CHAOS_DEVICES,
+## CHAOS_RATE, CHAOS_FAULT_EVERY, CHAOS_FILE_INTERVAL, CHAOS_DRAIN_TIMEOUT,
+## CHAOS_DIR), then one table; exit 1 on any loss or early ACK
+chaos:
+	@mkdir -p bin && cd tools/chaos && go build -o ../../bin/snotibridge-chaos .
+	exec bin/snotibridge-chaos
 
 ## kafka-up / kafka-down: the local dev broker on 127.0.0.1:$(KAFKA_PORT)
 kafka-up:

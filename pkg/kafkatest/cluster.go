@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -64,6 +65,15 @@ func StartCluster(tb testing.TB) *Cluster {
 	return c
 }
 
+// NewCluster prepares n KRaft nodes with their data under dir, on free
+// ports, not started: for programs that are not tests (tools/chaos), which
+// then call Start and Stop themselves. Tests use StartCluster.
+func NewCluster(dir string, n int) (*Cluster, error) { return newCluster(dir, n) }
+
+// Start launches every node and waits until each is registered with the
+// quorum (StartCluster does it for tests).
+func (c *Cluster) Start() error { return c.start() }
+
 func newCluster(dir string, n int) (*Cluster, error) {
 	var id [16]byte
 	_, _ = rand.Read(id[:])
@@ -93,6 +103,15 @@ func newCluster(dir string, n int) (*Cluster, error) {
 func (c *Cluster) start() error {
 	if err := mkdirs(c); err != nil {
 		return err
+	}
+	// Resolve the broker's jars once, first: three nodes launched at once
+	// on a fresh cache would each resolve them into the same directory.
+	script, err := scriptPath()
+	if err != nil {
+		return err
+	}
+	if out, err := exec.Command(script, "fetch").CombinedOutput(); err != nil {
+		return fmt.Errorf("kafka.sh fetch: %v\n%s", err, out)
 	}
 	for _, b := range c.Nodes {
 		if err := b.launch(); err != nil {

@@ -52,8 +52,14 @@ type chain struct {
 	// keepAlive restarts a program that exits, as Kubernetes would, and
 	// counts it in exits.
 	keepAlive bool
-	mu        sync.Mutex
-	exits     map[string]int
+	// withEnergisme adds the energisme-forwarder (its HTTP push) on the
+	// same events topic, posting to energisme, an Energisme emulator.
+	withEnergisme bool
+	energisme     *sinksim.Energisme
+	energismeURL  string
+	energismeDLQ  string
+	mu            sync.Mutex
+	exits         map[string]int
 }
 
 func newChain(t testing.TB, fleet snotisim.Fleet) *chain {
@@ -128,6 +134,9 @@ func (c *chain) start(t testing.TB) {
 		"ENOS_APIM_URL="+c.enosURL, "ENOS_API_URL="+c.enosURL, "ENOS_ACCESS_KEY="+accessKey, "ENOS_SECRET_KEY="+secretKey,
 		"ENOS_ORG_ID="+orgID, "ENOS_MAPPING_FILE="+c.mapping, "TOPIC_TELEMETRY="+c.telemetry, "TOPIC_EVENTS="+c.events,
 		"TOPIC_DLQ="+c.enosDLQ, "GROUP_ID=enos-"+c.suffix))
+	if c.withEnergisme {
+		c.startEnergisme(t, common)
+	}
 	c.warmUp(t)
 	if err := c.sim.Start(); err != nil {
 		t.Fatal(err)
@@ -141,6 +150,42 @@ func (c *chain) start(t testing.TB) {
 		"SNOTI_ADDR="+c.sim.Addr(), "SNOTI_PROTOCOL=v1", "SNOTI_ENTERPRISE_ID="+chainEnterprise,
 		"SNOTI_ENTERPRISE_SECRET="+chainSecret, "SNOTI_CA_FILE="+c.caFile, "SNOTI_PREFETCH=500", "SNOTI_CONNECTIONS=2",
 		"TOPIC_EVENTS="+c.events, "TOPIC_INVALID="+c.invalid), c.ingestEnv...))
+}
+
+// energismeToken is what the chain's Energisme emulator expects.
+const energismeToken = "chain-energisme-token"
+
+// startEnergisme starts an Energisme emulator and the energisme-forwarder
+// (the HTTP push of device_status_raw events, with the example mapping).
+func (c *chain) startEnergisme(t testing.TB, common []string) {
+	t.Helper()
+	e, err := sinksim.NewEnergisme(sinksim.EnergismeConfig{Token: energismeToken, MaxStored: 2_000_000}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	mapping, err := filepath.Abs(filepath.Join("..", "energisme-forwarder", "mapping.example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.energisme, c.energismeURL = e, srv.URL
+	c.startProgram(t, "energisme-forwarder", append(common,
+		"ENERGISME_URL="+srv.URL+sinksim.DefaultEnergismePath, "ENERGISME_TOKEN="+energismeToken, "ENERGISME_MAPPING_FILE="+mapping,
+		"ENERGISME_REQUEST_TIMEOUT=5s", "TOPIC_EVENTS="+c.events, "TOPIC_DLQ="+c.energismeDLQ, "GROUP_ID=energisme-"+c.suffix))
+}
+
+// uplinkKeys are the uplinks Energisme must receive for events: one per
+// device_status_raw event, named by device id and timestamp (the example
+// mapping's deviceid is the did).
+func uplinkKeys(events map[uint64]chainEvent) map[string]bool {
+	out := map[string]bool{}
+	for _, ce := range events {
+		if ce.ev.EventType == "device_status_raw" && len(ce.ev.Raw) > 0 {
+			out[ce.ev.DID+"|"+ce.ev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")] = true
+		}
+	}
+	return out
 }
 
 func (c *chain) warmUp(t testing.TB) {

@@ -24,8 +24,9 @@ import (
 // ingest writes to; a second node killed (two of three down), then one
 // back, then the other; a controlled
 // leader change and restart of the telemetry leader; kill -9 of the decoder
-// and the forwarder. Every SNoti event ends up in Kafka, every point at
-// EnOS; nothing is ACKed before it is on the in-sync replicas.
+// and both forwarders. Every SNoti event ends up in Kafka, every point at
+// EnOS, every raw status at Energisme; nothing is ACKed before it is on the
+// in-sync replicas.
 func TestChainOnClusterThroughBrokerFailures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node cluster and the chain's programs")
@@ -35,6 +36,7 @@ func TestChainOnClusterThroughBrokerFailures(t *testing.T) {
 	c := newChainOn(t, cl.Brokers(), func(p int) string { return cl.Topic(t, p) },
 		snotisim.Fleet{Devices: 60, Rate: 120, MaxEvents: n, Seed: 17})
 	c.keepAlive = true
+	c.withEnergisme, c.energismeDLQ = true, cl.Topic(t, 1)
 	c.start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -140,10 +142,10 @@ func TestChainOnClusterThroughBrokerFailures(t *testing.T) {
 		}
 	})
 
-	t.Run("decoder and forwarder killed", func(t *testing.T) {
+	t.Run("decoder and forwarders killed", func(t *testing.T) {
 		// What they committed is done: restarted from their commits, they
 		// must still deliver everything.
-		for _, name := range []string{"decoder", "enos-forwarder"} {
+		for _, name := range []string{"decoder", "enos-forwarder", "energisme-forwarder"} {
 			p, _ := os.FindProcess(c.pid(name))
 			_ = p.Kill()
 		}
@@ -174,11 +176,46 @@ func TestChainOnClusterThroughBrokerFailures(t *testing.T) {
 		}
 		dups += v - 1
 	}
+	// Energisme: one uplink per raw status event, by device and timestamp.
+	wantUplinks := uplinkKeys(events)
+	if len(wantUplinks) == 0 {
+		t.Fatal("the fleet sent no device_status_raw event: nothing to push")
+	}
+	uctx, cancelUplinks := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancelUplinks()
+	gotUplinks := map[string]int{}
+	if err := c.energisme.WaitFor(uctx, func(e *sinksim.Energisme) bool {
+		clear(gotUplinks)
+		for _, u := range e.Uplinks() {
+			gotUplinks[u.DeviceID+"|"+u.Timestamp]++
+		}
+		for k := range wantUplinks {
+			if gotUplinks[k] == 0 {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		missing := 0
+		for k := range wantUplinks {
+			if gotUplinks[k] == 0 {
+				missing++
+			}
+		}
+		t.Fatalf("%d of %d uplinks missing at Energisme: %v", missing, len(wantUplinks), err)
+	}
+	upDups := 0
+	for k, v := range gotUplinks {
+		if !wantUplinks[k] {
+			t.Errorf("unexpected uplink %s", k)
+		}
+		upDups += v - 1
+	}
 	c.mu.Lock()
 	exits := fmt.Sprint(c.exits)
 	c.mu.Unlock()
-	t.Logf("%d SNoti events, all in Kafka; %d points at EnOS, 0 missing, %d duplicates; program exits restarted (the kills above included): %s",
-		n, len(x.points), dups, exits)
+	t.Logf("%d SNoti events, all in Kafka; %d points at EnOS, 0 missing, %d duplicates; %d uplinks at Energisme, 0 missing, %d duplicates; program exits restarted (the kills above included): %s",
+		n, len(x.points), dups, len(wantUplinks), upDups, exits)
 }
 
 // readSeqs reads the events topic until every seq of want is there (or

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/localstack"
 )
 
 // pidFile reads a pid file and reports the pid only when that process is
@@ -85,8 +87,8 @@ func portInUse(port int) bool {
 // broker is the Kafka the stack runs on: a child of the supervisor, or the
 // dev broker that `make kafka-up` started (then it is left running).
 type broker struct {
-	child    *child // nil when reused
-	reused   int    // its pid when reused
+	child    *localstack.Child // nil when reused
+	reused   int               // its pid when reused
 	pidPath  string
 	addr     string
 	kafkaDir string
@@ -94,7 +96,7 @@ type broker struct {
 
 func (b *broker) alive() bool {
 	if b.child != nil {
-		return b.child.alive()
+		return b.child.Alive()
 	}
 	return syscall.Kill(b.reused, 0) == nil
 }
@@ -131,19 +133,19 @@ func (s *supervisor) startBroker() (*broker, error) {
 	_, _ = rand.Read(id[:])
 	format := exec.CommandContext(ctx, filepath.Join(c.root, "tools", "kafka", "kafka.sh"), "format", c.kafkaDir, strconv.Itoa(c.kafkaPort), strconv.Itoa(c.kafkaCPort))
 	format.Env = append(s.env(), "KAFKA_CLUSTER_ID="+base64.RawURLEncoding.EncodeToString(id[:]))
-	if out, err := s.spawn.output(format); err != nil {
+	if out, err := s.spawn.Output(format); err != nil {
 		return nil, fmt.Errorf("formatting the broker's storage in %s: %v\n%s", c.kafkaDir, err, out)
 	}
 	s.out.say("starting Apache Kafka on %s (log %s)", b.addr, filepath.Join(c.kafkaDir, "kafka.log"))
 	cmd := exec.Command(filepath.Join(c.root, "tools", "kafka", "kafka.sh"), "run", c.kafkaDir, strconv.Itoa(c.kafkaPort), strconv.Itoa(c.kafkaCPort))
 	cmd.Env = s.env()
-	ch, err := s.spawn.startChild("kafka", filepath.Join(c.kafkaDir, "kafka.log"), cmd)
+	ch, err := s.spawn.StartChild("kafka", filepath.Join(c.kafkaDir, "kafka.log"), cmd)
 	if err != nil {
 		return nil, err
 	}
 	b.child = ch
 	// For kafka.sh start/stop and a later run: they check the pid too.
-	_ = os.WriteFile(b.pidPath, []byte(strconv.Itoa(ch.pid())+"\n"), 0o644)
+	_ = os.WriteFile(b.pidPath, []byte(strconv.Itoa(ch.Pid())+"\n"), 0o644)
 	return b, nil
 }
 
@@ -160,7 +162,7 @@ func (s *supervisor) waitReady(ctx context.Context, b *broker) error {
 		if portInUse(s.cfg.kafkaPort) {
 			cmd := exec.CommandContext(ctx, filepath.Join(s.cfg.binDir, "bridgectl"), "topics", "ensure")
 			cmd.Env = s.env()
-			out, err := s.spawn.output(cmd)
+			out, err := s.spawn.Output(cmd)
 			if err == nil {
 				for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 					s.out.say("  %s", strings.TrimSpace(l))
@@ -186,8 +188,8 @@ func (b *broker) stop(budget time.Duration, hurry <-chan struct{}) string {
 	if b.child == nil {
 		return "left running (make kafka-down stops it)"
 	}
-	killed := b.child.stop(budget, hurry)
-	if pid, ok, _ := pidFile(b.pidPath, func([]string) bool { return true }); ok || pid == b.child.pid() {
+	killed := b.child.Stop(budget, hurry)
+	if pid, ok, _ := pidFile(b.pidPath, func([]string) bool { return true }); ok || pid == b.child.Pid() {
 		_ = os.Remove(b.pidPath)
 	}
 	if killed {

@@ -11,9 +11,16 @@ require (
 )
 
 require (
-	github.com/klauspost/compress v1.20.1 // indirect
+	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
-	github.com/pierrec/lz4/v4 v4.1.15 // indirect
+	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+require github.com/snotibridge/snotibridge/pkg v0.0.0
+
+replace (
+	github.com/snotibridge/snotibridge/pkg => ../../pkg
+	github.com/snotibridge/snotibridge/schemas => ../../schemas
 )

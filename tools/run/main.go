@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/localstack"
 )
 
 func main() {
@@ -129,24 +131,11 @@ func parseConfig(args []string) (config, error) {
 	return c, nil
 }
 
-// ports are the listen ports of the stack.
-type ports struct {
-	snoti, sink, sftp int
-	simControl        int            // snoti-sim's /sim/ control API
-	enterpriseAPI     int            // snoti-sim's Gizwits Enterprise API
-	http              map[string]int // per service: health, readiness, metrics
-}
-
-func (c config) ports() ports {
-	p := ports{snoti: 2017, sink: 8090, sftp: 2022, simControl: 8081, enterpriseAPI: 8082, http: map[string]int{
-		"ingest": 9101, "decoder": 9102, "enos-forwarder": 9103, "energisme-forwarder": 9104, "snoti-sim": 9105, "sink-sim": 9106,
-	}}
+// ports are the listen ports of the stack: make run's fixed ones, or with
+// -port-base the 11 after the broker's two.
+func (c config) ports() localstack.Ports {
 	if b := c.portBase; b != 0 {
-		p.snoti, p.sink, p.sftp = b+2, b+3, b+4
-		for i, n := range []string{"ingest", "decoder", "enos-forwarder", "energisme-forwarder", "snoti-sim", "sink-sim"} {
-			p.http[n] = b + 5 + i
-		}
-		p.simControl, p.enterpriseAPI = b+11, b+12
+		return localstack.PortsFrom(b + 2)
 	}
-	return p
+	return localstack.FixedPorts()
 }

@@ -99,7 +99,7 @@ func (p *progress) snapshot() snapshot {
 
 // metrics reads a service's /metrics (nil when it does not answer).
 func (p *progress) metrics(service string) map[string]*dto.MetricFamily {
-	resp, err := p.client.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.s.ports.http[service]))
+	resp, err := p.client.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.s.ports.HTTP[service]))
 	if err != nil {
 		return nil
 	}
@@ -155,7 +155,7 @@ func (p *progress) rate(key string, v float64, elapsed time.Duration) float64 {
 
 // simStats is an emulator's /sim/<name>/stats.
 func (p *progress) simStats(name string) (map[string]float64, bool) {
-	resp, err := p.client.Get(fmt.Sprintf("http://127.0.0.1:%d/sim/%s/stats", p.s.ports.sink, name))
+	resp, err := p.client.Get(fmt.Sprintf("http://127.0.0.1:%d/sim/%s/stats", p.s.ports.Sink, name))
 	if err != nil {
 		return nil, false
 	}
@@ -230,15 +230,15 @@ func lastLogError(b []byte, split, files bool) string {
 // guide is where to look next: metrics, the emulators, bridgectl. Each
 // line fits 80 columns with the time stamp of a piped line.
 func (p *progress) guide() []string {
-	port, h := p.s.ports, p.s.ports.http
+	port, h := p.s.ports, p.s.ports.HTTP
 	return []string{
 		"Where to look next:",
 		fmt.Sprintf("  metrics    http://127.0.0.1:%d/metrics ingest, :%d decoder,", h["ingest"], h["decoder"]),
 		fmt.Sprintf("             :%d enos-forwarder, :%d energisme-forwarder", h["enos-forwarder"], h["energisme-forwarder"]),
-		fmt.Sprintf("  sink-sim   http://127.0.0.1:%d/sim/enos/stats, /sim/enos/points,", port.sink),
+		fmt.Sprintf("  sink-sim   http://127.0.0.1:%d/sim/enos/stats, /sim/enos/points,", port.Sink),
 		"             /sim/energisme/stats, /sim/energisme/uplinks,",
 		"             /sim/sftp/ops",
-		fmt.Sprintf("  snoti-sim  http://127.0.0.1:%d/sim/ledger, /sim/faults", port.simControl),
+		fmt.Sprintf("  snoti-sim  http://127.0.0.1:%d/sim/ledger, /sim/faults", port.SimControl),
 		"  files      " + p.s.rel(filepath.Join(p.s.cfg.runDir, "sink-sim", "sftp")),
 		"  logs       " + p.s.rel(filepath.Join(p.s.cfg.runDir, "logs")),
 		fmt.Sprintf("  records    export KAFKA_BROKERS=127.0.0.1:%d, then", p.s.cfg.kafkaPort),

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/localstack"
 )
 
 // The tests run the real stack (a broker of their own, every service) with
@@ -47,7 +49,7 @@ func build(t *testing.T) (bin, services string) {
 			return
 		}
 		root, _ := filepath.Abs(filepath.Join("..", ".."))
-		if out, err := buildCommand(context.Background(), root, filepath.Join(dir, "services")).CombinedOutput(); err != nil {
+		if out, err := localstack.BuildCommand(context.Background(), root, filepath.Join(dir, "services")).CombinedOutput(); err != nil {
 			supervisorBin.err = fmt.Errorf("building the services: %v\n%s", err, out)
 		}
 	})

@@ -10,21 +10,23 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/localstack"
 )
 
 // services in start order; they stop in the reverse order (input first),
 // then Kafka.
-var services = []string{"sink-sim", "snoti-sim", "enos-forwarder", "energisme-forwarder", "decoder", "ingest"}
+var services = localstack.Services
 
 type supervisor struct {
 	cfg   config
 	out   *output
-	spawn *spawner
-	ports ports
+	spawn *localstack.Spawner
+	ports localstack.Ports
 
 	stopping chan struct{} // closed on the first signal
 	hurry    chan struct{} // closed on the second: stop without waiting
-	children map[string]*child
+	children map[string]*localstack.Child
 	wiring   map[string][]string // each service's own variables, for restarts
 }
 
@@ -43,8 +45,8 @@ func supervise(cfg config, sigs <-chan os.Signal) int {
 		return 1
 	}
 	defer out.close()
-	s := &supervisor{cfg: cfg, out: out, spawn: newSpawner(), ports: cfg.ports(),
-		stopping: make(chan struct{}), hurry: make(chan struct{}), children: map[string]*child{}, wiring: map[string][]string{}}
+	s := &supervisor{cfg: cfg, out: out, spawn: localstack.NewSpawner(), ports: cfg.ports(),
+		stopping: make(chan struct{}), hurry: make(chan struct{}), children: map[string]*localstack.Child{}, wiring: map[string][]string{}}
 
 	self := filepath.Join(cfg.runDir, "run.pid")
 	if pid, ok, _ := pidFile(self, isSupervisor); ok && pid != os.Getpid() {
@@ -118,7 +120,7 @@ func (s *supervisor) start(b *broker) error {
 	defer cancel()
 	if !s.cfg.noBuild {
 		s.out.say("building services into %s", s.cfg.binDir)
-		if out, err := s.spawn.output(buildCommand(ctx, s.cfg.root, s.cfg.binDir)); err != nil {
+		if out, err := s.spawn.Output(localstack.BuildCommand(ctx, s.cfg.root, s.cfg.binDir)); err != nil {
 			return fmt.Errorf("building services: %v\n%s", err, out)
 		}
 	}
@@ -127,56 +129,18 @@ func (s *supervisor) start(b *broker) error {
 		return err
 	}
 
-	run, p := s.cfg.runDir, s.ports
-	// snoti-sim declares only the v1 enterprise queue the ingest reads: a
-	// products file without subkeys keeps the EV charger product (so the
-	// codecs and mappings apply) but no v2 queue that nobody consumes.
-	products := filepath.Join(run, "snoti-sim", "products.json")
-	if err := os.MkdirAll(filepath.Dir(products), 0o755); err != nil {
+	plan := localstack.Plan{Root: s.cfg.root, RunDir: s.cfg.runDir, Ports: s.ports, Devices: s.cfg.devices, Rate: float64(s.cfg.rate)}
+	if err := plan.Prepare(); err != nil {
 		return err
 	}
-	if err := os.WriteFile(products, []byte(`[{"product_key":"3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b","auth_id":"sim-auth-id","auth_secret":"sim-auth-secret","subkeys":[]}]`+"\n"), 0o644); err != nil {
-		return err
-	}
-	ca, knownHosts := filepath.Join(run, "snoti-sim", "ca.pem"), filepath.Join(run, "sink-sim", "known_hosts")
-	_ = os.Remove(ca)
-	_ = os.Remove(knownHosts)
-	sink := fmt.Sprintf("http://127.0.0.1:%d", p.sink)
-	root := s.cfg.root
-	wiring := map[string][]string{
-		"sink-sim": {fmt.Sprintf("SINK_SIM_ADDR=127.0.0.1:%d", p.sink), fmt.Sprintf("SINK_SIM_SFTP_ADDR=127.0.0.1:%d", p.sftp),
-			"SINK_SIM_SFTP_ROOT=" + filepath.Join(run, "sink-sim", "sftp"), "SINK_SIM_SFTP_HOST_KEY_FILE=" + filepath.Join(run, "sink-sim", "ssh_host_ed25519_key"),
-			"SINK_SIM_SFTP_KNOWN_HOSTS_FILE=" + knownHosts},
-		"snoti-sim": {fmt.Sprintf("SNOTI_SIM_ADDR=127.0.0.1:%d", p.snoti), "SNOTI_SIM_CA_OUT=" + ca, "SNOTI_SIM_PRODUCTS_FILE=" + products,
-			"SNOTI_SIM_EVENT_MIX=default", // the v1 event types: the ingest logs in with v1
-			fmt.Sprintf("SNOTI_SIM_CONTROL_ADDR=127.0.0.1:%d", p.simControl), fmt.Sprintf("SNOTI_SIM_ENTERPRISE_API_ADDR=127.0.0.1:%d", p.enterpriseAPI),
-			fmt.Sprintf("SNOTI_SIM_DEVICES=%d", s.cfg.devices), fmt.Sprintf("SNOTI_SIM_RATE=%d", s.cfg.rate)},
-		"enos-forwarder": {"ENOS_APIM_URL=" + sink, "ENOS_API_URL=" + sink, "ENOS_ACCESS_KEY=sim-access-key", "ENOS_SECRET_KEY=sim-secret-key",
-			"ENOS_ORG_ID=sim-org", "ENOS_MAPPING_FILE=" + filepath.Join(root, "services", "enos-forwarder", "mapping.example.json")},
-		"energisme-forwarder": {"ENERGISME_URL=" + sink + "/push", "ENERGISME_TOKEN=sim-token",
-			"ENERGISME_MAPPING_FILE=" + filepath.Join(root, "services", "energisme-forwarder", "mapping.example.json"),
-			fmt.Sprintf("ENERGISME_SFTP_ADDR=127.0.0.1:%d", p.sftp), "ENERGISME_SFTP_USER=energisme", "ENERGISME_SFTP_PASSWORD=energisme",
-			"ENERGISME_SFTP_KNOWN_HOSTS=" + knownHosts, "ENERGISME_SFTP_DIR=/", "ENERGISME_FILE_INTERVAL=1m"},
-		"decoder": {"CODECS_DIR=" + filepath.Join(root, "services", "decoder", "codecs")},
-		"ingest": {fmt.Sprintf("SNOTI_ADDR=127.0.0.1:%d", p.snoti), "SNOTI_PROTOCOL=v1", "SNOTI_ENTERPRISE_ID=sim-enterprise",
-			"SNOTI_ENTERPRISE_SECRET=sim-secret", "SNOTI_CA_FILE=" + ca, "SNOTI_PREFETCH=1000",
-			// Device commands: SNoti v1 has no remote control, so they go
-			// through snoti-sim's Enterprise API to the same virtual devices.
-			"COMMANDS_ENABLED=true", "COMMANDS_PATH=enterprise_api", fmt.Sprintf("GIZWITS_API_URL=http://127.0.0.1:%d", p.enterpriseAPI),
-			"GIZWITS_PRODUCT_SECRETS=3f1c0a7e2b5d4c6e8a9b0c1d2e3f4a5b:sim-product-secret"},
-	}
+	wiring := plan.Wiring()
 	for _, n := range services {
 		s.wiring[n] = wiring[n]
 		if err := s.startService(n, wiring[n]); err != nil {
 			return err
 		}
-		switch n {
-		case "sink-sim":
-			if err := s.waitFile(ctx, knownHosts, n); err != nil {
-				return err
-			}
-		case "snoti-sim":
-			if err := s.waitFile(ctx, ca, n); err != nil {
+		if f := plan.ReadyFile(n); f != "" {
+			if err := s.waitFile(ctx, f, n); err != nil {
 				return err
 			}
 		}
@@ -184,29 +148,17 @@ func (s *supervisor) start(b *broker) error {
 	return nil
 }
 
-// buildCommand builds bridgectl and every service into dir.
-func buildCommand(ctx context.Context, root, dir string) *exec.Cmd {
-	pkgs := []string{"./services/bridgectl"}
-	for _, n := range services {
-		pkgs = append(pkgs, "./services/"+n)
-	}
-	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-trimpath", "-o", dir + "/"}, pkgs...)...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	return cmd
-}
-
 func (s *supervisor) startService(name string, env []string) error {
 	cmd := exec.Command(filepath.Join(s.cfg.binDir, name))
 	cmd.Dir = s.cfg.root
-	cmd.Env = append(append(s.env(), fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", s.ports.http[name])), env...)
+	cmd.Env = append(append(s.env(), fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", s.ports.HTTP[name])), env...)
 	logPath := filepath.Join(s.cfg.runDir, "logs", name+".log")
-	c, err := s.spawn.startChild(name, logPath, cmd)
+	c, err := s.spawn.StartChild(name, logPath, cmd)
 	if err != nil {
 		return err
 	}
 	s.children[name] = c
-	s.out.say("started %s (pid %d, log %s, metrics http://127.0.0.1:%d/metrics)", name, c.pid(), s.rel(logPath), s.ports.http[name])
+	s.out.say("started %s (pid %d, log %s, metrics http://127.0.0.1:%d/metrics)", name, c.Pid(), s.rel(logPath), s.ports.HTTP[name])
 	return nil
 }
 
@@ -228,10 +180,10 @@ func (s *supervisor) waitFile(ctx context.Context, path, by string) error {
 		}
 		c := s.children[by]
 		select {
-		case <-c.exited:
-			return fmt.Errorf("%s exited (%s) before writing %s: see %s", by, c.status(), path, s.rel(c.log))
+		case <-c.Exited():
+			return fmt.Errorf("%s exited (%s) before writing %s: see %s", by, c.Status(), path, s.rel(c.Log))
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not write %s: see %s", by, path, s.rel(c.log))
+			return fmt.Errorf("%s did not write %s: see %s", by, path, s.rel(c.Log))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -245,11 +197,11 @@ const restartDelay = 2 * time.Second
 // (false). A service that exits is restarted, as Kubernetes would.
 func (s *supervisor) watch(b *broker) bool {
 	s.out.say("pipeline running; progress every %s (Ctrl-C stops everything)", s.cfg.interval)
-	exits := make(chan *child, 2*len(s.children)+1)
-	watchOne := func(c *child) {
+	exits := make(chan *localstack.Child, 2*len(s.children)+1)
+	watchOne := func(c *localstack.Child) {
 		go func() {
 			select {
-			case <-c.exited:
+			case <-c.Exited():
 				exits <- c
 			case <-s.stopping:
 			}
@@ -274,17 +226,17 @@ func (s *supervisor) watch(b *broker) bool {
 		case <-s.stopping:
 			return true
 		case c := <-exits:
-			if c.name == "kafka" {
-				s.out.say("the broker exited (%s); see %s", c.status(), s.rel(c.log))
+			if c.Name == "kafka" {
+				s.out.say("the broker exited (%s); see %s", c.Status(), s.rel(c.Log))
 				return false
 			}
-			d := delay[c.name]
-			if d == 0 || time.Since(started[c.name]) > time.Minute {
+			d := delay[c.Name]
+			if d == 0 || time.Since(started[c.Name]) > time.Minute {
 				d = restartDelay
 			}
-			delay[c.name] = min(2*d, time.Minute)
-			s.out.say("%s exited (%s); restarting it in %s; see %s", c.name, c.status(), d, s.rel(c.log))
-			name := c.name
+			delay[c.Name] = min(2*d, time.Minute)
+			s.out.say("%s exited (%s); restarting it in %s; see %s", c.Name, c.Status(), d, s.rel(c.Log))
+			name := c.Name
 			time.AfterFunc(d, func() { restart <- name })
 		case name := <-restart:
 			select {
@@ -324,16 +276,16 @@ func (s *supervisor) stopAll(b *broker) {
 		if b == nil || !b.alive() {
 			budget = s.cfg.fastBudget
 		}
-		was := c.alive()
+		was := c.Alive()
 		start := time.Now()
-		killed := c.stop(budget, s.hurry)
+		killed := c.Stop(budget, s.hurry)
 		switch {
 		case !was:
-			s.out.say("%s had exited (%s)", c.name, c.status())
+			s.out.say("%s had exited (%s)", c.Name, c.Status())
 		case killed:
-			s.out.say("%s killed after %s", c.name, time.Since(start).Round(time.Millisecond))
+			s.out.say("%s killed after %s", c.Name, time.Since(start).Round(time.Millisecond))
 		default:
-			s.out.say("%s stopped (%s)", c.name, time.Since(start).Round(time.Millisecond))
+			s.out.say("%s stopped (%s)", c.Name, time.Since(start).Round(time.Millisecond))
 		}
 	}
 	if b != nil {
