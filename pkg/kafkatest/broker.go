@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // startTimeout bounds a broker start: a JVM on a busy 2-core machine can
@@ -70,7 +70,7 @@ func StartBrokerWithSSL(tb testing.TB, l SSLListener) *Broker {
 	if err != nil {
 		tb.Fatalf("starting Kafka: %v", err)
 	}
-	if b.sport, err = freePort(); err != nil {
+	if b.sport, err = testkit.FreePort(); err != nil {
 		tb.Fatalf("starting Kafka: %v", err)
 	}
 	b.ssl = &l
@@ -107,11 +107,11 @@ ssl.truststore.location=%[6]s
 }
 
 func newBroker(dir string) (*Broker, error) {
-	port, err := freePort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	cport, err := freePort()
+	cport, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -233,29 +233,6 @@ func (b *Broker) signal(sig syscall.Signal) {
 	b.cmd, b.exited = nil, nil
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
 
-// scriptPath finds tools/kafka/kafka.sh from this source file's location,
-// or from SNOTIBRIDGE_ROOT.
-func scriptPath() (string, error) {
-	root := os.Getenv("SNOTIBRIDGE_ROOT")
-	if root == "" {
-		_, file, _, ok := runtime.Caller(0)
-		if !ok {
-			return "", errors.New("locating the repository: set SNOTIBRIDGE_ROOT")
-		}
-		root = filepath.Join(filepath.Dir(file), "..", "..")
-	}
-	p := filepath.Join(root, "tools", "kafka", "kafka.sh")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("locating kafka.sh (set SNOTIBRIDGE_ROOT to the repository root): %w", err)
-	}
-	return p, nil
-}
+// scriptPath finds the repository's script (testkit.RepoFile).
+func scriptPath() (string, error) { return testkit.RepoFile("tools", "kafka", "kafka.sh") }

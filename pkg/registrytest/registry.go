@@ -5,16 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // startTimeout bounds the registry's start: the first run builds it with
@@ -111,7 +109,7 @@ func start() (*Registry, error) {
 	if out, err := exec.Command(script, "fetch").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%s fetch: %w\n%s", script, err, out)
 	}
-	port, err := freePort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -158,29 +156,6 @@ func (r *Registry) waitReady(ctx context.Context) error {
 	}
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
 
-// scriptPath finds tools/registry/registry.sh from this source file's
-// location, or from SNOTIBRIDGE_ROOT.
-func scriptPath() (string, error) {
-	root := os.Getenv("SNOTIBRIDGE_ROOT")
-	if root == "" {
-		_, file, _, ok := runtime.Caller(0)
-		if !ok {
-			return "", errors.New("locating the repository: set SNOTIBRIDGE_ROOT")
-		}
-		root = filepath.Join(filepath.Dir(file), "..", "..")
-	}
-	p := filepath.Join(root, "tools", "registry", "registry.sh")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("locating registry.sh (set SNOTIBRIDGE_ROOT to the repository root): %w", err)
-	}
-	return p, nil
-}
+// scriptPath finds the repository's script (testkit.RepoFile).
+func scriptPath() (string, error) { return testkit.RepoFile("tools", "registry", "registry.sh") }
