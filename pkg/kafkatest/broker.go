@@ -233,6 +233,5 @@ func (b *Broker) signal(sig syscall.Signal) {
 	b.cmd, b.exited = nil, nil
 }
 
-
 // scriptPath finds the repository's script (testkit.RepoFile).
 func scriptPath() (string, error) { return testkit.RepoFile("tools", "kafka", "kafka.sh") }

@@ -156,6 +156,5 @@ func (r *Registry) waitReady(ctx context.Context) error {
 	}
 }
 
-
 // scriptPath finds the repository's script (testkit.RepoFile).
 func scriptPath() (string, error) { return testkit.RepoFile("tools", "registry", "registry.sh") }
