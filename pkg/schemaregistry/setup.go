@@ -16,6 +16,16 @@ type Write struct {
 	Record string
 }
 
+// NewCodec is a service's record codec: records.NewCodec, then Setup with
+// what the service writes.
+func NewCodec(ctx context.Context, cfg Config, writes []Write, log zerolog.Logger) (*records.Codec, error) {
+	c, err := records.NewCodec()
+	if err != nil {
+		return nil, err
+	}
+	return Setup(ctx, cfg, c, writes, log)
+}
+
 // Setup is what a service calls at start: with cfg disabled it returns
 // codec unchanged (single-object encoding everywhere); otherwise it
 // registers the current schema of every write (empty topics are skipped)

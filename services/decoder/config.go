@@ -31,7 +31,7 @@ func (e environ) config() Config {
 // variables in their tags; Base from the shared ones (environ).
 type Config struct {
 	service.Base
-	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see newCodec).
+	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see run: schemaregistry.NewCodec).
 	SchemaRegistry schemaregistry.Config
 	CodecsDir      string `envconfig:"CODECS_DIR" required:"true"`
 	TopicEvents    string `envconfig:"TOPIC_EVENTS" default:"snoti.events.v1"`

@@ -47,7 +47,7 @@ func (e *environ) Validate() error {
 // the parts' ones (environ).
 type Config struct {
 	service.Base
-	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see newCodec).
+	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see run: schemaregistry.NewCodec).
 	SchemaRegistry schemaregistry.Config
 	Push           energismefwd.PushSettings
 	Files          energismefwd.FileSettings

@@ -36,7 +36,7 @@ func (e environ) config() Config {
 // (environ).
 type Config struct {
 	service.Base
-	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see newCodec).
+	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see run: schemaregistry.NewCodec).
 	SchemaRegistry schemaregistry.Config
 	EnOS           enosfwd.Config
 	TopicTelemetry string `envconfig:"TOPIC_TELEMETRY" default:"device.telemetry.v1"`

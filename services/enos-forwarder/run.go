@@ -9,6 +9,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
 
@@ -19,7 +20,9 @@ import (
 // (committing what is done), stop watching the mapping, then the HTTP
 // server.
 func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
-	codec, err := newCodec(ctx, cfg, log)
+	// With SCHEMA_REGISTRY_URL set, the schemas of what the service writes are
+	// registered first (schemaregistry.Setup: an incompatible one stops the start).
+	codec, err := schemaregistry.NewCodec(ctx, cfg.SchemaRegistry, []schemaregistry.Write{{Topic: cfg.TopicDLQ, Record: "DeadLetter"}}, log)
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (s snotiEnv) Validate() error { return config.Rename(s.Config().Validate(),
 // the SNOTI_* ones (environ).
 type Config struct {
 	service.Base
-	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see newCodec).
+	// SchemaRegistry: from SCHEMA_REGISTRY_* (environ; optional, see run: schemaregistry.NewCodec).
 	SchemaRegistry schemaregistry.Config
 	snoti.Config
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
 	"github.com/snotibridge/snotibridge/pkg/ingest"
+	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/topics"
@@ -27,7 +28,9 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	for _, opt := range opts {
 		opt(&o)
 	}
-	codec, err := newCodec(ctx, cfg, log)
+	// With SCHEMA_REGISTRY_URL set, the schemas of what the service writes are
+	// registered first (schemaregistry.Setup: an incompatible one stops the start).
+	codec, err := schemaregistry.NewCodec(ctx, cfg.SchemaRegistry, []schemaregistry.Write{{Topic: cfg.TopicEvents, Record: "SnotiEvent"}, {Topic: cfg.TopicInvalid, Record: "DeadLetter"}}, log)
 	if err != nil {
 		return err
 	}
