@@ -220,7 +220,7 @@ func (a *app) runReplay(ctx context.Context, r replayRun) error {
 			return err
 		}
 	}
-	hold, _ := h.(holdingSink)
+	hold, _ := h.(replay.Holding)
 	if hold != nil {
 		if err := hold.Resume(path, st, resumed); err != nil {
 			return err

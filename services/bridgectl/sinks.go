@@ -8,6 +8,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/decode"
+	"github.com/snotibridge/snotibridge/pkg/energismefwd"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/replay"
 )
@@ -62,7 +63,13 @@ func defaultSinks(cfg *Config) replay.Sinks {
 			// Decoded telemetry as the forwarder's flat files over SFTP.
 			Name: "energisme-files", Stage: "energisme-files",
 			Inputs: []string{cfg.Topics.Telemetry}, DLQTopic: cfg.Topics.EnergismeDLQ,
-			Factory: newFilesSink,
+			Factory: configErrors(func(ctx context.Context, env replay.SinkEnv) (consume.Handler, error) {
+				s, err := sinkenv.LoadEnergismeFiles()
+				if err != nil {
+					return nil, err
+				}
+				return energismefwd.FilesReplaySink(s)(ctx, env)
+			}),
 		},
 	}
 }

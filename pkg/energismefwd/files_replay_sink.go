@@ -1,4 +1,4 @@
-package main
+package energismefwd
 
 import (
 	"context"
@@ -14,33 +14,13 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
 	"github.com/snotibridge/snotibridge/pkg/consume"
-	"github.com/snotibridge/snotibridge/pkg/energismefwd"
 	"github.com/snotibridge/snotibridge/pkg/filewatch"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/replay"
 	"github.com/snotibridge/snotibridge/pkg/sftpexport"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
-
-// holdingSink is a sink handler that takes records before their effect is
-// durable at the sink and makes them durable later: the energisme-files
-// sink holds a file's records until the file is complete. The engine moves
-// its progress over a record as soon as Handle took it, so runReplay lets
-// the sink move it back to the first record not yet durable, before the
-// run (after a crash the saved state may be ahead) and after it.
-type holdingSink interface {
-	// Resume loads the sink's own progress, kept beside the state at path
-	// (a replay that is not resumed discards it), and moves each range of
-	// st back to the sink's first record not yet durable.
-	Resume(path string, st *replay.State, resumed bool) error
-	// Finish ends the run. With complete, the range is over: what the sink
-	// holds is made durable (the last files uploaded). Otherwise it is
-	// dropped. Then st's ranges move back as in Resume, and st.Complete is
-	// cleared if any did.
-	Finish(ctx context.Context, st *replay.State, complete bool) error
-}
 
 // filesSink is the energisme-files replay sink: the Energisme forwarder's
 // own file exporter (pkg/energismefwd, with its SFTP uploader, formats,
@@ -75,16 +55,21 @@ type filesProgress struct {
 	Durable map[string]int64 `json:"durable"`
 }
 
-// newFilesSink reads the forwarder's ENERGISME_SFTP_* and ENERGISME_FILE_*
-// variables and starts the exporter; ctx bounds its uploads.
-func newFilesSink(ctx context.Context, env replay.SinkEnv) (consume.Handler, error) {
-	s, err := sinkenv.LoadEnergismeFiles()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", replay.ErrSinkConfig, err)
+// FilesReplaySink returns the replay.SinkFactory of the "energisme-files"
+// sink: the file part's settings s (bridgectl reads them from the
+// forwarder's ENERGISME_SFTP_* and ENERGISME_FILE_* variables) and a
+// Bounded exporter whose uploads ctx bounds. The handler is a
+// replay.Holding.
+func FilesReplaySink(s FileSettings) replay.SinkFactory {
+	return func(ctx context.Context, env replay.SinkEnv) (consume.Handler, error) {
+		return newFilesSink(ctx, s, env)
 	}
-	fe, up, err := s.NewFileExporter(env.Codec, env.Log, env.Metrics, func(c *energismefwd.FileConfig) { c.Bounded = true })
+}
+
+func newFilesSink(ctx context.Context, s FileSettings, env replay.SinkEnv) (consume.Handler, error) {
+	fe, up, err := s.NewFileExporter(env.Codec, env.Log, env.Metrics, func(c *FileConfig) { c.Bounded = true })
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", replay.ErrSinkConfig, err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	fs := &filesSink{
@@ -157,7 +142,7 @@ func (fs *filesSink) Reject(_ context.Context, m kafka.Message, err error) error
 	return fmt.Errorf("the file exporter rejected %s/%d@%d, which the replay sink accepted: %w", m.Topic, m.Partition, m.Offset, err)
 }
 
-// Resume implements holdingSink.
+// Resume implements replay.Holding.
 func (fs *filesSink) Resume(statePath string, st *replay.State, resumed bool) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -184,7 +169,7 @@ func (fs *filesSink) Resume(statePath string, st *replay.State, resumed bool) er
 	return fs.saveLocked()
 }
 
-// Finish implements holdingSink.
+// Finish implements replay.Holding.
 func (fs *filesSink) Finish(ctx context.Context, st *replay.State, complete bool) error {
 	fs.mu.Lock()
 	already := fs.finished
