@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
@@ -26,25 +25,10 @@ const entID, entSecret = "ent", "secret"
 // source is a snoti.Client logged in to a simulator publishing fleet.
 func source(t *testing.T, fleet snotisim.Fleet) (*snotisim.Server, *snoti.Client) {
 	t.Helper()
-	sim, err := snotisim.New(snotisim.Config{
+	sim, ca := simtest.Start(t, snotisim.Config{
 		Addr: "127.0.0.1:0", Enterprises: []snotisim.Enterprise{{ID: entID, Secret: entSecret}},
 		DeliveryIDs: snotisim.IDMixed, Fleet: fleet, Trace: true,
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = sim.Close(ctx)
 	})
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, sim.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	c, err := snoti.New(snoti.Config{
 		Addr: sim.Addr(), Protocol: snoti.ProtocolV1, EnterpriseID: entID, EnterpriseSecret: entSecret,
 		Prefetch: 100, CAFile: ca, BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond,

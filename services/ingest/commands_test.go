@@ -21,6 +21,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
@@ -40,26 +41,11 @@ func TestCommandsReachTheDevices(t *testing.T) {
 
 func testCommandPath(t *testing.T, path string) {
 	brokers := kafkatest.Brokers(t)
-	sim, err := snotisim.New(snotisim.Config{
+	sim, ca := simtest.Start(t, snotisim.Config{
 		Addr:     "127.0.0.1:0",
 		Products: []snotisim.Product{{ProductKey: cmdPK, AuthID: "aid", AuthSecret: "asecret", Subkeys: []string{"main"}}},
 		Fleet:    snotisim.Fleet{Devices: 2, MaxEvents: 2, Seed: 1},
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = sim.Close(ctx)
 	})
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, sim.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	events, invalid := kafkatest.Topic(t, brokers, 3), kafkatest.Topic(t, brokers, 1)
 	cmds, results, dlq := kafkatest.Topic(t, brokers, 3), kafkatest.Topic(t, brokers, 3), kafkatest.Topic(t, brokers, 1)
 	kc := kafkaconf.Config{Brokers: brokers}

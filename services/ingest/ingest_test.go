@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +23,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
@@ -68,29 +68,14 @@ func newHarness(t *testing.T, brokers []string, fleet snotisim.Fleet) *harness {
 
 func newHarnessWith(t *testing.T, brokers []string, fleet snotisim.Fleet, products []snotisim.Product) *harness {
 	t.Helper()
-	sim, err := snotisim.New(snotisim.Config{
+	sim, ca := simtest.Start(t, snotisim.Config{
 		Addr:        "127.0.0.1:0",
 		Products:    products,
 		Enterprises: []snotisim.Enterprise{{ID: entID, Secret: entSecret}},
 		DeliveryIDs: snotisim.IDMixed,
 		Fleet:       fleet,
 		Trace:       true, // sim_seq identifies each event end to end
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = sim.Close(ctx)
 	})
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, sim.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	codec, _ := records.NewCodec()
 	return &harness{
 		connections: 2, prefetch: prefetch, sim: sim, kc: kafkaconf.Config{Brokers: brokers},
