@@ -38,7 +38,7 @@ func TestMainWarnsOfInsecureSASL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			testkit.Unsetenv(t, "KAFKA_BROKERS", "KAFKA_TLS_ENABLED", "KAFKA_TLS_CA_FILE", "KAFKA_TLS_CERT_FILE", "KAFKA_TLS_KEY_FILE",
-				"KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_ADDR", "SHUTDOWN_TIMEOUT")
+				"KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_ADDR", "HTTP_PPROF", "SHUTDOWN_TIMEOUT")
 			cmd := exec.Command(os.Args[0], "-test.run=^TestMainWarnsOfInsecureSASL$")
 			cmd.Env = append(os.Environ(), "CONFIG_MAIN_CHILD=1")
 			for k, v := range base {

@@ -73,13 +73,15 @@ func (l Log) Config() logging.Config { return logging.Config(l) }
 // Validate reports an unknown level or format.
 func (l Log) Validate() error { return Rename(l.Config().Validate(), l) }
 
-// HTTP is HTTP_ADDR; the server's timeouts are not variables.
+// HTTP is HTTP_ADDR and HTTP_PPROF; the server's timeouts are not
+// variables.
 type HTTP struct {
-	Addr string `envconfig:"HTTP_ADDR" default:":8080"`
+	Addr  string `envconfig:"HTTP_ADDR" default:":8080"`
+	Pprof bool   `envconfig:"HTTP_PPROF" default:"false"`
 }
 
 // Config returns the typed HTTP configuration, with the default timeouts.
-func (h HTTP) Config() httpserver.Config { return httpserver.Config{Addr: h.Addr} }
+func (h HTTP) Config() httpserver.Config { return httpserver.Config{Addr: h.Addr, Pprof: h.Pprof} }
 
 // Validate checks that HTTP_ADDR is a host:port.
 func (h HTTP) Validate() error { return Rename(h.Config().Validate(), h) }

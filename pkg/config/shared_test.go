@@ -13,7 +13,7 @@ import (
 func TestBaseErrorsNameTheVariables(t *testing.T) {
 	vars := []string{"KAFKA_BROKERS", "KAFKA_TLS_ENABLED", "KAFKA_TLS_CA_FILE", "KAFKA_TLS_CERT_FILE", "KAFKA_TLS_KEY_FILE",
 		"KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_ALLOW_INSECURE_SASL",
-		"LOG_LEVEL", "LOG_FORMAT", "HTTP_ADDR", "SHUTDOWN_TIMEOUT"}
+		"LOG_LEVEL", "LOG_FORMAT", "HTTP_ADDR", "HTTP_PPROF", "SHUTDOWN_TIMEOUT"}
 	tests := []struct {
 		name    string
 		env     map[string]string

@@ -123,3 +123,31 @@ func TestServerDropsSlowAndIdleClients(t *testing.T) {
 		closedWithin(t, c, 10*timeout)
 	})
 }
+
+// TestServerPprof: the profiles are served only when Pprof is set.
+func TestServerPprof(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		s := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0", Pprof: on}, zerolog.Nop(), httpserver.NewRegistry())
+		addr, err := s.Listen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		resp, err := http.Get("http://" + addr.String() + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		profiled := resp.StatusCode == 200 && strings.Contains(string(body), "goroutine profile:")
+		if profiled != on {
+			t.Errorf("Pprof=%v: GET /debug/pprof/goroutine = %d, profile served %v", on, resp.StatusCode, profiled)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+}
