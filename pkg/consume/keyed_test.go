@@ -71,7 +71,7 @@ func startKeyed(t *testing.T, cfg consume.KeyedConfig, fn func(ctx context.Conte
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &keyedHarness{t: t, acks: &trackedAcks{t: t, tracker: consume.NewTracker(1000)}, in: make(chan kafka.Message), ran: make(chan error, 1), cancel: cancel}
 	go func() { h.ran <- k.Run(ctx, h.in, h.acks) }()
-	t.Cleanup(func() { h.stop() })
+	t.Cleanup(func() { _ = h.stop() })
 	return h
 }
 
