@@ -271,28 +271,42 @@ func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<-
 }
 
 // commitLoop commits after the handler reported progress, at most once per
-// CommitInterval, until ctx ends.
+// CommitInterval, until ctx ends. Between commits it releases what is
+// committable as soon as it is reported, so the tracker's room follows the
+// handler, not the commit interval.
 func (r *AsyncRunner) commitLoop(ctx context.Context, reader *kafka.Reader) {
 	var last time.Time
+	var due <-chan time.Time // armed while something waits for the interval
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.notify:
-		}
-		if wait := r.cfg.CommitInterval - time.Since(last); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
+			r.release()
+			if len(r.uncommitted) == 0 {
+				continue
 			}
+			if wait := r.cfg.CommitInterval - time.Since(last); wait > 0 {
+				if due == nil {
+					due = time.After(wait)
+				}
+				continue
+			}
+		case <-due:
 		}
+		due = nil
 		if !r.commit(ctx, reader, false) {
-			r.wake() // try again after CommitInterval
+			due = time.After(r.cfg.CommitInterval) // try again
 		}
 		last = time.Now()
+	}
+}
+
+// release moves what the tracker releases into uncommitted (commit loop
+// only).
+func (r *AsyncRunner) release() {
+	for _, m := range r.tracker.Committable() {
+		r.uncommitted[topicPartition{m.Topic, m.Partition}] = m
 	}
 }
 
@@ -301,9 +315,7 @@ func (r *AsyncRunner) commitLoop(ctx context.Context, reader *kafka.Reader) {
 // a stopping runner (final) waits less when Kafka is known to be
 // unreachable. It reports false when the commit failed.
 func (r *AsyncRunner) commit(ctx context.Context, reader *kafka.Reader, final bool) bool {
-	for _, m := range r.tracker.Committable() {
-		r.uncommitted[topicPartition{m.Topic, m.Partition}] = m
-	}
+	r.release()
 	r.m.inFlight.WithLabelValues(r.cfg.Stage).Set(float64(r.tracker.Pending()))
 	if len(r.uncommitted) == 0 {
 		return true
@@ -353,7 +365,24 @@ func (a asyncAcks) Done(msgs ...kafka.Message) {
 }
 
 func (a asyncAcks) Reject(ctx context.Context, m kafka.Message, err error) error {
-	if derr := a.r.dl.Write(ctx, m, err, 1); derr != nil {
+	return a.reject(ctx, m, err, 1)
+}
+
+// duplicate, retried and reject serve Keyed (keyedAcks): the outcomes it
+// reports are counted as the Processor's are.
+func (a asyncAcks) duplicate(m kafka.Message) {
+	if err := a.r.tracker.Done(m); err != nil {
+		a.r.log.Warn().Err(err).Int64("offset", m.Offset).Msg("duplicate reported for an unknown message")
+		return
+	}
+	a.r.m.finished(a.r.cfg.Stage, Outcome{Result: Duplicate})
+	a.r.wake()
+}
+
+func (a asyncAcks) retried(n int) { a.r.m.retries.WithLabelValues(a.r.cfg.Stage).Add(float64(n)) }
+
+func (a asyncAcks) reject(ctx context.Context, m kafka.Message, err error, attempts int) error {
+	if derr := a.r.dl.Write(ctx, m, err, attempts); derr != nil {
 		return derr
 	}
 	a.r.m.finished(a.r.cfg.Stage, Outcome{Result: DeadLettered, Err: err})

@@ -33,4 +33,8 @@
 // commits only the contiguous done prefix (the rule of ContiguousDone),
 // pausing fetches when too much is pending. Such a handler retries its
 // uploads through Retry with a Backoff, like the other stages.
+// Keyed is such a handler for one-message-at-a-time sinks (the Energisme
+// push): per-key lanes over a few workers, so a slow or failing key holds
+// back only its own later messages, with Retry's backoff and
+// Deduplicating's event_id rule.
 package consume

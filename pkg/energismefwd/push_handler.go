@@ -39,6 +39,10 @@ type PushConfig struct {
 	Mapping     MappingSource
 	Unmapped    UnmappedPolicy // default UnmappedDLQ
 	Concurrency int            // devices pushed at once (default 8)
+	// Backoff is the wait between the attempts of a failing uplink under
+	// Run (zero fields: consume's defaults, 200ms to 3s); Handle's callers
+	// retry themselves.
+	Backoff consume.Backoff
 }
 
 // PushHandler turns device_status_raw events into Energisme uplinks: one
@@ -61,6 +65,7 @@ type PushHandler struct {
 	codec    *records.Codec
 	log      zerolog.Logger
 	perKey   consume.Handler
+	keyed    *consume.Keyed
 	events   *prometheus.CounterVec // outcome
 	unmapped *prometheus.CounterVec // product_key, action
 	warned   sync.Map               // product keys already logged as unmapped
@@ -113,6 +118,9 @@ func NewPushHandler(cfg PushConfig, p Pusher, codec *records.Codec, log zerolog.
 		}, []string{"product_key", "action"})),
 	}
 	h.perKey = consume.PerKey(cfg.Concurrency, h.send)
+	if h.keyed, err = consume.NewKeyed(consume.KeyedConfig{Concurrency: cfg.Concurrency, Backoff: cfg.Backoff, Log: h.log}, h.send); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -132,6 +140,17 @@ func (h *PushHandler) WatchMapping(ctx context.Context) error {
 // ends (the pending pushes then fail with ctx's error, which is retryable).
 func (h *PushHandler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	return h.perKey.Handle(ctx, msgs)
+}
+
+// Run implements consume.AsyncHandler, for consume.AsyncRunner (the
+// forwarder): the same pushes as Handle, pipelined (consume.Keyed). Up to
+// Concurrency uplinks are in flight, each of another device, and a device
+// that is slow or failing holds back only its own later events: the others
+// go on with what is fetched next. A retryable failure is retried (backoff,
+// Retry-After) before the device's later events; duplicates by event_id
+// are dropped; each event is reported done or dead-lettered on its own.
+func (h *PushHandler) Run(ctx context.Context, in <-chan kafka.Message, acks consume.Acks) error {
+	return h.keyed.Run(ctx, in, acks)
 }
 
 func (h *PushHandler) send(ctx context.Context, m kafka.Message) error {

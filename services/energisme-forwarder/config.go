@@ -67,7 +67,10 @@ type Config struct {
 	// FilesGroupID is the file part's consumer group: its own, so a slow
 	// SFTP server never holds back the push and the other way round.
 	FilesGroupID string `envconfig:"FILES_GROUP_ID" default:"energisme-files"`
-	BatchSize    int    `envconfig:"ENERGISME_BATCH_SIZE" default:"500"`
+	// BatchSize bounds the push part's messages fetched and not yet
+	// committable (done, with nothing pending before them); fetching pauses
+	// while it is reached.
+	BatchSize int `envconfig:"ENERGISME_BATCH_SIZE" default:"5000"`
 }
 
 // Validate checks the forwarder's own variables; the parts check theirs.

@@ -47,11 +47,17 @@ func newApp(ctx context.Context, cfg Config, log zerolog.Logger) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		runner, err := consume.New(consume.Config{
+		// Pipelined: the handler pushes as the runner fetches, each event
+		// reported done on its own, and the runner commits the contiguous
+		// done prefix; ENERGISME_BATCH_SIZE bounds what is held meanwhile.
+		runner, err := consume.NewAsync(consume.AsyncConfig{
 			ProcessorConfig: consume.ProcessorConfig{Stage: "energisme", DLQTopic: cfg.TopicDLQ},
 			GroupID:         cfg.GroupID,
 			Topics:          []string{cfg.TopicEvents},
-			BatchSize:       cfg.BatchSize,
+			MaxPending:      cfg.BatchSize,
+			// Pushes under way at shutdown may finish within most of the
+			// budget; nothing new starts.
+			DrainTimeout: drainBudget(cfg.ShutdownTimeout),
 		}, cfg.Kafka, h, codec, log.With().Str("part", "push").Logger(), a.metrics)
 		if err != nil {
 			return nil, err
