@@ -28,4 +28,8 @@
 // events, attributes), each in record order, so one device's measurement
 // points keep their order; a device's event may reach EnOS before a
 // measurement point of the same batch, which EnOS orders by time anyway.
+// With Options.Concurrency above 1 (the forwarder's ENOS_CONCURRENCY), a
+// large batch is split into lanes by device, posted concurrently; a device
+// is in one lane only, so its entries still go in order, one request at a
+// time.
 package enosfwd

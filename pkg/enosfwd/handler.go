@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,12 @@ type Options struct {
 	// the service's, set up with its schema registry (see
 	// pkg/schemaregistry), so that Confluent-framed records are read too.
 	Codec *records.Codec
+	// Concurrency is the most requests one batch has in flight at once
+	// (1..MaxConcurrency; 0 is 1): a batch of at least 64 records is split
+	// into up to this many lanes by device, each posting its share one
+	// request at a time (see Handle). The forwarder sets it from
+	// ENOS_CONCURRENCY.
+	Concurrency int
 }
 
 // Reasons of the dead letters the handler causes.
@@ -59,8 +66,9 @@ const (
 // Handler forwards DeviceTelemetry and SnotiEvent records to EnOS. It
 // implements consume.Handler. Handle may be called concurrently; each call
 // posts its batch in at least one request per kind and mode present
-// (measurement points, events and attributes, each real-time and backfill),
-// more when the entries exceed ENOS_MAX_MESSAGE_BYTES per request. Each
+// (measurement points, events and attributes, each real-time and backfill)
+// and per lane (Options.Concurrency), more when the entries exceed
+// ENOS_MAX_MESSAGE_BYTES per request. Each
 // call uses the mapping in force when it starts, from start to end.
 type Handler struct {
 	mapping     MappingSource
@@ -69,6 +77,7 @@ type Handler struct {
 	backfillAge time.Duration
 	replay      bool
 	now         func() time.Time
+	concurrency int
 	log         zerolog.Logger
 	m           *metrics
 
@@ -113,9 +122,12 @@ func NewHandler(cfg Config, client Poster, opts Options, log zerolog.Logger, reg
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Concurrency < 0 || opts.Concurrency > MaxConcurrency {
+		return nil, fielderr.Bad("Concurrency", opts.Concurrency, "must be 1..%d (0 is 1)", MaxConcurrency)
+	}
 	h := &Handler{
 		mapping: m, client: client, codec: codec, backfillAge: cfg.BackfillAge, replay: opts.Replay,
-		now: opts.Now, log: log.With().Str("component", "enosfwd").Logger(), m: newMetrics(reg),
+		now: opts.Now, concurrency: max(1, opts.Concurrency), log: log.With().Str("component", "enosfwd").Logger(), m: newMetrics(reg),
 	}
 	h.lastOK.Store(time.Now().UnixNano())
 	return h, nil
@@ -169,18 +181,44 @@ type batch struct {
 	attrsIdx  []int
 }
 
+// lane is the share of a batch that one goroutine posts, one request at a
+// time: every entry of the devices dealt to it, by mode (real-time,
+// backfill).
+type lane struct {
+	modes   [2]batch
+	entries int
+}
+
+// MaxConcurrency bounds Options.Concurrency: the EnOS client keeps 64 idle
+// connections to the host (pkg/sinkhttp), one per request in flight.
+const MaxConcurrency = 64
+
+// minLaneEntries is the fewest entries a batch needs per extra lane: a
+// small batch (a quiet stream) is one request, as splitting it would only
+// multiply requests.
+const minLaneEntries = 32
+
 // Handle implements consume.Handler: one outcome per message, in order.
 //
 // The records of the batch are converted, then posted grouped by kind and
-// by mode (real-time, backfill). When a post fails for a retryable reason
-// (EnOS down or busy), the posts after it are not attempted: their
-// messages get the same error and the runner retries them all later.
+// by mode (real-time, backfill). With Options.Concurrency above 1, a batch
+// large enough is split into lanes posted concurrently: each device is
+// dealt to one lane (the least loaded when it first appears), so its
+// entries are posted in record order by one goroutine, one request at a
+// time. When a post fails for a retryable reason (EnOS down or busy), the
+// posts after it in its lane, and the posts of other lanes not started
+// yet, are not attempted: their messages get the same error and the runner
+// retries them later, so a device's entries never overtake each other.
 func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	errs := make([]error, len(msgs))
-	var modes [2]batch // realtime, backfill
 	now := h.now()
 	historical := h.replay || consume.IsReplay(ctx)
 	mapping := h.mapping.Current() // one version for the whole batch
+	lanes := make([]lane, h.lanesFor(len(msgs)))
+	var laneOf map[enos.Device]int // the lane of each device; only with several lanes
+	if len(lanes) > 1 {
+		laneOf = make(map[enos.Device]int, len(msgs))
+	}
 	var s scratch
 	skipped := map[string]float64{} // by kind, added to the counter once per batch
 	for i, msg := range msgs {
@@ -194,15 +232,21 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 			skipped[it.kind]++
 			continue
 		}
-		b := &modes[0]
+		l := &lanes[0]
+		if laneOf != nil {
+			l = &lanes[dealLane(laneOf, lanes, it.device())]
+		}
+		l.entries++
+		b := &l.modes[0]
 		if historical || (h.backfillAge > 0 && now.Sub(it.time) > h.backfillAge) {
-			b = &modes[1]
+			b = &l.modes[1]
 		}
 		switch it.has {
 		case pointEntry:
 			if b.points == nil { // most batches are all measurement points
-				b.points = make([]enos.MeasurepointEntry, 0, len(msgs)-i)
-				b.pointsIdx = make([]int, 0, len(msgs)-i)
+				n := (len(msgs)-i)/len(lanes) + 1
+				b.points = make([]enos.MeasurepointEntry, 0, n)
+				b.pointsIdx = make([]int, 0, n)
 			}
 			b.points = append(b.points, it.point)
 			b.pointsIdx = append(b.pointsIdx, i)
@@ -218,9 +262,52 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 		h.m.records.WithLabelValues(kind, "skipped").Add(n)
 	}
 
+	var stopAll atomic.Pointer[error] // the first retryable failure of any lane
+	if len(lanes) == 1 {
+		h.post(ctx, &lanes[0], errs, &stopAll)
+		return errs
+	}
+	var wg sync.WaitGroup
+	for i := range lanes {
+		if lanes[i].entries == 0 {
+			continue
+		}
+		wg.Go(func() { h.post(ctx, &lanes[i], errs, &stopAll) })
+	}
+	wg.Wait()
+	return errs
+}
+
+// lanesFor is the number of lanes for a batch of n messages: one per
+// minLaneEntries, at most the configured concurrency.
+func (h *Handler) lanesFor(n int) int {
+	return max(1, min(h.concurrency, n/minLaneEntries))
+}
+
+// dealLane returns dev's lane, dealing a device seen for the first time to
+// the lane with the fewest entries so far.
+func dealLane(laneOf map[enos.Device]int, lanes []lane, dev enos.Device) int {
+	if l, ok := laneOf[dev]; ok {
+		return l
+	}
+	least := 0
+	for l := range lanes {
+		if lanes[l].entries < lanes[least].entries {
+			least = l
+		}
+	}
+	laneOf[dev] = least
+	return least
+}
+
+// post sends a lane's entries, one request at a time, and records each
+// message's outcome in errs (each lane writes only the indices of its own
+// messages). After a retryable failure, of this lane or of another
+// (stopAll), the lane's posts not yet made are not attempted.
+func (h *Handler) post(ctx context.Context, l *lane, errs []error, stopAll *atomic.Pointer[error]) {
 	var stop error
-	for mode := range modes {
-		b := &modes[mode]
+	for mode := range l.modes {
+		b := &l.modes[mode]
 		var opts []enos.SendOption
 		label := "realtime"
 		if mode == 1 {
@@ -230,6 +317,11 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 		send := func(kind string, idx []int, count func(int) int, post func() enos.Result) {
 			if len(idx) == 0 {
 				return
+			}
+			if stop == nil {
+				if other := stopAll.Load(); other != nil {
+					stop = *other
+				}
 			}
 			if stop != nil {
 				for _, i := range idx {
@@ -241,13 +333,15 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 			start := time.Now()
 			res := post()
 			h.m.postSeconds.WithLabelValues(kind).Observe(time.Since(start).Seconds())
-			stop = h.record(kind, label, idx, count, res, errs)
+			if stop = h.record(kind, label, idx, count, res, errs); stop != nil {
+				first := stop
+				stopAll.CompareAndSwap(nil, &first)
+			}
 		}
 		send(KindMeasurepoint, b.pointsIdx, func(j int) int { return len(b.points[j].Measurepoints) }, func() enos.Result { return h.client.PostMeasurepoints(ctx, b.points, opts...) })
 		send(KindEvent, b.eventsIdx, nil, func() enos.Result { return h.client.PostEvents(ctx, b.events, opts...) })
 		send(KindAttribute, b.attrsIdx, nil, func() enos.Result { return h.client.PostAttributes(ctx, b.attrs, opts...) })
 	}
-	return errs
 }
 
 // record turns a post's result into the messages' outcomes and returns the

@@ -45,7 +45,7 @@ func BenchmarkHandle(b *testing.B) {
 // BenchmarkHandleIntoEmulator adds the real client's JSON and multipart
 // encoding and an HTTP round trip to the in-process EnOS emulator.
 func BenchmarkHandleIntoEmulator(b *testing.B) {
-	sim, err := sinksim.NewEnOS(sinksim.EnOSConfig{Credentials: map[string]string{"ak": "sk"}, OrgID: "org", MaxStored: 1 << 30}, zerolog.Nop())
+	sim, err := sinksim.NewEnOS(sinksim.EnOSConfig{Credentials: map[string]string{"ak": "sk"}, OrgID: "org"}, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}

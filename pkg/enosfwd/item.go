@@ -33,6 +33,18 @@ type item struct {
 	attr  enos.AttributeEntry
 }
 
+// device is the EnOS device of the item's entry.
+func (it *item) device() enos.Device {
+	switch it.has {
+	case pointEntry:
+		return it.point.Device
+	case eventEntry:
+		return it.event.Device
+	default:
+		return it.attr.Device
+	}
+}
+
 // entryKind says which entry of an item is set.
 type entryKind uint8
 

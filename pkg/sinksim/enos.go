@@ -75,10 +75,10 @@ type EnOS struct {
 	tokens     map[string]*enosToken // by token
 	current    map[string]string     // appKey → its current token
 	seen       map[string]time.Time  // encryption → request timestamp
-	points     []EnOSPoint
-	events     []EnOSEvent
-	attributes []EnOSAttribute
-	requests   []EnOSRequest
+	points     ring[EnOSPoint]
+	events     ring[EnOSEvent]
+	attributes ring[EnOSAttribute]
+	requests   ring[EnOSRequest]
 	seq        struct{ points, events, attributes, requests int64 }
 	stats      EnOSStats
 }
@@ -121,6 +121,11 @@ func NewEnOS(cfg EnOSConfig, log zerolog.Logger) (*EnOS, error) {
 		tokens:  map[string]*enosToken{},
 		current: map[string]string{},
 		seen:    map[string]time.Time{},
+
+		points:     newRing[EnOSPoint](cfg.MaxStored),
+		events:     newRing[EnOSEvent](cfg.MaxStored),
+		attributes: newRing[EnOSAttribute](cfg.MaxStored),
+		requests:   newRing[EnOSRequest](cfg.MaxStored),
 	}
 	if cfg.KnownDevices != nil {
 		e.known = map[string]bool{}
@@ -177,28 +182,28 @@ func (e *EnOS) Faults() *Faults { return &e.faults }
 func (e *EnOS) Points() []EnOSPoint {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]EnOSPoint{}, e.points...)
+	return e.points.snapshot()
 }
 
 // Events returns a copy of every accepted event, in arrival order.
 func (e *EnOS) Events() []EnOSEvent {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]EnOSEvent{}, e.events...)
+	return e.events.snapshot()
 }
 
 // Attributes returns a copy of every accepted attribute, in arrival order.
 func (e *EnOS) Attributes() []EnOSAttribute {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]EnOSAttribute{}, e.attributes...)
+	return e.attributes.snapshot()
 }
 
 // Requests returns a copy of the log of integration requests.
 func (e *EnOS) Requests() []EnOSRequest {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]EnOSRequest{}, e.requests...)
+	return e.requests.snapshot()
 }
 
 // Stats returns the counters.
@@ -213,7 +218,10 @@ func (e *EnOS) Stats() EnOSStats {
 // Reset forgets every stored item, request and counter (tokens stay valid).
 func (e *EnOS) Reset() {
 	e.mu.Lock()
-	e.points, e.events, e.attributes, e.requests = nil, nil, nil, nil
+	e.points.reset()
+	e.events.reset()
+	e.attributes.reset()
+	e.requests.reset()
 	e.seq = struct{ points, events, attributes, requests int64 }{}
 	e.stats = EnOSStats{}
 	e.mu.Unlock()

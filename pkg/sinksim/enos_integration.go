@@ -38,6 +38,27 @@ type integrationMessage struct {
 	Realtime *bool             `json:"isRealtimeIntegration"`
 }
 
+// decodedMessage is an integrationMessage with its entries decoded in the
+// same pass: what a well-formed message costs. Only when that fails is the
+// message decoded again as an integrationMessage, to say which part is
+// wrong.
+type decodedMessage struct {
+	ID       string             `json:"id"`
+	Version  string             `json:"version"`
+	Method   string             `json:"method"`
+	Params   []integrationEntry `json:"params"`
+	Realtime *bool              `json:"isRealtimeIntegration"`
+}
+
+// messageHeader is what validateMessage and store need of a message beside
+// its entries.
+type messageHeader struct {
+	id       string
+	method   string
+	entries  int
+	realtime *bool
+}
+
 type integrationEntry struct {
 	EnOSDevice
 	Time          int64                     `json:"time"`
@@ -112,19 +133,56 @@ func (e *EnOS) serveIntegration(w http.ResponseWriter, r *http.Request) {
 		reply(rej.status, rej.code, rej.msg)
 		return
 	}
-	var m integrationMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	h, entry, err := decodeMessage(raw)
+	if err != nil {
 		reply(http.StatusBadRequest, CodeInvalidParameter, "invalid enos-message JSON: "+err.Error())
 		return
 	}
-	rec.MessageID, rec.Entries = m.ID, len(m.Params)
-	entries, rej := e.validateMessage(m, method)
+	rec.MessageID, rec.Entries = h.id, h.entries
+	entries, rej := e.validateMessage(h, entry, method)
 	if rej != nil {
 		reply(rej.status, rej.code, rej.msg)
 		return
 	}
-	e.store(action, m, entries)
+	e.store(action, h, entries)
 	reply(http.StatusOK, 0, "OK")
+}
+
+// decodeMessage parses an enos-message: its header and a function
+// returning entry i decoded, or why it cannot be. A well-formed message is
+// decoded in one pass; otherwise the entries are kept raw and decoded one
+// at a time, so that validateMessage names the first bad one (and checks
+// the header before it) exactly as when every message was decoded so.
+func decodeMessage(raw []byte) (messageHeader, func(i int) (*integrationEntry, error), error) {
+	if h, entry, ok := decodeWhole(raw); ok {
+		return h, entry, nil
+	}
+	return decodeByEntry(raw)
+}
+
+// decodeWhole decodes the message and its entries in one pass, or reports
+// false.
+func decodeWhole(raw []byte) (messageHeader, func(i int) (*integrationEntry, error), bool) {
+	var d decodedMessage
+	if json.Unmarshal(raw, &d) != nil {
+		return messageHeader{}, nil, false
+	}
+	return messageHeader{id: d.ID, method: d.Method, entries: len(d.Params), realtime: d.Realtime},
+		func(i int) (*integrationEntry, error) { return &d.Params[i], nil }, true
+}
+
+// decodeByEntry decodes the message with its entries raw; entry decodes
+// each when asked.
+func decodeByEntry(raw []byte) (messageHeader, func(i int) (*integrationEntry, error), error) {
+	var m integrationMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return messageHeader{}, nil, err
+	}
+	return messageHeader{id: m.ID, method: m.Method, entries: len(m.Params), realtime: m.Realtime},
+		func(i int) (*integrationEntry, error) {
+			var en integrationEntry
+			return &en, json.Unmarshal(m.Params[i], &en)
+		}, nil
 }
 
 // readMessagePart returns the enos-message part, reading and discarding
@@ -173,25 +231,28 @@ func (e *EnOS) readMessagePart(r *http.Request) ([]byte, *rejection) {
 // validateMessage checks the message against the action and the known
 // devices. Structural problems are HTTP 400; unknown devices are HTTP 200
 // with a non-zero code, as the real API reports business errors.
-func (e *EnOS) validateMessage(m integrationMessage, method string) ([]integrationEntry, *rejection) {
+//
+// entry returns the i-th entry decoded, or why it cannot be.
+func (e *EnOS) validateMessage(m messageHeader, entry func(i int) (*integrationEntry, error), method string) ([]*integrationEntry, *rejection) {
 	bad := func(format string, args ...any) *rejection {
 		return &rejection{http.StatusBadRequest, CodeInvalidParameter, fmt.Sprintf(format, args...)}
 	}
-	if m.Method != method {
-		return nil, bad("method %q does not match the action (want %q)", m.Method, method)
+	if m.method != method {
+		return nil, bad("method %q does not match the action (want %q)", m.method, method)
 	}
-	if m.ID == "" {
+	if m.id == "" {
 		return nil, bad("message id is empty")
 	}
-	if len(m.Params) == 0 {
+	if m.entries == 0 {
 		return nil, bad("params is empty")
 	}
-	entries := make([]integrationEntry, len(m.Params))
-	for i, raw := range m.Params {
-		en := &entries[i]
-		if err := json.Unmarshal(raw, en); err != nil {
+	entries := make([]*integrationEntry, m.entries)
+	for i := range entries {
+		en, err := entry(i)
+		if err != nil {
 			return nil, bad("params[%d]: %v", i, err)
 		}
+		entries[i] = en
 		if en.AssetID == "" && (en.ProductKey == "" || en.DeviceKey == "") {
 			return nil, bad("params[%d]: needs assetId or productKey and deviceKey", i)
 		}
@@ -223,10 +284,9 @@ func (e *EnOS) validateMessage(m integrationMessage, method string) ([]integrati
 	return entries, nil
 }
 
-func (e *EnOS) store(action string, m integrationMessage, entries []integrationEntry) {
+func (e *EnOS) store(action string, m messageHeader, entries []*integrationEntry) {
 	now := time.Now()
-	realtime := m.Realtime == nil || *m.Realtime
-	max := e.cfg.MaxStored
+	realtime := m.realtime == nil || *m.realtime
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, en := range entries {
@@ -235,19 +295,19 @@ func (e *EnOS) store(action string, m integrationMessage, entries []integrationE
 			for id, v := range en.Measurepoints {
 				e.seq.points++
 				e.stats.Points++
-				e.points = appendCapped(e.points, max, EnOSPoint{Seq: e.seq.points, EnOSDevice: en.EnOSDevice, PointID: id, Value: v, Time: en.Time, Realtime: realtime, MessageID: m.ID, ReceivedAt: now})
+				e.points.push(EnOSPoint{Seq: e.seq.points, EnOSDevice: en.EnOSDevice, PointID: id, Value: v, Time: en.Time, Realtime: realtime, MessageID: m.id, ReceivedAt: now})
 			}
 		case "postEvent":
 			for id, params := range en.Events {
 				e.seq.events++
 				e.stats.Events++
-				e.events = appendCapped(e.events, max, EnOSEvent{Seq: e.seq.events, EnOSDevice: en.EnOSDevice, EventID: id, Params: params, Time: en.Time, Realtime: realtime, MessageID: m.ID, ReceivedAt: now})
+				e.events.push(EnOSEvent{Seq: e.seq.events, EnOSDevice: en.EnOSDevice, EventID: id, Params: params, Time: en.Time, Realtime: realtime, MessageID: m.id, ReceivedAt: now})
 			}
 		case "postAttribute":
 			for name, v := range en.Attributes {
 				e.seq.attributes++
 				e.stats.Attributes++
-				e.attributes = appendCapped(e.attributes, max, EnOSAttribute{Seq: e.seq.attributes, EnOSDevice: en.EnOSDevice, Name: name, Value: v, Realtime: realtime, MessageID: m.ID, ReceivedAt: now})
+				e.attributes.push(EnOSAttribute{Seq: e.seq.attributes, EnOSDevice: en.EnOSDevice, Name: name, Value: v, Realtime: realtime, MessageID: m.id, ReceivedAt: now})
 			}
 		}
 	}
@@ -258,7 +318,7 @@ func (e *EnOS) record(rec EnOSRequest, accepted bool) {
 	e.mu.Lock()
 	e.seq.requests++
 	rec.Seq = e.seq.requests
-	e.requests = appendCapped(e.requests, e.cfg.MaxStored, rec)
+	e.requests.push(rec)
 	e.stats.Requests++
 	if accepted {
 		e.stats.Accepted++

@@ -54,6 +54,10 @@ type Config struct {
 	// runner fills a batch before sending it, so this also bounds latency:
 	// at 5k records/s, 250 adds at most ~50 ms (see bench_test.go).
 	BatchSize int `envconfig:"ENOS_BATCH_SIZE" default:"250"`
+	// Concurrency is the most EnOS requests a batch has in flight
+	// (enosfwd.Options.Concurrency): a batch is split into lanes by device,
+	// each device's entries in one lane, posted in order.
+	Concurrency int `envconfig:"ENOS_CONCURRENCY" default:"4"`
 }
 
 // Validate checks the forwarder's own variables (sinkenv.EnOS checks the
@@ -78,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		errs = append(errs, fmt.Errorf("ENOS_BATCH_SIZE=%d: must be 1..10000", c.BatchSize))
+	}
+	if c.Concurrency < 1 || c.Concurrency > enosfwd.MaxConcurrency {
+		errs = append(errs, fmt.Errorf("ENOS_CONCURRENCY=%d: must be 1..%d", c.Concurrency, enosfwd.MaxConcurrency))
 	}
 	return errors.Join(errs...)
 }

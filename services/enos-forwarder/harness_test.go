@@ -42,6 +42,7 @@ type harness struct {
 	mappingFile         string
 	codec               *records.Codec
 	batchSize           int
+	concurrency         int // ENOS_CONCURRENCY (newHarness: the default, 4)
 	backfillAge         time.Duration
 	maxMessageBytes     int // ENOS_MAX_MESSAGE_BYTES; 0: the default
 	telemetryW, eventsW *kafka.Writer
@@ -72,7 +73,7 @@ func newHarness(t testing.TB, mapping string, simCfg sinksim.EnOSConfig) *harnes
 	h := &harness{
 		kc:        kafkaconf.Config{Brokers: brokers},
 		telemetry: kafkatest.Topic(t, brokers, 3), events: kafkatest.Topic(t, brokers, 3), dlq: kafkatest.Topic(t, brokers, 1),
-		sim: sim, url: srv.URL, mappingFile: mf, codec: codec, batchSize: 200, backfillAge: time.Hour,
+		sim: sim, url: srv.URL, mappingFile: mf, codec: codec, batchSize: 200, concurrency: 4, backfillAge: time.Hour,
 	}
 	h.group = "enos-" + h.telemetry
 	if h.telemetryW, err = h.kc.NewWriter(h.telemetry); err != nil {
@@ -94,6 +95,7 @@ func (h *harness) config() Config {
 			MaxMessageBytes: h.maxMessageBytes,
 		},
 		TopicTelemetry: h.telemetry, TopicEvents: h.events, TopicDLQ: h.dlq, GroupID: h.group, BatchSize: h.batchSize,
+		Concurrency: h.concurrency,
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Log.Level, cfg.Log.Format = "warn", "json"
@@ -106,7 +108,7 @@ func (h *harness) env() []string {
 		"ENOS_ACCESS_KEY="+accessKey, "ENOS_SECRET_KEY="+secretKey, "ENOS_ORG_ID="+orgID,
 		"ENOS_MAPPING_FILE="+h.mappingFile, "ENOS_BACKFILL_AGE="+h.backfillAge.String(), "ENOS_REQUEST_TIMEOUT=5s",
 		"TOPIC_TELEMETRY="+h.telemetry, "TOPIC_EVENTS="+h.events, "TOPIC_DLQ="+h.dlq, "GROUP_ID="+h.group,
-		fmt.Sprintf("ENOS_BATCH_SIZE=%d", h.batchSize), "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=10s",
+		fmt.Sprintf("ENOS_BATCH_SIZE=%d", h.batchSize), fmt.Sprintf("ENOS_CONCURRENCY=%d", h.concurrency), "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=10s",
 	)
 }
 

@@ -27,12 +27,12 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 		return err
 	}
 	metrics := httpserver.NewRegistry()
-	h, err := enosfwd.New(cfg.EnOS, enosfwd.Options{Codec: codec}, log, metrics)
+	h, err := enosfwd.New(cfg.EnOS, enosfwd.Options{Codec: codec, Concurrency: cfg.Concurrency}, log, metrics)
 	if err != nil {
 		return err
 	}
 	log.Info().Strs("products", h.Mapping().Products()).Str("mapping", cfg.EnOS.MappingFile).
-		Str("api", cfg.EnOS.APIURL).Dur("backfill_age", cfg.EnOS.BackfillAge).
+		Str("api", cfg.EnOS.APIURL).Dur("backfill_age", cfg.EnOS.BackfillAge).Int("concurrency", cfg.Concurrency).
 		Str("dlq", cfg.TopicDLQ).Str("dlq_variable", cmp.Or(cfg.DLQFrom, "default")).Msg("EnOS mapping loaded; reloaded when the file changes")
 	runner, err := consume.New(consume.Config{
 		ProcessorConfig: consume.ProcessorConfig{Stage: "enos", DLQTopic: cfg.TopicDLQ},
