@@ -221,7 +221,7 @@ func (r *keyedRun) work() {
 		switch {
 		case err == nil:
 			r.acks.Done(m)
-			r.finished(l, m, true)
+			r.finished(l, m)
 		case sinkerr.IsPermanent(err):
 			var rerr error
 			if r.ext != nil {
@@ -238,7 +238,7 @@ func (r *keyedRun) work() {
 				}
 				return // ctx ended (or fatal): m stays not done
 			}
-			r.finished(l, m, true)
+			r.finished(l, m)
 		default:
 			if r.ctx.Err() != nil {
 				return // shutting down: m stays not done
@@ -248,13 +248,14 @@ func (r *keyedRun) work() {
 	}
 }
 
-// finished drops the head of l and requeues l if it holds more.
-func (r *keyedRun) finished(l *lane, m kafka.Message, done bool) {
+// finished drops the head of l (sent or dead-lettered: done) and requeues
+// l if it holds more.
+func (r *keyedRun) finished(l *lane, m kafka.Message) {
 	dk := ""
 	if r.k.seen != nil {
 		dk = dedupeKey(m)
 	}
-	if done && dk != "" {
+	if dk != "" {
 		r.k.seen.Add(dk, struct{}{})
 	}
 	r.mu.Lock()

@@ -32,14 +32,7 @@ func TestServer(t *testing.T) {
 		}
 		return nil
 	})
-	addr, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	base := "http://" + addr.String()
+	base := serve(t, s)
 
 	get := func(path string) (int, string) {
 		t.Helper()
@@ -64,10 +57,26 @@ func TestServer(t *testing.T) {
 	if _, body := get("/metrics"); !strings.Contains(body, "snotibridge_test_total 3") || !strings.Contains(body, "go_goroutines") {
 		t.Errorf("/metrics lacks expected series:\n%s", body)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
+}
+
+// serve runs s until the test ends, when Run must return nil, and returns
+// its base URL.
+func serve(t *testing.T, s *httpserver.Server) string {
+	t.Helper()
+	addr, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return "http://" + addr.String()
 }
 
 // TestServerDropsSlowAndIdleClients: a client that stops sending its
@@ -128,14 +137,7 @@ func TestServerDropsSlowAndIdleClients(t *testing.T) {
 func TestServerPprof(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		s := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0", Pprof: on}, zerolog.Nop(), httpserver.NewRegistry())
-		addr, err := s.Listen()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx) }()
-		resp, err := http.Get("http://" + addr.String() + "/debug/pprof/goroutine?debug=1")
+		resp, err := http.Get(serve(t, s) + "/debug/pprof/goroutine?debug=1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,10 +146,6 @@ func TestServerPprof(t *testing.T) {
 		profiled := resp.StatusCode == 200 && strings.Contains(string(body), "goroutine profile:")
 		if profiled != on {
 			t.Errorf("Pprof=%v: GET /debug/pprof/goroutine = %d, profile served %v", on, resp.StatusCode, profiled)
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
 		}
 	}
 }

@@ -59,8 +59,8 @@ type Energisme struct {
 	notify notifier
 
 	mu       sync.Mutex
-	uplinks  []EnergismeUplink
-	requests []EnergismeRequest
+	uplinks  ring[EnergismeUplink]
+	requests ring[EnergismeRequest]
 	seq      struct{ uplinks, requests int64 }
 	stats    EnergismeStats
 }
@@ -87,7 +87,8 @@ func NewEnergisme(cfg EnergismeConfig, log zerolog.Logger) (*Energisme, error) {
 	if cfg.Path[0] != '/' || strings.ContainsAny(cfg.Path, " \t{}") || strings.HasPrefix(cfg.Path, "/sim/") {
 		return nil, fmt.Errorf("Energisme emulator: Path=%q: must be a plain path starting with / and not under /sim/", cfg.Path)
 	}
-	e := &Energisme{cfg: cfg, log: log.With().Str("component", "energisme-sim").Logger()}
+	e := &Energisme{cfg: cfg, log: log.With().Str("component", "energisme-sim").Logger(),
+		uplinks: newRing[EnergismeUplink](cfg.MaxStored), requests: newRing[EnergismeRequest](cfg.MaxStored)}
 	e.mux = http.NewServeMux()
 	e.Register(e.mux)
 	return e, nil
@@ -122,14 +123,14 @@ func (e *Energisme) Faults() *Faults { return &e.faults }
 func (e *Energisme) Uplinks() []EnergismeUplink {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]EnergismeUplink{}, e.uplinks...)
+	return e.uplinks.snapshot()
 }
 
 // Requests returns a copy of the log of push requests (faults excluded).
 func (e *Energisme) Requests() []EnergismeRequest {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]EnergismeRequest{}, e.requests...)
+	return e.requests.snapshot()
 }
 
 // Stats returns the counters.
@@ -144,7 +145,9 @@ func (e *Energisme) Stats() EnergismeStats {
 // Reset forgets every stored uplink, request and counter.
 func (e *Energisme) Reset() {
 	e.mu.Lock()
-	e.uplinks, e.requests, e.stats = nil, nil, EnergismeStats{}
+	e.uplinks.reset()
+	e.requests.reset()
+	e.stats = EnergismeStats{}
 	e.seq = struct{ uplinks, requests int64 }{}
 	e.mu.Unlock()
 	e.notify.changed()
@@ -180,7 +183,7 @@ func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.seq.requests++
 		rec.Seq = e.seq.requests
-		e.requests = appendCapped(e.requests, e.cfg.MaxStored, rec)
+		e.requests.push(rec)
 		e.stats.Requests++
 		if status == http.StatusOK {
 			e.stats.Accepted++
@@ -246,7 +249,7 @@ func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	e.seq.uplinks++
 	up.Seq = e.seq.uplinks
-	e.uplinks = appendCapped(e.uplinks, e.cfg.MaxStored, up)
+	e.uplinks.push(up)
 	e.mu.Unlock()
 	reply(http.StatusOK, "")
 }

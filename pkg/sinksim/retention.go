@@ -10,17 +10,6 @@ import (
 // run` does not grow without bound. Counters keep counting past it.
 const DefaultMaxStored = 200_000
 
-// appendCapped appends v and, past max items, drops the oldest tenth into a
-// fresh slice so the dropped items can be collected.
-func appendCapped[T any](s []T, max int, v T) []T {
-	s = append(s, v)
-	if max > 0 && len(s) > max {
-		drop := len(s) - max + max/10
-		s = append(make([]T, 0, max), s[drop:]...)
-	}
-	return s
-}
-
 // query is the common filter of the GET /sim/… listings: ?after=<seq>
 // returns items with a larger sequence number, ?limit=<n> at most n of them.
 type query struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -77,5 +78,40 @@ func TestRetentionAndListingFilters(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("bad after: HTTP %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestEnergismeRetention: the Energisme emulator keeps the last MaxStored
+// uplinks and request records, oldest first, and counts every one.
+func TestEnergismeRetention(t *testing.T) {
+	emu, err := sinksim.NewEnergisme(sinksim.EnergismeConfig{Token: "tok", MaxStored: 10}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	for i := 1; i <= 25; i++ {
+		body := fmt.Sprintf(`{"timestamp":"2019-04-28T12:59:%02d.000Z","deviceid":"d","payload":"AB","devicetype":"dt"}`, i)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/push", strings.NewReader(body))
+		req.Header = http.Header{"Source": {"generic-sensors"}, "Content-Type": {"application/json"}, "Authorization": {"Basic tok"}}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("push %d: status %d", i, resp.StatusCode)
+		}
+	}
+	ups := emu.Uplinks()
+	if s := emu.Stats(); s.Accepted != 25 || len(ups) != 10 || ups[0].Seq != 16 || ups[9].Seq != 25 {
+		t.Fatalf("stats %+v, %d uplinks kept (seq %d..%d): want 25 accepted, the last 10 kept (16..25)", s, len(ups), ups[0].Seq, ups[len(ups)-1].Seq)
+	}
+	if n := len(emu.Requests()); n != 10 {
+		t.Errorf("%d request records kept, want 10", n)
+	}
+	emu.Reset()
+	if n := len(emu.Uplinks()); n != 0 {
+		t.Errorf("%d uplinks after Reset, want 0", n)
 	}
 }

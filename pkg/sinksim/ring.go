@@ -2,10 +2,10 @@ package sinksim
 
 // ring keeps the last max items pushed (every item when max is 0), oldest
 // first. Once full it overwrites the oldest in place: a push costs no copy
-// and no allocation, where appendCapped copies nine tenths of the items
-// every max/10 pushes (the EnOS emulator stores one item per measurement
-// point, so that copy was most of its cost under load). Not safe for
-// concurrent use: the emulator holds its lock.
+// and no allocation (copying the kept items every max/10 pushes was most
+// of the EnOS emulator's cost under load: it stores one item per
+// measurement point). Not safe for concurrent use: the emulators hold
+// their locks.
 type ring[T any] struct {
 	max   int
 	items []T // grows up to max, then is reused
