@@ -7,18 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
 )
 
-// BenchmarkChainLatency5k runs snoti-sim → ingest → decoder →
-// enos-forwarder → EnOS emulator, the three services as built programs on
-// real Kafka, with the simulator's fleet pushing 5000 events/s, and reports
-// the latency from each event's first SNoti push to the first of its
-// measurement points accepted by the emulator (status events only: the
-// others carry no points). One run of at least 5 s of events whatever b.N,
+// BenchmarkChainLatency runs snoti-sim → ingest → decoder →
+// enos-forwarder → EnOS emulator, with the energisme-forwarder's push to an
+// Energisme emulator beside it on the same events topic: the four services
+// as built programs on real Kafka, the simulator's fleet pushing 1000 or
+// 5000 events/s. It reports the latency from each event's first SNoti push
+// to the first of its measurement points accepted by the EnOS emulator
+// (status events only: the others carry no points), once every uplink is
+// at Energisme too. One run of at least 5 s of events whatever b.N,
 // so that the p99 stands on enough samples. Every process shares the
 // machine with the broker: on a small machine the figures are CPU-bound,
-// and the per-program CPU metrics say where it goes.
+// and the per-program CPU metrics (all four stages, per 1000 SNoti events)
+// say where it goes.
 //
 // The consume runner fills a batch until BatchSize messages or a BatchWait
 // gap, so under a steady stream each consuming stage adds up to
@@ -39,6 +43,7 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	c := newChain(b, snotisim.Fleet{Devices: 500, Rate: float64(rate), MaxEvents: uint64(n), Seed: 3})
 	c.logLevel = "error"
 	c.decoderBatch = decoderBatch
+	c.withEnergisme, c.energismeDLQ = true, kafkatest.Topic(b, c.brokers, 1)
 	c.start(b)
 	b.ResetTimer()
 	cpu0 := c.cpuSeconds()
@@ -52,6 +57,7 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	events := c.readEvents(b, n, 5*time.Minute)
 	x := c.expect(b, events)
 	waitPoints(b, c.enos, x.points, 5*time.Minute)
+	c.waitUplinks(b, uplinkKeys(events), 5*time.Minute)
 	b.StopTimer()
 	for name, sec := range c.cpuSeconds() {
 		// CPU per 1000 events, to see which stage a small machine spends on.

@@ -188,6 +188,36 @@ func uplinkKeys(events map[uint64]chainEvent) map[string]bool {
 	return out
 }
 
+// waitUplinks waits until every uplink of want (uplinkKeys) is at the
+// Energisme emulator and returns how often each key arrived.
+func (c *chain) waitUplinks(t testing.TB, want map[string]bool, timeout time.Duration) map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	got := map[string]int{}
+	if err := c.energisme.WaitFor(ctx, func(e *sinksim.Energisme) bool {
+		clear(got)
+		for _, u := range e.Uplinks() {
+			got[u.DeviceID+"|"+u.Timestamp]++
+		}
+		for k := range want {
+			if got[k] == 0 {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		missing := 0
+		for k := range want {
+			if got[k] == 0 {
+				missing++
+			}
+		}
+		t.Fatalf("%d of %d uplinks missing at Energisme: %v", missing, len(want), err)
+	}
+	return got
+}
+
 func (c *chain) warmUp(t testing.TB) {
 	t.Helper()
 	w, err := kafkaconf.Config{Brokers: c.brokers}.NewWriter(c.events)

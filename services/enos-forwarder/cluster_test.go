@@ -210,29 +210,7 @@ func TestChainOnClusterThroughBrokerFailures(t *testing.T) {
 	if len(wantUplinks) == 0 {
 		t.Fatal("the fleet sent no device_status_raw event: nothing to push")
 	}
-	uctx, cancelUplinks := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancelUplinks()
-	gotUplinks := map[string]int{}
-	if err := c.energisme.WaitFor(uctx, func(e *sinksim.Energisme) bool {
-		clear(gotUplinks)
-		for _, u := range e.Uplinks() {
-			gotUplinks[u.DeviceID+"|"+u.Timestamp]++
-		}
-		for k := range wantUplinks {
-			if gotUplinks[k] == 0 {
-				return false
-			}
-		}
-		return true
-	}); err != nil {
-		missing := 0
-		for k := range wantUplinks {
-			if gotUplinks[k] == 0 {
-				missing++
-			}
-		}
-		t.Fatalf("%d of %d uplinks missing at Energisme: %v", missing, len(wantUplinks), err)
-	}
+	gotUplinks := c.waitUplinks(t, wantUplinks, 5*time.Minute)
 	upDups := 0
 	for k, v := range gotUplinks {
 		if !wantUplinks[k] {
