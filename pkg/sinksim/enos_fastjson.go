@@ -22,6 +22,12 @@ type fastReader struct {
 	off   int
 	bad   bool
 	depth int
+	// strs interns the message's strings: its entries repeat the same
+	// point ids, devices and values, each a string of its own otherwise.
+	strs map[string]string
+	// lastLen is the size of the last object read, the likely size of the
+	// next one (the entries of a message mostly have the same points).
+	lastLen int
 }
 
 // maxFastDepth bounds the nesting of values the fast path follows.
@@ -67,7 +73,15 @@ func (r *fastReader) str() string {
 		switch c := r.b[i]; {
 		case c == '"':
 			r.off = i + 1
-			return string(r.b[start:i])
+			if s, ok := r.strs[string(r.b[start:i])]; ok {
+				return s
+			}
+			s := string(r.b[start:i])
+			if r.strs == nil {
+				r.strs = make(map[string]string)
+			}
+			r.strs[s] = s
+			return s
 		case c < 0x20 || c >= 0x80 || c == '\\':
 			r.bad = true
 			return ""
@@ -212,7 +226,8 @@ func (r *fastReader) members(member func(name string)) {
 
 // object reads an object as a map[string]any.
 func (r *fastReader) object() map[string]any {
-	m := map[string]any{}
+	m := make(map[string]any, r.lastLen)
+	defer func() { r.lastLen = len(m) }()
 	r.members(func(name string) {
 		if _, dup := m[name]; dup {
 			r.bad = true
