@@ -229,11 +229,10 @@ func (r *fastReader) object() map[string]any {
 	m := make(map[string]any, r.lastLen)
 	defer func() { r.lastLen = len(m) }()
 	r.members(func(name string) {
-		if _, dup := m[name]; dup {
+		n := len(m)
+		if m[name] = r.value(); len(m) == n { // a name seen before
 			r.bad = true
-			return
 		}
-		m[name] = r.value()
 	})
 	return m
 }
