@@ -187,7 +187,7 @@ func (b *Batch) reserve(n int) {
 }
 
 // NewBatch returns a Batch sized for about n records of a few hundred
-// bytes (it grows as needed).
+// bytes (it starts new chunks as needed).
 func (c *Codec) NewBatch(n int) *Batch {
 	return &Batch{c: c, buf: make([]byte, 0, 384*n), headers: make([]kafka.Header, 0, 4*n)}
 }

@@ -25,8 +25,9 @@ type fastReader struct {
 	// strs interns the message's strings: its entries repeat the same
 	// point ids, devices and values, each a string of its own otherwise.
 	strs map[string]string
-	// lastLen is the size of the last object read, the likely size of the
-	// next one (the entries of a message mostly have the same points).
+	// lastLen is the size of the last entry's measurepoints or
+	// attributes, the likely size of the next one's (the entries of a
+	// message mostly have the same points).
 	lastLen int
 }
 
@@ -150,7 +151,7 @@ func (r *fastReader) value() any {
 	case c == '"':
 		return r.str()
 	case c == '{':
-		return r.object()
+		return r.object(0)
 	case c == '[':
 		r.off++
 		if r.depth++; r.depth > maxFastDepth {
@@ -224,16 +225,23 @@ func (r *fastReader) members(member func(name string)) {
 	}
 }
 
-// object reads an object as a map[string]any.
-func (r *fastReader) object() map[string]any {
-	m := make(map[string]any, r.lastLen)
-	defer func() { r.lastLen = len(m) }()
+// object reads an object as a map[string]any, of about hint members.
+func (r *fastReader) object(hint int) map[string]any {
+	m := make(map[string]any, hint)
 	r.members(func(name string) {
 		n := len(m)
 		if m[name] = r.value(); len(m) == n { // a name seen before
 			r.bad = true
 		}
 	})
+	return m
+}
+
+// entryMap reads an entry's measurepoints or attributes, sized like the
+// last entry's.
+func (r *fastReader) entryMap() map[string]any {
+	m := r.object(min(r.lastLen, 64))
+	r.lastLen = len(m)
 	return m
 }
 
@@ -245,7 +253,7 @@ func (r *fastReader) objectOfObjects() map[string]map[string]any {
 			r.bad = true
 			return
 		}
-		m[name] = r.object()
+		m[name] = r.object(0)
 	})
 	return m
 }
@@ -288,7 +296,7 @@ func (r *fastReader) entry(en *integrationEntry) {
 					r.bad = true
 					return
 				}
-				en.Measurepoints = r.object()
+				en.Measurepoints = r.entryMap()
 			}
 		case "events":
 			if once(5) {
@@ -300,7 +308,7 @@ func (r *fastReader) entry(en *integrationEntry) {
 					r.bad = true
 					return
 				}
-				en.Attributes = r.object()
+				en.Attributes = r.entryMap()
 			}
 		default:
 			r.bad = true
