@@ -10,15 +10,15 @@ type AttributeEntry struct {
 }
 
 // MarshalJSON encodes the entry in the wire form.
-func (e AttributeEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil) }
+func (e AttributeEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil, nil) }
 
 // appendJSON appends what MarshalJSON returns.
-func (e AttributeEntry) appendJSON(b []byte) ([]byte, error) {
+func (e AttributeEntry) appendJSON(b []byte, keys *sortedKeys) ([]byte, error) {
 	if err := e.Device.validate(); err != nil {
 		return nil, err
 	}
 	if len(e.Attributes) == 0 {
 		return nil, errors.New("entry has no attributes")
 	}
-	return appendJSONEntry(b, e.Device, nil, "attributes", e.Attributes)
+	return appendJSONEntry(b, e.Device, nil, "attributes", e.Attributes, keys)
 }

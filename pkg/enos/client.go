@@ -134,9 +134,10 @@ type encoded struct {
 	err error
 }
 
-// entry is what every entry type has: an appending MarshalJSON.
+// entry is what every entry type has: an appending MarshalJSON, which
+// may use and update keys, shared by the entries of one call.
 type entry interface {
-	appendJSON(b []byte) ([]byte, error)
+	appendJSON(b []byte, keys *sortedKeys) ([]byte, error)
 }
 
 // marshalAll encodes the entries into one buffer: each raw is a capped
@@ -144,9 +145,10 @@ type entry interface {
 func marshalAll[E entry](entries []E) []encoded {
 	out := make([]encoded, len(entries))
 	buf := make([]byte, 0, 256*len(entries))
+	var keys sortedKeys
 	for i, e := range entries {
 		start := len(buf)
-		b, err := e.appendJSON(buf)
+		b, err := e.appendJSON(buf, &keys)
 		if err != nil {
 			out[i].err = sinkerr.NewPermanent(fmt.Errorf("encoding entry %d: %w", i, err))
 			continue

@@ -14,10 +14,10 @@ type EventEntry struct {
 }
 
 // MarshalJSON encodes the entry in the wire form, time in epoch ms.
-func (e EventEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil) }
+func (e EventEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil, nil) }
 
 // appendJSON appends what MarshalJSON returns.
-func (e EventEntry) appendJSON(b []byte) ([]byte, error) {
+func (e EventEntry) appendJSON(b []byte, _ *sortedKeys) ([]byte, error) {
 	if err := e.Device.validate(); err != nil {
 		return nil, err
 	}
@@ -29,5 +29,5 @@ func (e EventEntry) appendJSON(b []byte) ([]byte, error) {
 		events[id] = params
 	}
 	ms := e.Time.UnixMilli()
-	return appendJSONEntry(b, e.Device, &ms, "events", events)
+	return appendJSONEntry(b, e.Device, &ms, "events", events, nil)
 }

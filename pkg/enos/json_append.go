@@ -90,6 +90,55 @@ func appendJSONMap(b []byte, m map[string]any) ([]byte, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	return appendJSONMapKeys(b, m, keys)
+}
+
+// sortedKeys remembers the sorted keys of the last map appendJSONMapCached
+// encoded: the entries of a batch mostly name the same points (those of
+// their product), and checking that a map has exactly those keys costs a
+// lookup per key, which encoding needs anyway, instead of iterating and
+// sorting the map again (most of an entry's encoding time).
+type sortedKeys struct{ keys []string }
+
+// appendJSONMapCached is appendJSONMap(b, m), using and updating the keys
+// remembered in s (nil: none).
+func appendJSONMapCached(b []byte, m map[string]any, s *sortedKeys) ([]byte, error) {
+	if s == nil {
+		return appendJSONMap(b, m)
+	}
+	if len(s.keys) == len(m) && len(m) > 0 {
+		// The same number of distinct keys, each in m: the same set.
+		start := len(b)
+		b = append(b, '{')
+		for i, k := range s.keys {
+			v, ok := m[k]
+			if !ok {
+				b = b[:start]
+				goto differ
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendJSONString(b, k), ':')
+			var err error
+			if b, err = appendJSONValue(b, v); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	}
+differ:
+	s.keys = s.keys[:0]
+	for k := range m {
+		s.keys = append(s.keys, k)
+	}
+	slices.Sort(s.keys)
+	return appendJSONMapKeys(b, m, s.keys)
+}
+
+// appendJSONMapKeys appends m with its keys in the order of keys, every
+// key of m.
+func appendJSONMapKeys(b []byte, m map[string]any, keys []string) ([]byte, error) {
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -123,8 +172,9 @@ func appendJSONDevice(b []byte, d Device) ([]byte, bool) {
 }
 
 // appendJSONEntry appends an entry object: the device's fields, then
-// "time" (epoch ms) unless time is nil, then key and the map m.
-func appendJSONEntry(b []byte, d Device, time *int64, key string, m map[string]any) ([]byte, error) {
+// "time" (epoch ms) unless time is nil, then key and the map m (its keys
+// sorted with the help of keys, when not nil).
+func appendJSONEntry(b []byte, d Device, time *int64, key string, m map[string]any, keys *sortedKeys) ([]byte, error) {
 	b, wrote := appendJSONDevice(append(b, '{'), d)
 	if time != nil {
 		if wrote {
@@ -137,7 +187,7 @@ func appendJSONEntry(b []byte, d Device, time *int64, key string, m map[string]a
 		b = append(b, ',')
 	}
 	b = append(appendJSONString(b, key), ':')
-	b, err := appendJSONMap(b, m)
+	b, err := appendJSONMapCached(b, m, keys)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,9 @@ package enos
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -194,5 +196,67 @@ func FuzzAppendJSON(f *testing.F) {
 		got, err = ev.MarshalJSON()
 		want, wantErr = eventReference(ev)
 		sameJSON(t, "events", got, want, err, wantErr)
+		// Through marshalAll: the next entries reuse the first's sorted ids.
+		same := maps.Clone(vals)
+		same[key] = l
+		other := maps.Clone(vals)
+		delete(other, s)
+		other[s+"!"] = d
+		checkMarshalAll(t, []MeasurepointEntry{mp, {Device: mp.Device, Time: mp.Time, Measurepoints: same}, {Device: mp.Device, Time: mp.Time, Measurepoints: other}})
 	})
+}
+
+// checkMarshalAll encodes entries with marshalAll, as the client does (the
+// sorted keys of one entry reused for the next with the same keys), and
+// compares each with encoding/json's.
+func checkMarshalAll(t *testing.T, entries []MeasurepointEntry) {
+	t.Helper()
+	for i, enc := range marshalAll(entries) {
+		want, wantErr := measurepointReference(entries[i])
+		if wantErr == nil && entries[i].Device.validate() != nil {
+			continue
+		}
+		var err error
+		if enc.err != nil {
+			err = errors.Unwrap(enc.err)
+			if u := errors.Unwrap(err); u != nil {
+				err = u
+			}
+		}
+		sameJSON(t, fmt.Sprintf("entry %d %+v", i, entries[i]), enc.raw, want, err, wantErr)
+	}
+}
+
+// TestMarshalAllSharedKeys: entries that share their point ids with the
+// one before, or have as many but others, or more or fewer, each encode
+// as encoding/json encodes them alone.
+func TestMarshalAllSharedKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 300 {
+		var entries []MeasurepointEntry
+		m := randomMap(rng, 1)
+		for j := rng.IntN(20); j >= 0; j-- {
+			switch next := map[string]any{}; rng.IntN(5) {
+			case 0: // the same ids, other values
+				for k := range m {
+					next[k] = randomValue(rng, 1)
+				}
+				m = next
+			case 1: // as many ids, one replaced
+				for k, v := range m {
+					next[k] = v
+				}
+				for k := range next {
+					delete(next, k)
+					break
+				}
+				next[randomString(rng)+"x"] = 1
+				m = next
+			case 2:
+				m = randomMap(rng, 1)
+			}
+			entries = append(entries, MeasurepointEntry{Device: Device{AssetID: "a"}, Time: time.UnixMilli(rng.Int64N(1 << 42)), Measurepoints: m})
+		}
+		checkMarshalAll(t, entries)
+	}
 }

@@ -15,10 +15,11 @@ type MeasurepointEntry struct {
 }
 
 // MarshalJSON encodes the entry in the wire form, time in epoch ms.
-func (e MeasurepointEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil) }
+func (e MeasurepointEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil, nil) }
 
-// appendJSON appends what MarshalJSON returns.
-func (e MeasurepointEntry) appendJSON(b []byte) ([]byte, error) {
+// appendJSON appends what MarshalJSON returns, sorting the point ids with
+// the help of keys (nil: none).
+func (e MeasurepointEntry) appendJSON(b []byte, keys *sortedKeys) ([]byte, error) {
 	if err := e.Device.validate(); err != nil {
 		return nil, err
 	}
@@ -26,5 +27,5 @@ func (e MeasurepointEntry) appendJSON(b []byte) ([]byte, error) {
 		return nil, errors.New("entry has no measurepoints")
 	}
 	ms := e.Time.UnixMilli()
-	return appendJSONEntry(b, e.Device, &ms, "measurepoints", e.Measurepoints)
+	return appendJSONEntry(b, e.Device, &ms, "measurepoints", e.Measurepoints, keys)
 }

@@ -160,12 +160,15 @@ func decodeMessage(raw []byte) (messageHeader, func(i int) (*integrationEntry, e
 	return decodeByEntry(raw)
 }
 
-// decodeWhole decodes the message and its entries in one pass, or reports
-// false.
+// decodeWhole decodes the message and its entries in one pass (fastDecode's
+// when it can, else encoding/json's), or reports false.
 func decodeWhole(raw []byte) (messageHeader, func(i int) (*integrationEntry, error), bool) {
 	var d decodedMessage
-	if json.Unmarshal(raw, &d) != nil {
-		return messageHeader{}, nil, false
+	if !fastDecode(raw, &d) {
+		d = decodedMessage{}
+		if json.Unmarshal(raw, &d) != nil {
+			return messageHeader{}, nil, false
+		}
 	}
 	return messageHeader{id: d.ID, method: d.Method, entries: len(d.Params), realtime: d.Realtime},
 		func(i int) (*integrationEntry, error) { return &d.Params[i], nil }, true
