@@ -35,9 +35,9 @@ type Config struct {
 	// TimeOf, when set, is the time a record is selected by instead of its
 	// Kafka timestamp (DeviceTime for a replay by device time); a record
 	// it cannot date is skipped with its error.
-	TimeOf    func(kafka.Message) (time.Time, error)
-	Stage     string // DeadLetter.stage of records the sink rejects
-	DLQTopic  string
+	TimeOf   func(kafka.Message) (time.Time, error)
+	Stage    string // DeadLetter.stage of records the sink rejects
+	DLQTopic string
 	// BatchSize, BatchWait and BatchLinger cut the records read into
 	// batches as the consuming stages do (consume.Batching): BatchSize
 	// records (default 500, capped by Rate), BatchLinger without a record
@@ -46,10 +46,10 @@ type Config struct {
 	BatchSize   int
 	BatchWait   time.Duration
 	BatchLinger time.Duration
-	Rate      float64       // records per second, 0 for no limit
-	DryRun    bool          // count and sample, send nothing
-	Samples   int           // dry run: matched records kept (default 5)
-	SaveEvery time.Duration // default 250ms; the state is also saved at the end
+	Rate        float64       // records per second, 0 for no limit
+	DryRun      bool          // count and sample, send nothing
+	Samples     int           // dry run: matched records kept (default 5)
+	SaveEvery   time.Duration // default 250ms; the state is also saved at the end
 	// Transform, when set, turns a record read into the record handed to
 	// the sink (a redrive unwraps dead letters); an error skips the record.
 	Transform func(kafka.Message) (kafka.Message, error)
