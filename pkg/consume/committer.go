@@ -36,9 +36,11 @@ type offsetCommitter interface {
 // assignment. That is safe for at-least-once: the offset committed is one
 // this member finished everything before, so nothing is lost; at worst it
 // moves the new owner's committed offset back and records are delivered
-// again, which the stages drop as duplicates (event_id) or the sinks
-// absorb. Done messages whose commit was still pending when their partition
-// moved are likewise delivered again to the new owner.
+// again. Done messages whose commit was still pending when their partition
+// moved (at most a CommitInterval's worth) are likewise delivered again to
+// the new owner: duplicates, as at-least-once allows — Deduplicating drops
+// those whose event_id the member has seen, the others reach the sink
+// twice.
 type committer struct {
 	reader   offsetCommitter
 	interval time.Duration // shortest time between two commits
