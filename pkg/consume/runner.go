@@ -39,8 +39,10 @@ type Config struct {
 	// the messages are delivered again and dropped as duplicates.
 	CommitTimeout time.Duration
 	// CommitInterval is the shortest time between two commits (default
-	// 200ms). Commits run in the background: the next batch is fetched
-	// without waiting for the last one's.
+	// 50ms: no more commits than one per batch made before, and lag,
+	// readiness and a rebalance's redeliveries follow the work closely).
+	// Commits run in the background: the next batch is fetched without
+	// waiting for the last one's.
 	CommitInterval time.Duration
 }
 
@@ -61,7 +63,7 @@ func (c *Config) defaults() {
 		c.CommitTimeout = 10 * time.Second
 	}
 	if c.CommitInterval <= 0 {
-		c.CommitInterval = 200 * time.Millisecond
+		c.CommitInterval = 50 * time.Millisecond
 	}
 }
 
