@@ -3,6 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -45,6 +50,7 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	c.start(b)
 	b.ResetTimer()
 	cpu0 := c.cpuSeconds()
+	profiled := c.profileCPU(b, time.Duration(n/rate)*time.Second)
 	// Read back only once SNoti has every ACK, to keep the test's own work
 	// out of the measured window.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -56,6 +62,7 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	x := c.expect(b, events)
 	waitPoints(b, c.enos, x.points, 5*time.Minute)
 	b.StopTimer()
+	profiled()
 	for name, sec := range c.cpuSeconds() {
 		// CPU per 1000 events, to see which stage a small machine spends on.
 		b.ReportMetric((sec-cpu0[name])/float64(n)*1e6, name+"-cpu-ms/1k-events")
@@ -98,4 +105,65 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	b.ReportMetric(q(lat, 1), "max-ms")
 	b.ReportMetric(q(queued, 0.99), "sim-queue-p99-ms")
 	b.ReportMetric(float64(len(lat)), "events-measured")
+}
+
+// chainProfileDir names the variable that, set to a folder, makes the
+// chain benchmark take a CPU profile of every program (ingest, decoder,
+// enos-forwarder) over the pushes, written there as <program>.pprof
+// (go tool pprof -top <file>).
+const chainProfileDir = "CHAIN_CPUPROFILE_DIR"
+
+// profileCPU starts, when chainProfileDir is set, a CPU profile of d of
+// every program through its /debug/pprof/profile; the returned function
+// waits for them and writes them.
+func (c *chain) profileCPU(b *testing.B, d time.Duration) (wait func()) {
+	dir := os.Getenv(chainProfileDir)
+	if dir == "" {
+		return func() {}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	errs := make(chan error, len(c.httpAddrs))
+	for name, addr := range c.httpAddrs {
+		go func() {
+			errs <- func() error {
+				resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds()))))
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					return fmt.Errorf("%s profile: %s", name, resp.Status)
+				}
+				f, err := os.Create(filepath.Join(dir, name+".pprof"))
+				if err != nil {
+					return err
+				}
+				if _, err := io.Copy(f, resp.Body); err != nil {
+					f.Close()
+					return err
+				}
+				return f.Close()
+			}()
+		}()
+	}
+	n := len(c.httpAddrs)
+	return func() {
+		for range n {
+			if err := <-errs; err != nil {
+				b.Errorf("CPU profile: %v", err)
+			}
+		}
+	}
+}
+
+// freeAddr returns a local address nothing listens on right now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
