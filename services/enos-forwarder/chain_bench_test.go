@@ -127,6 +127,18 @@ func (c *chain) profileCPU(b *testing.B, d time.Duration) (wait func()) {
 	for name, addr := range c.httpAddrs {
 		go func() {
 			errs <- func() error {
+				// The ingest has only just been started.
+				for deadline := time.Now().Add(30 * time.Second); ; {
+					resp, err := http.Get("http://" + addr + "/healthz")
+					if err == nil {
+						resp.Body.Close()
+						break
+					}
+					if time.Now().After(deadline) {
+						return err
+					}
+					time.Sleep(10 * time.Millisecond) // polling for the listener, with a deadline
+				}
 				resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds()))))
 				if err != nil {
 					return err
