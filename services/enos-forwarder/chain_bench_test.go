@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
 )
 
@@ -85,6 +86,11 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	// Events pushed before the whole chain had carried one through measure
 	// the ingest's start (login, first metadata), not the steady state.
 	var lat, queued []time.Duration
+	// Each stage's share, from the Kafka timestamps (ms) of the event and
+	// of its telemetry record: push → events written (ingest), → telemetry
+	// written (decoder), → point at EnOS (forwarder).
+	decoded := c.telemetryWritten(b, events)
+	var ingestLat, decoderLat, forwarderLat []time.Duration
 	for _, e := range c.sim.Entries() {
 		at, ok := arrived[e.Seq]
 		if !ok || e.FirstPush.IsZero() || e.FirstPush.Before(warm) {
@@ -92,6 +98,12 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 		}
 		lat = append(lat, at.Sub(e.FirstPush))
 		queued = append(queued, e.FirstPush.Sub(e.Published))
+		ev := events[e.Seq]
+		if tw, ok := decoded[ev.ev.EventID]; ok && !ev.written.IsZero() {
+			ingestLat = append(ingestLat, ev.written.Sub(e.FirstPush))
+			decoderLat = append(decoderLat, tw.Sub(ev.written))
+			forwarderLat = append(forwarderLat, at.Sub(tw))
+		}
 	}
 	if len(lat) < len(arrived)/2 {
 		b.Fatalf("latency of %d events only, %d arrived", len(lat), len(arrived))
@@ -104,6 +116,15 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	b.ReportMetric(q(lat, 0.99), "p99-ms")
 	b.ReportMetric(q(lat, 1), "max-ms")
 	b.ReportMetric(q(queued, 0.99), "sim-queue-p99-ms")
+	if len(ingestLat) > 0 {
+		for _, s := range []struct {
+			name string
+			d    []time.Duration
+		}{{"ingest", ingestLat}, {"decoder", decoderLat}, {"forwarder", forwarderLat}} {
+			b.ReportMetric(q(s.d, 0.50), s.name+"-p50-ms")
+			b.ReportMetric(q(s.d, 0.99), s.name+"-p99-ms")
+		}
+	}
 	b.ReportMetric(float64(len(lat)), "events-measured")
 }
 
@@ -178,4 +199,34 @@ func freeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// telemetryWritten reads the telemetry topic and returns, per event id of
+// events, the Kafka timestamp of its first telemetry record (when the
+// decoder's writer sent it). Events without telemetry are absent; it stops
+// reading once every event has one or after a few idle seconds.
+func (c *chain) telemetryWritten(b *testing.B, events map[uint64]chainEvent) map[string]time.Time {
+	b.Helper()
+	want := make(map[string]bool, len(events))
+	for _, e := range events {
+		want[e.ev.EventID] = true
+	}
+	r := kafkatest.NewReader(b, c.brokers, c.telemetry)
+	out := make(map[string]time.Time, len(events))
+	for len(out) < len(want) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		m, err := r.FetchMessage(ctx)
+		cancel()
+		if err != nil {
+			break // idle: the rest carried no telemetry
+		}
+		for _, h := range m.Headers {
+			if h.Key == "event_id" && want[string(h.Value)] {
+				if _, seen := out[string(h.Value)]; !seen {
+					out[string(h.Value)] = m.Time
+				}
+			}
+		}
+	}
+	return out
 }

@@ -361,6 +361,9 @@ func (w *prefixWriter) Write(b []byte) (int, error) {
 type chainEvent struct {
 	seq uint64
 	ev  records.SnotiEvent
+	// written is the record's Kafka timestamp: when the ingest's writer
+	// sent it (ms).
+	written time.Time
 }
 
 // readEvents reads the events topic until every sim seq 1..n is there and
@@ -389,7 +392,9 @@ func (c *chain) readEvents(t testing.TB, n int, timeout time.Duration) map[uint6
 		if e.DID == warmUpDID {
 			continue
 		}
-		out[v.Seq] = chainEvent{seq: v.Seq, ev: e}
+		if _, seen := out[v.Seq]; !seen {
+			out[v.Seq] = chainEvent{seq: v.Seq, ev: e, written: m.Time}
+		}
 	}
 	return out
 }
