@@ -58,6 +58,9 @@ type committer struct {
 	m         *metrics
 	log       zerolog.Logger
 
+	// quiet keeps a broker outage, when every commit fails, to one
+	// warning per period (the commits metric counts each).
+	quiet   *throttle
 	notify  chan struct{}
 	mu      sync.Mutex
 	pending map[topicPartition]kafka.Message // not yet committed, per partition
@@ -68,7 +71,7 @@ func newCommitter(reader offsetCommitter, interval, timeout time.Duration, stage
 	return &committer{
 		reader: reader, interval: interval, timeout: timeout, stage: stage, m: m, log: log,
 		offline: func() bool { return false }, committed: func() {},
-		notify: make(chan struct{}, 1), pending: map[topicPartition]kafka.Message{},
+		quiet: &throttle{period: 30 * time.Second}, notify: make(chan struct{}, 1), pending: map[topicPartition]kafka.Message{},
 	}
 }
 
@@ -186,11 +189,10 @@ func (c *committer) commit(ctx context.Context, final bool) bool {
 	defer cancel()
 	if err := c.reader.CommitMessages(cctx, msgs...); err != nil {
 		c.m.commits.WithLabelValues(c.stage, "error").Inc()
-		ev := c.log.Error().Err(err).Int("partitions", len(msgs))
 		if final {
-			ev.Msg("committing offsets at shutdown failed; the messages will be delivered again")
+			c.log.Warn().Err(err).Int("partitions", len(msgs)).Msg("committing offsets at shutdown failed; the messages will be delivered again")
 		} else {
-			ev.Msg("committing offsets failed; retrying")
+			c.quiet.level(c.log).Err(err).Int("partitions", len(msgs)).Msg("committing offsets failed; retrying")
 		}
 		return false
 	}
