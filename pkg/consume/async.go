@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -87,25 +86,23 @@ func (f AsyncHandlerFunc) Run(ctx context.Context, in <-chan kafka.Message, acks
 // message Kafka delivers again after a rebalance is recognised by its
 // offset instead (see Tracker.Add).
 type AsyncRunner struct {
-	cfg      AsyncConfig
-	kafka    kafkaconf.Config
-	h        AsyncHandler
-	dl       *DeadLetterer
-	dlq      *kafka.Writer
-	tracker  *Tracker
-	log      zerolog.Logger
-	m        *metrics
-	notify   chan struct{}
+	cfg     AsyncConfig
+	kafka   kafkaconf.Config
+	h       AsyncHandler
+	dl      *DeadLetterer
+	dlq     *kafka.Writer
+	tracker *Tracker
+	log     zerolog.Logger
+	m       *metrics
+	// commits commits what the tracker releases; set by Run before the
+	// handler starts.
+	commits  *committer
 	mon      atomic.Pointer[lagMonitor]
 	progress atomic.Int64 // unix nanos of the last fetch or commit
 	// pausedSince is the unix nanos since when the fetch loop has been
 	// waiting for room in the tracker or for the handler to take a
 	// message; 0 while it waits on Kafka or works.
 	pausedSince atomic.Int64
-	// uncommitted holds, per partition, the newest released message whose
-	// commit has not succeeded yet. Only the commit loop touches it, then
-	// Run's final commit after the loop ended.
-	uncommitted map[topicPartition]kafka.Message
 }
 
 // NewAsync builds an asynchronous runner for h; it writes dead letters to
@@ -143,7 +140,7 @@ func NewAsync(cfg AsyncConfig, kcfg kafkaconf.Config, h AsyncHandler, codec *rec
 	log = log.With().Str("component", "consumer").Str("group", cfg.GroupID).Logger()
 	return &AsyncRunner{
 		cfg: cfg, kafka: kcfg, h: h, dl: cfg.deadLetterer(dlq, codec, log), dlq: dlq, tracker: NewTracker(cfg.MaxPending),
-		log: log, m: newMetrics(reg), notify: make(chan struct{}, 1), uncommitted: map[topicPartition]kafka.Message{},
+		log: log, m: newMetrics(reg),
 	}, nil
 }
 
@@ -185,6 +182,7 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 	defer mon.start(ctx)()
 	r.log.Info().Strs("topics", r.cfg.Topics).Int("max_pending", r.cfg.MaxPending).Msg("consuming asynchronously")
 	r.progress.Store(time.Now().UnixNano())
+	r.commits = r.committer(reader, mon)
 
 	// The handler outlives ctx by DrainTimeout, to flush what it holds.
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -202,9 +200,7 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 		hdone <- r.h.Run(hctx, in, asyncAcks{r})
 	}()
 
-	cctx, ccancel := context.WithCancel(context.Background())
-	committed := make(chan struct{})
-	go func() { defer close(committed); r.commitLoop(cctx, reader) }()
+	stopCommits := r.commits.start()
 
 	fetchErr := r.fetch(fctx, reader, in, mon)
 	close(in)
@@ -213,9 +209,7 @@ func (r *AsyncRunner) Run(ctx context.Context) error {
 		time.AfterFunc(r.cfg.DrainTimeout, hcancel)
 	}
 	herr := <-hdone
-	ccancel()
-	<-committed
-	r.commit(context.Background(), reader, true)
+	stopCommits() // the final commit: everything the handler finished
 
 	switch {
 	case fetchErr != nil:
@@ -270,86 +264,23 @@ func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<-
 	}
 }
 
-// commitLoop commits after the handler reported progress, at most once per
-// CommitInterval, until ctx ends. Between commits it releases what is
-// committable as soon as it is reported, so the tracker's room follows the
-// handler, not the commit interval.
-func (r *AsyncRunner) commitLoop(ctx context.Context, reader *kafka.Reader) {
-	var last time.Time
-	var due <-chan time.Time // armed while something waits for the interval
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.notify:
-			r.release()
-			if len(r.uncommitted) == 0 {
-				continue
-			}
-			if wait := r.cfg.CommitInterval - time.Since(last); wait > 0 {
-				if due == nil {
-					due = time.After(wait)
-				}
-				continue
-			}
-		case <-due:
-		}
-		due = nil
-		if !r.commit(ctx, reader, false) {
-			due = time.After(r.cfg.CommitInterval) // try again
-		}
-		last = time.Now()
+// committer returns the runner's committer: it releases from the tracker
+// as soon as the handler reports work, so the tracker's room follows the
+// handler, not the commit interval, and commits at most once per
+// CommitInterval.
+func (r *AsyncRunner) committer(reader *kafka.Reader, mon *lagMonitor) *committer {
+	c := newCommitter(reader, r.cfg.CommitInterval, r.cfg.CommitTimeout, r.cfg.Stage, r.m, r.log)
+	c.release = func() []kafka.Message {
+		msgs := r.tracker.Committable()
+		r.m.inFlight.WithLabelValues(r.cfg.Stage).Set(float64(r.tracker.Pending()))
+		return msgs
 	}
+	c.offline = func() bool { return mon.connected() != nil }
+	c.committed = func() { r.progress.Store(time.Now().UnixNano()) }
+	return c
 }
 
-// release moves what the tracker releases into uncommitted (commit loop
-// only).
-func (r *AsyncRunner) release() {
-	for _, m := range r.tracker.Committable() {
-		r.uncommitted[topicPartition{m.Topic, m.Partition}] = m
-	}
-}
-
-// commit commits what the tracker releases plus what an earlier failed
-// commit left, within CommitTimeout (or until ctx ends). The last commit of
-// a stopping runner (final) waits less when Kafka is known to be
-// unreachable. It reports false when the commit failed.
-func (r *AsyncRunner) commit(ctx context.Context, reader *kafka.Reader, final bool) bool {
-	r.release()
-	r.m.inFlight.WithLabelValues(r.cfg.Stage).Set(float64(r.tracker.Pending()))
-	if len(r.uncommitted) == 0 {
-		return true
-	}
-	msgs := make([]kafka.Message, 0, len(r.uncommitted))
-	for _, m := range r.uncommitted {
-		msgs = append(msgs, m)
-	}
-	timeout := r.cfg.CommitTimeout
-	if final && r.mon.Load().connected() != nil {
-		timeout = min(timeout, shutdownCommitTimeout)
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := reader.CommitMessages(cctx, msgs...); err != nil {
-		r.m.commits.WithLabelValues(r.cfg.Stage, "error").Inc()
-		r.log.Error().Err(err).Int("partitions", len(msgs)).Msg("committing offsets failed; retrying")
-		return false
-	}
-	clear(r.uncommitted)
-	r.m.commits.WithLabelValues(r.cfg.Stage, "ok").Inc()
-	r.progress.Store(time.Now().UnixNano())
-	for _, m := range msgs {
-		r.log.Trace().Str("topic", m.Topic).Int("partition", m.Partition).Str("offset", strconv.FormatInt(m.Offset, 10)).Msg("committed")
-	}
-	return true
-}
-
-func (r *AsyncRunner) wake() {
-	select {
-	case r.notify <- struct{}{}:
-	default:
-	}
-}
+func (r *AsyncRunner) wake() { r.commits.wake() }
 
 type asyncAcks struct{ r *AsyncRunner }
 

@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -33,37 +34,82 @@ func ChanFetch(in <-chan kafka.Message) FetchFunc {
 	}
 }
 
-// CollectBatch is the batch collector of every consumer (Runner, replay):
-// it blocks for a first message, then takes whatever arrives until wait
-// after that first message, up to size. The deadline counts from the
-// first message, not from each one: a steady stream would otherwise keep
-// extending the wait until the batch is full, adding size/rate of latency
-// at every stage. It returns the batch with nil once it is full, the wait
-// is over or ctx ends; or the batch so far with fetch's error, which the
-// caller still has to process before handling the error.
-func CollectBatch(ctx context.Context, fetch FetchFunc, size int, wait time.Duration) ([]kafka.Message, error) {
+// DefaultBatchLinger is the linger of the consuming stages' batches
+// (Batching.Linger) unless configured otherwise.
+const DefaultBatchLinger = time.Millisecond
+
+// Batching is how every consumer (Runner, replay) cuts the messages it
+// fetches into batches; Collect is the one batch collector. A batch starts
+// with the first message, however long it takes to come, and ends at the
+// first of:
+//   - Size messages (a backlog: fetching never waits, batches are full);
+//   - no further message within Linger of the last one (the reader's queue
+//     is drained: under a steady stream a batch is what arrived in one
+//     fetch, so a stage adds about Linger of latency, not Size/rate);
+//   - Wait after the first message, an upper bound that a trickle faster
+//     than Linger cannot extend.
+type Batching struct {
+	Size int // most messages per batch; 1 or less: every message alone
+	// Wait bounds a batch's collection from its first message.
+	Wait time.Duration
+	// Linger ends a batch once no message arrived within it; 0 or at least
+	// Wait leaves only Wait.
+	Linger time.Duration
+}
+
+// Collect blocks for a first message, then takes what follows as b says.
+// It returns the batch with nil once the batch is complete or ctx ends;
+// or the batch so far with fetch's error, which the caller still has to
+// process before handling the error.
+//
+// Whatever the batch's length, it costs one context and two timers: each
+// further message only records when it came (a clock read and an atomic
+// store, a few times cheaper than resetting a timer), and the linger
+// timer, when it fires, either ends the batch or sets itself again for the
+// rest of the linger after the last message.
+func (b Batching) Collect(ctx context.Context, fetch FetchFunc) ([]kafka.Message, error) {
 	m, err := fetch(ctx)
 	if err != nil {
 		return nil, fetchErr(ctx, err)
 	}
 	batch := []kafka.Message{m}
-	if size <= 1 {
+	if b.Size <= 1 {
 		return batch, nil
 	}
-	fctx, cancel := context.WithTimeout(ctx, wait)
+	start := time.Now()
+	fctx, cancel := context.WithTimeout(ctx, b.Wait)
 	defer cancel()
-	for len(batch) < size {
+	lingering := b.Linger > 0 && b.Linger < b.Wait
+	var last atomic.Int64 // time.Since(start) of the last message
+	if lingering {
+		var t *time.Timer
+		t = time.AfterFunc(b.Linger, func() {
+			if rest := b.Linger - (time.Since(start) - time.Duration(last.Load())); rest > 0 {
+				t.Reset(rest)
+				return
+			}
+			// A message that wins the race against this is still taken:
+			// a fetch returns a message or the context's error, never
+			// loses one.
+			cancel()
+		})
+		defer t.Stop()
+	}
+	for len(batch) < b.Size {
 		m, err := fetch(fctx)
 		if err != nil {
 			return batch, fetchErr(fctx, err)
 		}
 		batch = append(batch, m)
+		if lingering {
+			last.Store(int64(time.Since(start)))
+		}
 	}
 	return batch, nil
 }
 
-// fetchErr is nil for the end of a batch (ctx done, or a deadline), err
-// otherwise.
+// fetchErr is nil for the end of a batch (ctx done: cancelled, the wait or
+// the linger over), err otherwise.
 func fetchErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return nil

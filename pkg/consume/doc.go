@@ -2,9 +2,16 @@
 // the decoder, the EnOS and Energisme forwarders and bridgectl's redrive.
 //
 // A Runner reads a consumer group with kafka-go (FetchMessage, never
-// ReadMessage), collects batches (CollectBatch, also replay's collector),
-// hands them to a Processor and commits a partition only up to the last
-// message before which everything is done (ContiguousDone). The Processor
+// ReadMessage), collects batches (Batching.Collect, also replay's
+// collector: a batch ends when full, when nothing more arrived within a
+// 1 ms linger, or 20 ms after its first message), hands them to a
+// Processor and commits a partition only up to the last message before
+// which everything is done (ContiguousDone). Commits run in the background
+// (the committer, shared with the AsyncRunner: merged per partition, at
+// most one per CommitInterval, a failed one retried, the rest committed at
+// stop), so the next batch is fetched without waiting for the last one's
+// commit; a batch with a message not done is a runner's last, so nothing
+// past that message is ever committed. The Processor
 // is the stage's Handler wrapped in middlewares, one concern a file
 // (Watermill's style): Retrying, Deduplicating, DeadLettering. Each
 // message's error is classified with sinkerr: success; retryable (the sink
@@ -31,7 +38,18 @@
 // are done (the Energisme file export keeps a window of rows for minutes):
 // a Tracker records completion per partition in any order and the runner
 // commits only the contiguous done prefix (the rule of ContiguousDone),
-// pausing fetches when too much is pending. Such a handler retries its
+// through the same committer, pausing fetches when too much is pending.
+//
+// Across a rebalance both runners are at-least-once: a commit still
+// pending when a partition moves is sent by kafka-go with the next
+// generation and accepted (the broker checks the generation, not the
+// assignment), and it only ever covers messages this member finished (at
+// worst it moves the new owner's offset back). The new owner is delivered
+// again what this member finished and had not yet committed — at most a
+// CommitInterval's worth more than with a commit per batch — as after a
+// crash: duplicates, dropped by event_id where a member has seen them,
+// sent again otherwise. Nothing is committed that is not done, so nothing
+// is lost. Such a handler retries its
 // uploads through Retry with a Backoff, like the other stages.
 // Keyed is such a handler for one-message-at-a-time sinks (the Energisme
 // push): per-key lanes over a few workers, so a slow or failing key holds

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -21,19 +20,30 @@ import (
 // Config configures a Runner.
 type Config struct {
 	ProcessorConfig
-	GroupID   string
-	Topics    []string
-	BatchSize int           // most messages per batch (default 500)
-	BatchWait time.Duration // how long to fill a batch once it has a message (default 20ms)
+	GroupID string
+	Topics  []string
+	// BatchSize, BatchWait and BatchLinger cut the stream into batches (see
+	// Batching): a batch ends when it holds BatchSize messages (default
+	// 500), when no message arrived for BatchLinger (default 1ms; negative:
+	// none) or BatchWait after its first message (default 20ms).
+	BatchSize   int
+	BatchWait   time.Duration
+	BatchLinger time.Duration
 	// LagInterval is how often the lag of the partitions this member owns
 	// is read from Kafka (committed offsets against log ends) and exported
 	// as snotibridge_consumer_lag (default 5s). Each poll also tells
 	// readiness whether Kafka is reachable.
 	LagInterval time.Duration
 	// CommitTimeout bounds one offset commit (default 10s). A commit cut
-	// short is not fatal: the messages are delivered again and dropped as
-	// duplicates.
+	// short is not fatal: it is tried again, and if the runner stops first
+	// the messages are delivered again and dropped as duplicates.
 	CommitTimeout time.Duration
+	// CommitInterval is the shortest time between two commits (default
+	// 50ms: no more commits than one per batch made before, and lag,
+	// readiness and a rebalance's redeliveries follow the work closely).
+	// Commits run in the background: the next batch is fetched without
+	// waiting for the last one's.
+	CommitInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -43,12 +53,23 @@ func (c *Config) defaults() {
 	if c.BatchWait <= 0 {
 		c.BatchWait = 20 * time.Millisecond
 	}
+	if c.BatchLinger == 0 {
+		c.BatchLinger = DefaultBatchLinger
+	}
 	if c.LagInterval <= 0 {
 		c.LagInterval = 5 * time.Second
 	}
 	if c.CommitTimeout <= 0 {
 		c.CommitTimeout = 10 * time.Second
 	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = 50 * time.Millisecond
+	}
+}
+
+// batching is the runner's Batching.
+func (c *Config) batching() Batching {
+	return Batching{Size: c.BatchSize, Wait: c.BatchWait, Linger: c.BatchLinger}
 }
 
 // Runner consumes a group and commits only what is done.
@@ -107,7 +128,9 @@ func (r *Runner) Ready(context.Context) error {
 }
 
 // Run consumes until ctx is cancelled, then commits what is done and
-// returns nil. Kafka being unreachable never ends it: the reader rejoins
+// returns nil. Offsets are committed in the background (the committer,
+// shared with AsyncRunner), at most once per CommitInterval; whenever Run
+// returns, its last commit records everything done before. Kafka being unreachable never ends it: the reader rejoins
 // the group with backoff for as long as it takes (readiness says so
 // meanwhile), and lag drains when the broker is back. Messages fetched but
 // not finished are left uncommitted and will be delivered again (to this
@@ -122,6 +145,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer closeReader(reader, r.log)
 	r.mon.Store(mon)
 	defer mon.start(ctx)()
+	commits := newCommitter(reader, r.cfg.CommitInterval, r.cfg.CommitTimeout, r.cfg.Stage, r.m, r.log)
+	commits.offline = func() bool { return mon.connected() != nil }
+	commits.committed = func() { r.progress.Store(time.Now().UnixNano()) }
+	// Deferred after the reader's close and the lag poll's stop, so it runs
+	// before them: the final commit needs both.
+	defer commits.start()()
 	r.log.Info().Strs("topics", r.cfg.Topics).Msg("consuming")
 
 	// Treat an idle group as progress: FetchMessage blocks with nothing to read.
@@ -131,7 +160,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	retry := reconnectRetry(mon, r.log)
 	for {
 		_, err := backoff.Retry(ctx, func() (struct{}, error) {
-			return struct{}{}, r.step(ctx, reader, mon)
+			return struct{}{}, r.step(ctx, reader, mon, commits)
 		}, retry...)
 		if ctx.Err() != nil {
 			return nil
@@ -142,14 +171,18 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// step fetches a batch, finishes it and commits what is done. It returns
-// the fetch error to retry after, or a backoff.Permanent error for what
-// ends the runner: a closed reader, a fatal processing error.
-func (r *Runner) step(ctx context.Context, reader *kafka.Reader, mon *lagMonitor) error {
+// step fetches a batch, finishes it and hands what is done to the
+// committer: per partition, the last message before which every message
+// of the batch is done (ContiguousDone). It returns the fetch error to
+// retry after, or a backoff.Permanent error for what ends the runner: a
+// closed reader, a fatal processing error. A batch with a message not done
+// is the runner's last (its context ended or the error is fatal), so
+// nothing after that message is ever committed.
+func (r *Runner) step(ctx context.Context, reader *kafka.Reader, mon *lagMonitor, commits *committer) error {
 	batch, err := r.fetchBatch(ctx, reader, mon)
 	if len(batch) > 0 {
 		outcomes, perr := r.proc.Process(ctx, batch)
-		r.commit(ctx, reader, batch, Done(outcomes))
+		commits.add(ContiguousDone(batch, Done(outcomes))...)
 		if perr != nil && ctx.Err() == nil {
 			return backoff.Permanent(perr)
 		}
@@ -163,11 +196,11 @@ func (r *Runner) step(ctx context.Context, reader *kafka.Reader, mon *lagMonitor
 	return err
 }
 
-// fetchBatch collects a batch from reader (CollectBatch) and keeps
+// fetchBatch collects a batch from reader (Batching.Collect) and keeps
 // readiness informed: waiting for a first message is idle, not stalled.
 func (r *Runner) fetchBatch(ctx context.Context, reader *kafka.Reader, mon *lagMonitor) ([]kafka.Message, error) {
 	first := true
-	batch, err := CollectBatch(ctx, func(ctx context.Context) (kafka.Message, error) {
+	batch, err := r.cfg.batching().Collect(ctx, func(ctx context.Context) (kafka.Message, error) {
 		r.idle.Store(first)
 		m, err := reader.FetchMessage(ctx)
 		r.idle.Store(false)
@@ -178,7 +211,7 @@ func (r *Runner) fetchBatch(ctx context.Context, reader *kafka.Reader, mon *lagM
 		r.progress.Store(time.Now().UnixNano())
 		mon.reached()
 		return m, nil
-	}, r.cfg.BatchSize, r.cfg.BatchWait)
+	})
 	switch {
 	case err == nil:
 		return batch, nil
@@ -186,34 +219,5 @@ func (r *Runner) fetchBatch(ctx context.Context, reader *kafka.Reader, mon *lagM
 		return batch, errReaderClosed
 	default:
 		return batch, fmt.Errorf("fetching from %v: %w", r.cfg.Topics, err)
-	}
-}
-
-// commit commits, per partition, the last message before which every
-// message of the batch is done. It has a deadline of its own so that a
-// shutdown still records the work finished before it; once ctx is
-// cancelled and Kafka is known to be unreachable, it does not wait the
-// whole CommitTimeout for a broker that is gone.
-func (r *Runner) commit(ctx context.Context, reader *kafka.Reader, batch []kafka.Message, done []bool) {
-	toCommit := ContiguousDone(batch, done)
-	if len(toCommit) == 0 {
-		return
-	}
-	timeout := r.cfg.CommitTimeout
-	if ctx.Err() != nil && r.mon.Load().connected() != nil {
-		timeout = min(timeout, shutdownCommitTimeout)
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	defer cancel()
-	if err := reader.CommitMessages(cctx, toCommit...); err != nil {
-		// Not fatal: the messages are delivered again and deduplicated.
-		r.m.commits.WithLabelValues(r.cfg.Stage, "error").Inc()
-		r.log.Error().Err(err).Msg("committing offsets failed; the batch will be redelivered")
-		return
-	}
-	r.m.commits.WithLabelValues(r.cfg.Stage, "ok").Inc()
-	r.progress.Store(time.Now().UnixNano())
-	for _, m := range toCommit {
-		r.log.Trace().Str("topic", m.Topic).Int("partition", m.Partition).Str("offset", strconv.FormatInt(m.Offset, 10)).Msg("committed")
 	}
 }

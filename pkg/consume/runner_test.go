@@ -298,3 +298,92 @@ func TestRunnerLagTrueDuringSinkOutage(t *testing.T) {
 	testkit.Eventually(t, 2*time.Minute, "every partition back with the first member", func() bool { return len(lagSeries(t, reg1)) == 4 })
 	stop1()
 }
+
+// TestRunnerFinalCommitRecordsEverythingDone: commits run in the
+// background at most once per CommitInterval (an hour here, so only the
+// first is made while running); stopping the runner commits everything
+// finished.
+func TestRunnerFinalCommitRecordsEverythingDone(t *testing.T) {
+	kc := kafkatest.Config(t)
+	in := kafkatest.Topic(t, kc.Brokers, 3)
+	dlq := kafkatest.Topic(t, kc.Brokers, 1)
+	group := in + "-g"
+	const n = 300
+	produce(t, kc, in, 0, n)
+
+	var seen atomic.Int64
+	h := consume.HandlerFunc(func(_ context.Context, msgs []kafka.Message) []error {
+		seen.Add(int64(len(msgs)))
+		return make([]error, len(msgs))
+	})
+	codec, _ := records.NewCodec()
+	r, err := consume.New(consume.Config{
+		ProcessorConfig: consume.ProcessorConfig{Stage: "test", DLQTopic: dlq},
+		GroupID:         group, Topics: []string{in}, BatchSize: 20, CommitInterval: time.Hour,
+	}, kc, h, codec, zerolog.Nop(), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runInBackground(t, "runner", r.Run)
+	testkit.Eventually(t, 2*time.Minute, "every record handled", func() bool { return seen.Load() == n })
+	stop()
+	if c, e := committed(t, kc, group, in); c != n || e != n {
+		t.Fatalf("committed %d of %d after the stop, want all %d", c, e, n)
+	}
+}
+
+// TestRunnerFatalErrorCommitsNothingPastIt: a batch that fails fatally
+// ends the runner with the error; its offsets are committed up to the
+// batch's first message — everything before it done, nothing of it or
+// after it — also with commits in the background held back by a long
+// CommitInterval.
+func TestRunnerFatalErrorCommitsNothingPastIt(t *testing.T) {
+	kc := kafkatest.Config(t)
+	in := kafkatest.Topic(t, kc.Brokers, 1)
+	dlq := kafkatest.Topic(t, kc.Brokers, 1)
+	group := in + "-g"
+	const n, poison = 200, "120"
+	produce(t, kc, in, 0, n)
+
+	var mu sync.Mutex
+	handled := map[int64]bool{}
+	failedAt := int64(-1)
+	h := consume.HandlerFunc(func(_ context.Context, msgs []kafka.Message) []error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			if string(m.Value) == poison {
+				failedAt = msgs[0].Offset
+				return nil // the wrong number of results: fatal
+			}
+		}
+		for _, m := range msgs {
+			handled[m.Offset] = true
+		}
+		return make([]error, len(msgs))
+	})
+	codec, _ := records.NewCodec()
+	r, err := consume.New(consume.Config{
+		ProcessorConfig: consume.ProcessorConfig{Stage: "test", DLQTopic: dlq},
+		GroupID:         group, Topics: []string{in}, BatchSize: 50, CommitInterval: time.Hour,
+	}, kc, h, codec, zerolog.Nop(), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := r.Run(ctx); err == nil || ctx.Err() != nil {
+		t.Fatalf("Run = %v (ctx %v), want the fatal error before the deadline", err, ctx.Err())
+	}
+	c, _ := committed(t, kc, group, in)
+	mu.Lock()
+	defer mu.Unlock()
+	if failedAt < 0 || c != failedAt {
+		t.Fatalf("committed %d, want %d: the first offset of the batch that failed", c, failedAt)
+	}
+	for off := range c {
+		if !handled[off] {
+			t.Errorf("offset %d committed but never handled", off)
+		}
+	}
+}

@@ -2,7 +2,7 @@
 // readers — never a consumer group, so no live group's offsets move — and
 // pushes them through a sink's consume.Handler via consume.Processor, the
 // same code and the same retry and dead-letter rules as the live stages.
-// Batches are collected by consume.CollectBatch, each record's fate comes
+// Batches are collected by consume.Batching, each record's fate comes
 // from the Processor's outcomes, and progress moves by the consumers'
 // commit rule (consume.ContiguousDone).
 //

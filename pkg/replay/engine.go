@@ -35,15 +35,21 @@ type Config struct {
 	// TimeOf, when set, is the time a record is selected by instead of its
 	// Kafka timestamp (DeviceTime for a replay by device time); a record
 	// it cannot date is skipped with its error.
-	TimeOf    func(kafka.Message) (time.Time, error)
-	Stage     string // DeadLetter.stage of records the sink rejects
-	DLQTopic  string
-	BatchSize int           // default 500 (capped by Rate)
-	BatchWait time.Duration // default 20ms
-	Rate      float64       // records per second, 0 for no limit
-	DryRun    bool          // count and sample, send nothing
-	Samples   int           // dry run: matched records kept (default 5)
-	SaveEvery time.Duration // default 250ms; the state is also saved at the end
+	TimeOf   func(kafka.Message) (time.Time, error)
+	Stage    string // DeadLetter.stage of records the sink rejects
+	DLQTopic string
+	// BatchSize, BatchWait and BatchLinger cut the records read into
+	// batches as the consuming stages do (consume.Batching): BatchSize
+	// records (default 500, capped by Rate), BatchLinger without a record
+	// (default 1ms; negative: none) or BatchWait after the first (default
+	// 20ms).
+	BatchSize   int
+	BatchWait   time.Duration
+	BatchLinger time.Duration
+	Rate        float64       // records per second, 0 for no limit
+	DryRun      bool          // count and sample, send nothing
+	Samples     int           // dry run: matched records kept (default 5)
+	SaveEvery   time.Duration // default 250ms; the state is also saved at the end
 	// Transform, when set, turns a record read into the record handed to
 	// the sink (a redrive unwraps dead letters); an error skips the record.
 	Transform func(kafka.Message) (kafka.Message, error)
@@ -82,6 +88,9 @@ func New(cfg Config, kcfg kafkaconf.Config, h consume.Handler, dlq consume.Messa
 	}
 	if cfg.BatchWait <= 0 {
 		cfg.BatchWait = 20 * time.Millisecond
+	}
+	if cfg.BatchLinger == 0 {
+		cfg.BatchLinger = consume.DefaultBatchLinger
 	}
 	if cfg.Samples == 0 {
 		cfg.Samples = 5
@@ -140,8 +149,9 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 	var runErr error
 	lastSave := time.Now()
 	fetch := consume.ChanFetch(sc.Messages())
+	batching := consume.Batching{Size: e.cfg.BatchSize, Wait: e.cfg.BatchWait, Linger: e.cfg.BatchLinger}
 	for {
-		batch, err := consume.CollectBatch(ctx, fetch, e.cfg.BatchSize, e.cfg.BatchWait)
+		batch, err := batching.Collect(ctx, fetch)
 		open := !errors.Is(err, consume.ErrSourceClosed)
 		if ctx.Err() != nil {
 			break // what was collected is read again next time

@@ -60,6 +60,9 @@ type chain struct {
 	energismeDLQ  string
 	mu            sync.Mutex
 	exits         map[string]int
+	// httpAddrs is each program's HTTP address when it has a fixed one
+	// (profiling, see chain_bench_test.go's CHAIN_CPUPROFILE_DIR).
+	httpAddrs map[string]string
 }
 
 func newChain(t testing.TB, fleet snotisim.Fleet) *chain {
@@ -252,6 +255,18 @@ func program(t testing.TB, name string) string {
 func (c *chain) startProgram(t testing.TB, name string, env []string) {
 	t.Helper()
 	bin := program(t, name)
+	if os.Getenv(chainProfileDir) != "" {
+		// A fixed address with the profiles served (the last of a
+		// variable set twice wins).
+		addr := freeAddr(t)
+		env = append(env[:len(env):len(env)], "HTTP_ADDR="+addr, "HTTP_PPROF=true")
+		c.mu.Lock()
+		if c.httpAddrs == nil {
+			c.httpAddrs = map[string]string{}
+		}
+		c.httpAddrs[name] = addr
+		c.mu.Unlock()
+	}
 	launch := func() (*exec.Cmd, chan struct{}, error) {
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(), env...)
@@ -376,6 +391,9 @@ func (w *prefixWriter) Write(b []byte) (int, error) {
 type chainEvent struct {
 	seq uint64
 	ev  records.SnotiEvent
+	// written is the record's Kafka timestamp: when the ingest's writer
+	// sent it (ms).
+	written time.Time
 }
 
 // readEvents reads the events topic until every sim seq 1..n is there and
@@ -404,7 +422,9 @@ func (c *chain) readEvents(t testing.TB, n int, timeout time.Duration) map[uint6
 		if e.DID == warmUpDID {
 			continue
 		}
-		out[v.Seq] = chainEvent{seq: v.Seq, ev: e}
+		if _, seen := out[v.Seq]; !seen {
+			out[v.Seq] = chainEvent{seq: v.Seq, ev: e, written: m.Time}
+		}
 	}
 	return out
 }

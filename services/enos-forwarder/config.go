@@ -50,9 +50,10 @@ type Config struct {
 	GroupID      string `envconfig:"GROUP_ID" default:"enos"`
 	// DLQFrom is the variable TopicDLQ was read from ("" for the default).
 	DLQFrom string
-	// BatchSize bounds the records of one batch. Under a steady stream the
-	// runner fills a batch before sending it, so this also bounds latency:
-	// at 5k records/s, 250 adds at most ~50 ms (see bench_test.go).
+	// BatchSize bounds the records of one batch. A batch is sent once full
+	// or once no more records are ready (consume.Batching: a 1 ms linger,
+	// 20 ms at most), so under a steady stream it does not add
+	// BatchSize/rate of latency; under a backlog batches are full.
 	BatchSize int `envconfig:"ENOS_BATCH_SIZE" default:"250"`
 	// Concurrency is the most EnOS requests a batch has in flight
 	// (enosfwd.Options.Concurrency): a batch is split into lanes by device,
