@@ -152,15 +152,13 @@ func tooLongInvalid(e *errLineTooLong, cn *conn) Invalid {
 // scanPrefix returns the complete top-level members at the start of a
 // truncated JSON object.
 func scanPrefix(prefix []byte) []member {
-	var members []member
-	s := scanner{b: prefix}
+	s := scanner{b: prefix, collect: true}
 	s.skipSpace()
 	if s.i >= len(prefix) || prefix[s.i] != '{' {
 		return nil
 	}
-	s.onMember = func(key, value []byte) { members = append(members, member{key: decodeKey(key), value: value}) }
 	_ = s.value(0) // stops at the truncation
-	return members
+	return s.members
 }
 
 // ParsePush decodes line as the client decodes what it reads, for code that
