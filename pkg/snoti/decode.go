@@ -37,7 +37,10 @@ var controlCmds = map[string]bool{
 // push's other members can make it invalid: a line that is a JSON object
 // with a usable delivery_id is a push and must be ACKed.
 func decodeLine(line []byte) (w *wireMessage, p *Push, inv *Invalid) {
-	members, err := scanObject(line)
+	c := scratchPool.Get().(*canonicalizer) // for its members buffer: nothing decoded keeps it
+	defer c.release()
+	members, err := appendMembers(c.members[:0], line)
+	c.members = members
 	if err != nil {
 		return nil, nil, &Invalid{Line: line, Size: len(line), Kind: InvalidJSON, Reason: err.Error()}
 	}

@@ -186,7 +186,7 @@ func unmarshalData(raw json.RawMessage, v any) error {
 // splits, the values aliasing raw.
 func decodeValues(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	if len(raw) > 0 && raw[0] == '{' {
-		c := canonicalizers.Get().(*canonicalizer) // for its members buffer
+		c := scratchPool.Get().(*canonicalizer) // for its members buffer
 		defer c.release()
 		var err error
 		if c.members, err = appendMembers(c.members[:0], raw); err == nil && keysValid(c.members) {

@@ -21,7 +21,7 @@ var redeliveryFields = []string{"delivery_id", "msg_id"}
 // two pushes that differ in any other member, at any depth, never share
 // one. It fails only when line is not a JSON object.
 func EventID(line []byte) (string, error) {
-	c := canonicalizers.Get().(*canonicalizer)
+	c := scratchPool.Get().(*canonicalizer)
 	defer c.release()
 	var err error
 	if c.buf, err = c.appendObject(c.buf[:0], line, redeliveryFields); err != nil {
@@ -49,13 +49,13 @@ func (p *Push) EventID() string {
 // at every depth, strings re-encoded with the fewest escapes (only `"`, `\`
 // and control characters, as \u00XX), numbers and literals as sent.
 func Canonical(line []byte, omit ...string) ([]byte, error) {
-	c := canonicalizers.Get().(*canonicalizer)
+	c := scratchPool.Get().(*canonicalizer)
 	defer c.release()
 	return c.appendObject(make([]byte, 0, len(line)), line, omit)
 }
 
 // canonicalizer writes canonical forms with buffers reused from line to
-// line (canonicalizers): the members of the objects being written and
+// line (scratchPool): the members of the objects being written and
 // their sort entries are stacks shared by the nesting levels, and each
 // object's member values are written to the output itself, then sorted
 // into place, so a line costs no allocation. buf is EventID's output.
@@ -72,7 +72,9 @@ type canonMember struct {
 	start, end int
 }
 
-var canonicalizers = sync.Pool{New: func() any { return new(canonicalizer) }}
+// scratchPool holds canonicalizers for reuse; decodeLine and decodeValues
+// borrow them too, for their members buffer.
+var scratchPool = sync.Pool{New: func() any { return new(canonicalizer) }}
 
 // maxPooledBytes bounds what a pooled canonicalizer keeps: a rare huge
 // line must not pin its buffers.
@@ -82,8 +84,9 @@ func (c *canonicalizer) release() {
 	if cap(c.buf) > maxPooledBytes || cap(c.members) > maxPooledBytes/48 || cap(c.sorted) > maxPooledBytes/40 {
 		return
 	}
+	clear(c.members) // they alias the last line
 	c.members, c.sorted = c.members[:0], c.sorted[:0]
-	canonicalizers.Put(c)
+	scratchPool.Put(c)
 }
 
 // appendObject appends the canonical form of the JSON object in line
