@@ -28,8 +28,10 @@ func RecordKey(p *snoti.Push) []byte {
 
 // ToEvent converts a push into the record the ingest writes. The original
 // line is kept whole in RawJSON, so nothing a later fix might need is lost,
-// even for event types this version does not know.
+// even for event types this version does not know. It decodes the push's
+// data first when the client deferred it (snoti.WithDeferredData).
 func ToEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
+	p.DecodeData()
 	e := &records.SnotiEvent{
 		EventID:    p.EventID(),
 		EventType:  p.EventType,

@@ -37,6 +37,12 @@ var controlCmds = map[string]bool{
 // push's other members can make it invalid: a line that is a JSON object
 // with a usable delivery_id is a push and must be ACKed.
 func decodeLine(line []byte) (w *wireMessage, p *Push, inv *Invalid) {
+	return splitLine(line, false)
+}
+
+// splitLine is decodeLine, leaving a push's typed data to Push.DecodeData
+// when deferData is set (WithDeferredData).
+func splitLine(line []byte, deferData bool) (w *wireMessage, p *Push, inv *Invalid) {
 	c := scratchPool.Get().(*canonicalizer) // for its members buffer: nothing decoded keeps it
 	defer c.release()
 	members, err := appendMembers(c.members[:0], line)
@@ -76,11 +82,20 @@ func decodeLine(line []byte) (w *wireMessage, p *Push, inv *Invalid) {
 	if s, ok := parseCreatedAt(p.CreatedAtRaw); ok {
 		p.CreatedAt = secondsToTime(s)
 	}
+	if deferData {
+		p.dataDeferred = true
+	} else {
+		p.decodeData(f)
+	}
+	return nil, p, nil
+}
+
+// decodeData fills the push's Data and DataErr from its members.
+func (p *Push) decodeData(f fields) {
 	p.Data, p.DataErr = decodeEventData(p.EventType, f)
 	if p.DataErr != nil {
 		p.DataErr = fmt.Errorf("decoding %s: %w", p.EventType, p.DataErr)
 	}
-	return nil, p, nil
 }
 
 // decodeControl decodes a server reply. The line is a JSON object already;

@@ -87,7 +87,10 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	}
 	clients := make([]*snoti.Client, cfg.Connections)
 	for i := range clients {
-		c, err := snoti.New(cfg.Config, log.With().Int("connection", i).Logger(), snoti.WithMetrics(sm))
+		// The pushes' data is decoded by the pipeline's encoders
+		// (ingest.ToEvent): off the reading goroutine, and not held by the
+		// pushes waiting in the queue (up to the prefetch).
+		c, err := snoti.New(cfg.Config, log.With().Int("connection", i).Logger(), snoti.WithMetrics(sm), snoti.WithDeferredData())
 		if err != nil {
 			return err
 		}
