@@ -222,9 +222,13 @@ func (p *Pipeline) run(ctx context.Context) error {
 		select {
 		case q := <-p.queue:
 			batch = p.fill(append(batch[:0], q.delivery()))
-			if rest, err := p.write(ctx, batch); err != nil {
+			rest, err := p.write(ctx, batch)
+			if err != nil {
 				return p.shutdown(rest)
 			}
+			// Drop the finished pushes and records now, not when the
+			// next batches overwrite them: up to BatchSize of each.
+			clear(batch)
 		case <-ctx.Done():
 			return p.shutdown(nil)
 		}
