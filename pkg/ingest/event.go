@@ -28,8 +28,10 @@ func RecordKey(p *snoti.Push) []byte {
 
 // ToEvent converts a push into the record the ingest writes. The original
 // line is kept whole in RawJSON, so nothing a later fix might need is lost,
-// even for event types this version does not know.
+// even for event types this version does not know. It decodes the push's
+// data first when the client deferred it (snoti.WithDeferredData).
 func ToEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
+	p.DecodeData()
 	e := &records.SnotiEvent{
 		EventID:    p.EventID(),
 		EventType:  p.EventType,
@@ -53,7 +55,7 @@ func ToEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiE
 		m := string(p.MsgID)
 		e.MsgID = &m
 	}
-	attrs := map[string]string{}
+	var attrs map[string]string // made by setAttr when there is one
 	switch d := p.Data.(type) {
 	case *snoti.DeviceOnline:
 		e.Online = &records.OnlineInfo{IP: d.IP, Country: d.Country, Region: d.Region, City: d.City,
@@ -70,32 +72,32 @@ func ToEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiE
 		if d.Values != nil {
 			e.KV = kvValues(d.Values)
 		}
-		setNonEmpty(attrs, "source", d.Source)
-		setNonEmpty(attrs, "appid", d.AppID)
-		setNonEmpty(attrs, "uid", d.UID)
-		setNonEmpty(attrs, "enterprise_id", d.EnterpriseID)
+		setAttr(&attrs, "source", d.Source)
+		setAttr(&attrs, "appid", d.AppID)
+		setAttr(&attrs, "uid", d.UID)
+		setAttr(&attrs, "enterprise_id", d.EnterpriseID)
 	case *snoti.SubDevice:
-		setNonEmpty(attrs, "child_product_key", d.ChildProductKey)
-		setNonEmpty(attrs, "child_did", d.ChildDID)
-		setNonEmpty(attrs, "child_mac", d.ChildMAC)
-		setNonEmpty(attrs, "child_passcode", d.ChildPasscode)
+		setAttr(&attrs, "child_product_key", d.ChildProductKey)
+		setAttr(&attrs, "child_did", d.ChildDID)
+		setAttr(&attrs, "child_mac", d.ChildMAC)
+		setAttr(&attrs, "child_passcode", d.ChildPasscode)
 	case *snoti.Binding:
-		setNonEmpty(attrs, "app_id", d.AppID)
-		setNonEmpty(attrs, "uid", d.UID)
+		setAttr(&attrs, "app_id", d.AppID)
+		setAttr(&attrs, "uid", d.UID)
 	case *snoti.FileDownload:
-		setNonEmpty(attrs, "download_url", d.DownloadURL)
+		setAttr(&attrs, "download_url", d.DownloadURL)
 	case nil:
 		if p.DataErr == nil {
 			// An event type this version does not know: keep its other
 			// members as text (JSON text for objects and arrays), whatever
 			// their type; raw_json has them as sent.
 			for k, v := range p.Extra() {
-				setNonEmpty(attrs, k, jsonText(v))
+				setAttr(&attrs, k, jsonText(v))
 			}
 		}
 	}
 	if p.DataErr != nil {
-		attrs["data_error"] = p.DataErr.Error()
+		setAttr(&attrs, "data_error", p.DataErr.Error())
 	}
 	if len(attrs) > 0 {
 		e.Attributes = attrs
@@ -176,8 +178,14 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-func setNonEmpty(m map[string]string, k, v string) {
-	if v != "" {
-		m[k] = v
+// setAttr sets a non-empty attribute, making the map on the first one
+// (most events have none: no map for them).
+func setAttr(m *map[string]string, k, v string) {
+	if v == "" {
+		return
 	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[k] = v
 }

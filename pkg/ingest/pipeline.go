@@ -45,10 +45,14 @@ type Pipeline struct {
 	codec  *records.Codec
 	log    zerolog.Logger
 	m      *Metrics
-	queue  chan delivery
+	queue  chan queued
 	closed atomic.Bool // set at shutdown: later pushes are left to SNoti's redelivery
 
 	kafkaOK atomic.Bool // the last write succeeded
+
+	// msgs is writeMessages' argument, reused from write to write (only
+	// the writing goroutine uses it; the Writer copies what it keeps).
+	msgs []kafka.Message
 }
 
 // New validates cfg and builds a pipeline writing through w. m may be nil
@@ -65,8 +69,26 @@ func New(cfg Config, w Writer, codec *records.Codec, log zerolog.Logger, m *Metr
 	}
 	return &Pipeline{
 		cfg: cfg, w: w, codec: codec, log: log, m: m,
-		queue: make(chan delivery, cfg.MaxUnacked+invalidQueue),
+		queue: make(chan queued, cfg.MaxUnacked+invalidQueue),
 	}, nil
+}
+
+// queued is what the queue holds per push or invalid line until the writer
+// takes it into a batch (delivery). It is small on purpose: the queue has
+// room for every push SNoti may leave un-ACKed (up to snoti.MaxPrefetch per
+// connection), and a channel's buffer is allocated whole.
+type queued struct {
+	push     *snoti.Push
+	received time.Time
+	invalid  *delivery // an invalid line's delivery, built at once (push nil)
+}
+
+// delivery is the batch entry the writer builds from q.
+func (q queued) delivery() delivery {
+	if q.invalid != nil {
+		return *q.invalid
+	}
+	return delivery{push: q.push, received: q.received}
 }
 
 // Ready reports whether the last Kafka write succeeded (a readiness check:
@@ -86,7 +108,7 @@ func (p *Pipeline) HandlePush(push *snoti.Push) {
 		return
 	}
 	p.m.InFlight.Inc()
-	p.queue <- delivery{push: push, received: time.Now()}
+	p.queue <- queued{push: push, received: time.Now()}
 }
 
 // HandleInvalid implements snoti.Handler: the line goes to the invalid
@@ -111,7 +133,7 @@ func (p *Pipeline) HandleInvalid(inv snoti.Invalid) {
 		return
 	}
 	p.log.Warn().Str("reason", inv.Kind).Str("detail", inv.Reason).Int("bytes", inv.Size).Bool("acked_when_kept", inv.CanAck()).Msg("quarantining invalid SNoti line")
-	p.queue <- delivery{inv: inv, msg: msg, received: time.Now(), encoded: true, dl: dl, level: levelQuarantined}
+	p.queue <- queued{invalid: &delivery{inv: inv, msg: msg, received: time.Now(), encoded: true, dl: dl, level: levelQuarantined}}
 }
 
 // encodeParallelMin is the batch size from which records are built on
@@ -198,11 +220,15 @@ func (p *Pipeline) run(ctx context.Context) error {
 	batch := make([]delivery, 0, p.cfg.BatchSize)
 	for {
 		select {
-		case d := <-p.queue:
-			batch = p.fill(append(batch[:0], d))
-			if rest, err := p.write(ctx, batch); err != nil {
+		case q := <-p.queue:
+			batch = p.fill(append(batch[:0], q.delivery()))
+			rest, err := p.write(ctx, batch)
+			if err != nil {
 				return p.shutdown(rest)
 			}
+			// Drop the finished pushes and records now, not when the
+			// next batches overwrite them: up to BatchSize of each.
+			clear(batch)
 		case <-ctx.Done():
 			return p.shutdown(nil)
 		}
@@ -214,8 +240,8 @@ func (p *Pipeline) run(ctx context.Context) error {
 func (p *Pipeline) fill(batch []delivery) []delivery {
 	for len(batch) < p.cfg.BatchSize {
 		select {
-		case d := <-p.queue:
-			batch = append(batch, d)
+		case q := <-p.queue:
+			batch = append(batch, q.delivery())
 		default:
 			return batch
 		}
@@ -349,13 +375,15 @@ func (p *Pipeline) attempt(ctx context.Context, pending []delivery) ([]delivery,
 // cancellation does not reach it: a write cut short would leave records
 // in doubt.
 func (p *Pipeline) writeMessages(ctx context.Context, ds []delivery) error {
-	msgs := make([]kafka.Message, len(ds))
-	for i, d := range ds {
-		msgs[i] = d.msg
+	msgs := p.msgs[:0]
+	for _, d := range ds {
+		msgs = append(msgs, d.msg)
 	}
 	start := time.Now()
 	err := p.w.WriteMessages(context.WithoutCancel(ctx), msgs...)
 	p.m.WriteTime.Observe(time.Since(start).Seconds())
+	clear(msgs) // the writer copied them; drop the references to the records
+	p.msgs = msgs
 	return err
 }
 

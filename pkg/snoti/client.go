@@ -37,6 +37,8 @@ type Client struct {
 	prodMu   sync.Mutex
 	products []Product // v2 subscriptions used at the next login
 	msgID    atomic.Uint64
+
+	deferData bool // WithDeferredData
 }
 
 // Option customises a Client.
@@ -46,6 +48,16 @@ type Option func(*Client)
 // the client counts only into Stats.
 func WithMetrics(m *Metrics) Option {
 	return func(c *Client) { c.counters.m = m }
+}
+
+// WithDeferredData makes the client deliver pushes without their typed
+// data: Push.Data and DataErr stay unset until the handler's side calls
+// Push.DecodeData, where it suits it (the ingest does so on its writer's
+// workers, just before building each record). The reading goroutine then
+// only splits lines, and pushes waiting for their ACK (up to the prefetch)
+// hold no decoded data.
+func WithDeferredData() Option {
+	return func(c *Client) { c.deferData = true }
 }
 
 // New validates cfg, applies defaults, loads the v2 products file when
@@ -233,7 +245,7 @@ func (c *Client) readLoop(cn *conn, lr *lineReader, h Handler) error {
 		if bytes.Equal(bytes.TrimSpace(line), noHeartbeatLine) {
 			return errNoHeartbeat
 		}
-		w, p, inv := decodeLine(line)
+		w, p, inv := splitLine(line, c.deferData)
 		switch {
 		case p != nil:
 			p.conn, p.gen = cn, cn.gen.Load()

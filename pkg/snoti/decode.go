@@ -37,7 +37,16 @@ var controlCmds = map[string]bool{
 // push's other members can make it invalid: a line that is a JSON object
 // with a usable delivery_id is a push and must be ACKed.
 func decodeLine(line []byte) (w *wireMessage, p *Push, inv *Invalid) {
-	members, err := scanObject(line)
+	return splitLine(line, false)
+}
+
+// splitLine is decodeLine, leaving a push's typed data to Push.DecodeData
+// when deferData is set (WithDeferredData).
+func splitLine(line []byte, deferData bool) (w *wireMessage, p *Push, inv *Invalid) {
+	c := scratchPool.Get().(*canonicalizer) // for its members buffer: nothing decoded keeps it
+	defer c.release()
+	members, err := appendMembers(c.members[:0], line)
+	c.members = members
 	if err != nil {
 		return nil, nil, &Invalid{Line: line, Size: len(line), Kind: InvalidJSON, Reason: err.Error()}
 	}
@@ -73,11 +82,20 @@ func decodeLine(line []byte) (w *wireMessage, p *Push, inv *Invalid) {
 	if s, ok := parseCreatedAt(p.CreatedAtRaw); ok {
 		p.CreatedAt = secondsToTime(s)
 	}
+	if deferData {
+		p.dataDeferred = true
+	} else {
+		p.decodeData(f)
+	}
+	return nil, p, nil
+}
+
+// decodeData fills the push's Data and DataErr from its members.
+func (p *Push) decodeData(f fields) {
 	p.Data, p.DataErr = decodeEventData(p.EventType, f)
 	if p.DataErr != nil {
 		p.DataErr = fmt.Errorf("decoding %s: %w", p.EventType, p.DataErr)
 	}
-	return nil, p, nil
 }
 
 // decodeControl decodes a server reply. The line is a JSON object already;
@@ -152,15 +170,13 @@ func tooLongInvalid(e *errLineTooLong, cn *conn) Invalid {
 // scanPrefix returns the complete top-level members at the start of a
 // truncated JSON object.
 func scanPrefix(prefix []byte) []member {
-	var members []member
-	s := scanner{b: prefix}
+	s := scanner{b: prefix, collect: true}
 	s.skipSpace()
 	if s.i >= len(prefix) || prefix[s.i] != '{' {
 		return nil
 	}
-	s.onMember = func(key, value []byte) { members = append(members, member{key: decodeKey(key), value: value}) }
 	_ = s.value(0) // stops at the truncation
-	return members
+	return s.members
 }
 
 // ParsePush decodes line as the client decodes what it reads, for code that

@@ -3,7 +3,9 @@ package snoti
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -397,4 +399,29 @@ func FuzzPushFieldTypes(f *testing.F) {
 			t.Fatalf("%s: redelivery changed the event id (%v)", line, err)
 		}
 	})
+}
+
+// A push split with its data deferred (WithDeferredData) has no Data until
+// DecodeData, which then gives exactly what decoding at once gives, data
+// errors included; a second call changes nothing.
+func TestDeferredDataDecodesAsAtOnce(t *testing.T) {
+	lines := append(slices.Clone(fuzzBasePushes),
+		`{"cmd":"event_push","delivery_id":9,"event_type":"attr_fault","data":"oops"}`,
+		`{"cmd":"event_push","delivery_id":9,"event_type":"device_status_kv","data":[1]}`)
+	for _, line := range lines {
+		_, want, _ := decodeLine([]byte(line))
+		_, p, _ := splitLine([]byte(line), true)
+		if want == nil || p == nil {
+			t.Fatalf("%s: not a push", line)
+		}
+		if p.Data != nil || p.DataErr != nil {
+			t.Fatalf("%s: data %#v, %v before DecodeData", line, p.Data, p.DataErr)
+		}
+		for range 2 {
+			p.DecodeData()
+			if !reflect.DeepEqual(p.Data, want.Data) || fmt.Sprint(p.DataErr) != fmt.Sprint(want.DataErr) {
+				t.Fatalf("%s: DecodeData gives %#v, %v; at once %#v, %v", line, p.Data, p.DataErr, want.Data, want.DataErr)
+			}
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // EventData is the typed part of a push. Its concrete type depends on the
@@ -136,8 +137,8 @@ func decodeEventData(eventType string, f fields) (EventData, error) {
 		}
 		return &StatusRaw{Raw: raw}, nil
 	case EventDeviceStatusKV, EventDeviceGPSKV, EventDeviceLBSKV:
-		var vals map[string]json.RawMessage
-		if err := unmarshalData(f.raw("data"), &vals); err != nil {
+		vals, err := decodeValues(f.raw("data"))
+		if err != nil {
 			return nil, err
 		}
 		return &StatusKV{Values: vals}, nil
@@ -157,7 +158,7 @@ func decodeEventData(eventType string, f fields) (EventData, error) {
 		if eventType == EventApp2DevRaw {
 			a.Raw, err = decodeRawData(f.raw("data"))
 		} else {
-			err = unmarshalData(f.raw("data"), &a.Values)
+			a.Values, err = decodeValues(f.raw("data"))
 		}
 		if err != nil {
 			return nil, err
@@ -176,6 +177,41 @@ func unmarshalData(raw json.RawMessage, v any) error {
 		return fmt.Errorf("decoding data: %w", err)
 	}
 	return nil
+}
+
+// decodeValues decodes data point values, {"name": value, …}, into what
+// encoding/json makes of them as a map[string]json.RawMessage (the last of
+// duplicate names wins, values without surrounding space), errors
+// included, but without its reflection: from the members the scanner
+// splits, the values aliasing raw.
+func decodeValues(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(raw) > 0 && raw[0] == '{' {
+		c := scratchPool.Get().(*canonicalizer) // for its members buffer
+		defer c.release()
+		var err error
+		if c.members, err = appendMembers(c.members[:0], raw); err == nil && keysValid(c.members) {
+			vals := make(map[string]json.RawMessage, len(c.members))
+			for _, m := range c.members {
+				vals[string(m.key)] = m.value
+			}
+			return vals, nil
+		}
+	}
+	var vals map[string]json.RawMessage
+	err := unmarshalData(raw, &vals)
+	return vals, err
+}
+
+// keysValid reports whether every key is valid UTF-8: encoding/json
+// replaces invalid bytes in the keys it decodes (decodeKey does so only
+// for keys with escapes).
+func keysValid(members []member) bool {
+	for _, m := range members {
+		if !utf8.Valid(m.key) {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeRawData accepts raw bytes as a bare base64 string or as

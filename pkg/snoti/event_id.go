@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -20,11 +21,13 @@ var redeliveryFields = []string{"delivery_id", "msg_id"}
 // two pushes that differ in any other member, at any depth, never share
 // one. It fails only when line is not a JSON object.
 func EventID(line []byte) (string, error) {
-	c, err := Canonical(line, redeliveryFields...)
-	if err != nil {
+	c := scratchPool.Get().(*canonicalizer)
+	defer c.release()
+	var err error
+	if c.buf, err = c.appendObject(c.buf[:0], line, redeliveryFields); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(c)
+	sum := sha256.Sum256(c.buf)
 	return hex.EncodeToString(sum[:]), nil
 }
 
@@ -46,57 +49,109 @@ func (p *Push) EventID() string {
 // at every depth, strings re-encoded with the fewest escapes (only `"`, `\`
 // and control characters, as \u00XX), numbers and literals as sent.
 func Canonical(line []byte, omit ...string) ([]byte, error) {
-	members, err := scanObject(line)
-	if err != nil {
-		return nil, err
-	}
-	members = slices.DeleteFunc(members, func(m member) bool { return slices.Contains(omit, string(m.key)) })
-	return appendCanonicalMembers(make([]byte, 0, len(line)), members), nil
+	c := scratchPool.Get().(*canonicalizer)
+	defer c.release()
+	return c.appendObject(make([]byte, 0, len(line)), line, omit)
 }
 
-// appendCanonicalMembers writes an object of already split members.
-func appendCanonicalMembers(dst []byte, members []member) []byte {
-	type canonMember struct {
-		key, value []byte
+// canonicalizer writes canonical forms with buffers reused from line to
+// line (scratchPool): the members of the objects being written and
+// their sort entries are stacks shared by the nesting levels, and each
+// object's member values are written to the output itself, then sorted
+// into place, so a line costs no allocation. buf is EventID's output.
+type canonicalizer struct {
+	members []member
+	sorted  []canonMember
+	buf     []byte
+}
+
+// canonMember is a member to sort: its decoded key and its canonical value,
+// dst[start:end] of the output being written.
+type canonMember struct {
+	key        []byte
+	start, end int
+}
+
+// scratchPool holds canonicalizers for reuse; decodeLine and decodeValues
+// borrow them too, for their members buffer.
+var scratchPool = sync.Pool{New: func() any { return new(canonicalizer) }}
+
+// maxPooledBytes bounds what a pooled canonicalizer keeps: a rare huge
+// line must not pin its buffers.
+const maxPooledBytes = 64 << 10
+
+func (c *canonicalizer) release() {
+	if cap(c.buf) > maxPooledBytes || cap(c.members) > maxPooledBytes/48 || cap(c.sorted) > maxPooledBytes/40 {
+		return
 	}
-	cm := make([]canonMember, len(members))
-	var scratch []byte
-	for i, m := range members {
-		start := len(scratch)
-		scratch = appendCanonical(scratch, m.value)
-		cm[i] = canonMember{key: m.key, value: scratch[start:len(scratch):len(scratch)]}
+	clear(c.members) // they alias the last line
+	c.members, c.sorted = c.members[:0], c.sorted[:0]
+	scratchPool.Put(c)
+}
+
+// appendObject appends the canonical form of the JSON object in line
+// without its top-level members named in omit.
+func (c *canonicalizer) appendObject(dst, line []byte, omit []string) ([]byte, error) {
+	base := len(c.members)
+	var err error
+	if c.members, err = appendMembers(c.members, line); err != nil {
+		c.members = c.members[:base]
+		return dst, err
 	}
-	slices.SortFunc(cm, func(a, b canonMember) int {
+	kept := slices.DeleteFunc(c.members[base:], func(m member) bool { return slices.Contains(omit, string(m.key)) })
+	c.members = c.members[:base+len(kept)]
+	return c.appendMembers(dst, base), nil
+}
+
+// appendMembers writes the object of the members c.members[base:], sorted
+// by key (equal keys by canonical value), and pops them.
+func (c *canonicalizer) appendMembers(dst []byte, base int) []byte {
+	end, sortBase, tmp := len(c.members), len(c.sorted), len(dst)
+	for i := base; i < end; i++ {
+		m := c.members[i] // nested objects push and pop theirs after end
+		start := len(dst)
+		dst = c.appendValue(dst, m.value)
+		c.sorted = append(c.sorted, canonMember{key: m.key, start: start, end: len(dst)})
+	}
+	sorted, values := c.sorted[sortBase:], dst
+	slices.SortFunc(sorted, func(a, b canonMember) int {
 		if c := bytes.Compare(a.key, b.key); c != 0 {
 			return c
 		}
-		return bytes.Compare(a.value, b.value)
+		return bytes.Compare(values[a.start:a.end], values[b.start:b.end])
 	})
+	out := len(dst)
 	dst = append(dst, '{')
-	for i, m := range cm {
+	for i, m := range sorted {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = appendCanonicalString(dst, m.key)
 		dst = append(dst, ':')
-		dst = append(dst, m.value...)
+		dst = append(dst, dst[m.start:m.end]...)
 	}
-	return append(dst, '}')
+	dst = append(dst, '}')
+	// Move the object over the unsorted values it was built from.
+	n := copy(dst[tmp:], dst[out:])
+	c.members, c.sorted = c.members[:base], c.sorted[:sortBase]
+	return dst[:tmp+n]
 }
 
-// appendCanonical writes the canonical form of one valid JSON value.
-func appendCanonical(dst, v []byte) []byte {
+// appendValue writes the canonical form of one valid JSON value.
+func (c *canonicalizer) appendValue(dst, v []byte) []byte {
 	v = bytes.TrimSpace(v)
 	if len(v) == 0 {
 		return dst
 	}
 	switch v[0] {
 	case '{':
-		members, err := scanObject(v)
-		if err != nil { // validated by the caller
+		base := len(c.members)
+		var err error
+		if c.members, err = appendMembers(c.members, v); err != nil { // validated by the caller
+			c.members = c.members[:base]
 			return append(dst, v...)
 		}
-		return appendCanonicalMembers(dst, members)
+		return c.appendMembers(dst, base)
 	case '[':
 		dst = append(dst, '[')
 		s := scanner{b: v, i: 1}
@@ -112,7 +167,7 @@ func appendCanonical(dst, v []byte) []byte {
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendCanonical(dst, v[start:s.i])
+			dst = c.appendValue(dst, v[start:s.i])
 			s.skipSpace()
 			if s.i < len(v) && v[s.i] == ',' {
 				s.i++

@@ -108,9 +108,9 @@ func (a *ackAll) HandleInvalid(inv snoti.Invalid) {
 }
 
 // runClient builds and runs a client until the test ends.
-func runClient(t testing.TB, cfg snoti.Config, h snoti.Handler, log zerolog.Logger) *snoti.Client {
+func runClient(t testing.TB, cfg snoti.Config, h snoti.Handler, log zerolog.Logger, opts ...snoti.Option) *snoti.Client {
 	t.Helper()
-	c, err := snoti.New(cfg, log)
+	c, err := snoti.New(cfg, log, opts...)
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}

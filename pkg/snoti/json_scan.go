@@ -23,26 +23,31 @@ type member struct {
 // returns its top-level members in wire order (duplicates kept). The error
 // says whether the line is not JSON at all or JSON of another kind.
 func scanObject(line []byte) ([]member, error) {
+	return appendMembers(make([]member, 0, 16), line)
+}
+
+// appendMembers is scanObject appending the members to dst; on error dst
+// may hold some of them.
+func appendMembers(dst []member, line []byte) ([]member, error) {
 	s := scanner{b: line}
 	s.skipSpace()
 	if s.i < len(s.b) && s.b[s.i] != '{' {
 		if err := s.value(0); err != nil {
-			return nil, fmt.Errorf("not JSON: %w", err)
+			return dst, fmt.Errorf("not JSON: %w", err)
 		}
 		if s.skipSpace(); s.i != len(s.b) {
-			return nil, fmt.Errorf("not JSON: %w", s.errorf("data after the value"))
+			return dst, fmt.Errorf("not JSON: %w", s.errorf("data after the value"))
 		}
-		return nil, fmt.Errorf("JSON %s, not an object", kindOf(line[bytes.IndexFunc(line, notSpace)]))
+		return dst, fmt.Errorf("JSON %s, not an object", kindOf(line[bytes.IndexFunc(line, notSpace)]))
 	}
-	members := make([]member, 0, 16)
-	s.onMember = func(key, value []byte) { members = append(members, member{key: decodeKey(key), value: value}) }
+	s.members, s.collect = dst, true
 	if err := s.value(0); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
+		return s.members, fmt.Errorf("not JSON: %w", err)
 	}
 	if s.skipSpace(); s.i != len(s.b) {
-		return nil, fmt.Errorf("not JSON: %w", s.errorf("data after the object"))
+		return s.members, fmt.Errorf("not JSON: %w", s.errorf("data after the object"))
 	}
-	return members, nil
+	return s.members, nil
 }
 
 func notSpace(r rune) bool { return r != ' ' && r != '\t' && r != '\r' && r != '\n' }
@@ -78,12 +83,13 @@ func decodeKey(raw []byte) []byte {
 
 // scanner is a validating JSON scanner: it accepts exactly what
 // encoding/json accepts (invalid UTF-8 included, as encoding/json does)
-// and allocates nothing. onMember, when set, sees the members of the
-// outermost object only.
+// and allocates nothing but members. With collect set, the members of the
+// outermost object are appended to members.
 type scanner struct {
-	b        []byte
-	i        int
-	onMember func(key, value []byte)
+	b       []byte
+	i       int
+	collect bool
+	members []member
 }
 
 var errUnexpectedEnd = errors.New("unexpected end of line")
@@ -133,7 +139,7 @@ func (s *scanner) object(depth int) error {
 	if depth > maxJSONDepth {
 		return s.errorf("nested too deeply")
 	}
-	top := depth == 1 && s.onMember != nil
+	top := depth == 1 && s.collect
 	s.i++ // {
 	s.skipSpace()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
@@ -177,12 +183,12 @@ func (s *scanner) object(depth int) error {
 		case ',':
 			s.i++
 			if top {
-				s.onMember(key, value)
+				s.members = append(s.members, member{key: decodeKey(key), value: value})
 			}
 		case '}':
 			s.i++
 			if top {
-				s.onMember(key, value)
+				s.members = append(s.members, member{key: decodeKey(key), value: value})
 			}
 			return nil
 		default:

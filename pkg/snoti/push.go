@@ -33,12 +33,30 @@ type Push struct {
 	// Data is the typed event data (see EventData); nil for unknown event
 	// types, or when the event's fields did not decode, in which case
 	// DataErr says why. Either way the push is valid and must be ACKed.
+	// From a client made WithDeferredData both are unset until DecodeData.
 	Data    EventData
 	DataErr error
 
-	conn  *conn
-	gen   uint64 // the connection's login generation at delivery (see conn.gen)
-	acked atomic.Bool
+	conn         *conn
+	gen          uint64 // the connection's login generation at delivery (see conn.gen)
+	acked        atomic.Bool
+	dataDeferred bool // Data and DataErr wait for DecodeData
+}
+
+// DecodeData fills Data and DataErr of a push from a client made
+// WithDeferredData, splitting its line again; for any other push it does
+// nothing. It is not safe for concurrent use on one push: call it from the
+// goroutine that then reads Data.
+func (p *Push) DecodeData() {
+	if !p.dataDeferred {
+		return
+	}
+	p.dataDeferred = false
+	c := scratchPool.Get().(*canonicalizer) // for its members buffer
+	defer c.release()
+	members, _ := appendMembers(c.members[:0], p.Raw) // a valid object: the client split it once
+	c.members = members
+	p.decodeData(fields(members))
 }
 
 // Ack tells SNoti the push is handled. Call it once the caller's own work

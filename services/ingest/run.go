@@ -49,10 +49,13 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	}
 	defer writer.Close()
 	// The pipeline batches by itself (pushes queue while a write is in
-	// flight), so kafka-go's linger would only add latency: flush at once,
-	// with room for a whole batch per partition.
-	writer.BatchTimeout = 250 * time.Microsecond
-	writer.BatchSize = cfg.BatchSize
+	// flight), so kafka-go's linger would only add latency. A synchronous
+	// WriteMessages adds all its records of a partition under one lock, so
+	// a batch timer of a nanosecond flushes each partition's share of the
+	// write at once, whole (kafka-go waits out BatchTimeout for a partial
+	// batch). BatchSize is kept small (see writerBatchSize).
+	writer.BatchTimeout = time.Nanosecond
+	writer.BatchSize = writerBatchSize
 	maxMessageBytes, err := checkTopics(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -84,7 +87,10 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	}
 	clients := make([]*snoti.Client, cfg.Connections)
 	for i := range clients {
-		c, err := snoti.New(cfg.Config, log.With().Int("connection", i).Logger(), snoti.WithMetrics(sm))
+		// The pushes' data is decoded by the pipeline's encoders
+		// (ingest.ToEvent): off the reading goroutine, and not held by the
+		// pushes waiting in the queue (up to the prefetch).
+		c, err := snoti.New(cfg.Config, log.With().Int("connection", i).Logger(), snoti.WithMetrics(sm), snoti.WithDeferredData())
 		if err != nil {
 			return err
 		}
@@ -123,6 +129,14 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	}
 	return service.Run(ctx, log, cfg.ShutdownTimeout, parts...)
 }
+
+// writerBatchSize is the ingest writer's BatchSize: the most records of one
+// produce request to a partition. kafka-go allocates a buffer of BatchSize
+// messages (152 B each) per partition per WriteMessages call, whatever the
+// write's size: sized for a whole INGEST_BATCH_SIZE, clearing those buffers
+// was a fifth of the ingest's CPU at 5k events/s. A write's larger share
+// of a partition goes as several requests, one after the other.
+const writerBatchSize = 64
 
 // options let in-process tests observe the pipeline.
 type options struct {
