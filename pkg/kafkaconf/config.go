@@ -188,6 +188,15 @@ func (c Config) Client() (*kafka.Client, error) {
 // round-robin (keys ignored), BatchTimeout to one second, and auto-creation
 // would hide a missing topic. Callers write synchronously and bound their
 // own in-flight work: kafka-go's internal queue is unbounded.
+//
+// Callers batch by themselves (a consumer's batch, the ingest's pushes
+// queued while a write is in flight), so kafka-go's linger would only add
+// latency: a WriteMessages that does not fill BatchSize for a partition
+// waits out BatchTimeout before it is sent. A synchronous WriteMessages
+// adds all its records of a partition under the lock the batch timer also
+// needs, so a timer of a nanosecond sends each partition's share of the
+// call at once, whole. What is lost is batching across concurrent callers,
+// which each wait for their own write anyway.
 func (c Config) NewWriter(topic string) (*kafka.Writer, error) {
 	tr, err := c.Transport()
 	if err != nil {
@@ -199,7 +208,7 @@ func (c Config) NewWriter(topic string) (*kafka.Writer, error) {
 		Transport:              tr,
 		RequiredAcks:           kafka.RequireAll,
 		Balancer:               &kafka.Murmur2Balancer{},
-		BatchTimeout:           2 * time.Millisecond,
+		BatchTimeout:           time.Nanosecond,
 		BatchSize:              1000,
 		BatchBytes:             8 << 20,
 		MaxAttempts:            3,

@@ -49,12 +49,8 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	}
 	defer writer.Close()
 	// The pipeline batches by itself (pushes queue while a write is in
-	// flight), so kafka-go's linger would only add latency. A synchronous
-	// WriteMessages adds all its records of a partition under one lock, so
-	// a batch timer of a nanosecond flushes each partition's share of the
-	// write at once, whole (kafka-go waits out BatchTimeout for a partial
-	// batch). BatchSize is kept small (see writerBatchSize).
-	writer.BatchTimeout = time.Nanosecond
+	// flight): NewWriter's writer sends each write at once. BatchSize is
+	// kept small (see writerBatchSize).
 	writer.BatchSize = writerBatchSize
 	maxMessageBytes, err := checkTopics(ctx, cfg, log)
 	if err != nil {
