@@ -32,7 +32,11 @@ func NewReader(tb testing.TB, brokers []string, topic string) *kafka.Reader {
 }
 
 // ReadN reads n messages of topic (all partitions, from the start) or fails
-// the test when they do not arrive within timeout.
+// the test when they do not arrive within timeout. It fetches without
+// committing: the reader's group is its own and read once, and a commit
+// only adds a way to fail (a coordinator connection closed under a loaded
+// broker ended a test's read with "committing message: … use of closed
+// network connection").
 func ReadN(tb testing.TB, brokers []string, topic string, n int, timeout time.Duration) []kafka.Message {
 	tb.Helper()
 	r := NewReader(tb, brokers, topic)
@@ -40,7 +44,7 @@ func ReadN(tb testing.TB, brokers []string, topic string, n int, timeout time.Du
 	defer cancel()
 	out := make([]kafka.Message, 0, n)
 	for len(out) < n {
-		m, err := r.ReadMessage(ctx)
+		m, err := r.FetchMessage(ctx)
 		if err != nil {
 			tb.Fatalf("reading %s: got %d of %d messages: %v", topic, len(out), n, err)
 		}
