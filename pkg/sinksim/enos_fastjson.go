@@ -29,9 +29,10 @@ var parsers fastjson.ParserPool
 type fastReader struct {
 	bad   bool
 	depth int
-	// strs interns the message's strings: its entries repeat the same
-	// point ids, devices and values, each a string of its own otherwise.
-	strs map[string]string
+	// strs interns the message's strings, each boxed as an any: its
+	// entries repeat the same point ids, devices and values, each a
+	// string (and an any) of its own otherwise.
+	strs map[string]any
 	// num is the text of the number being converted.
 	num []byte
 }
@@ -39,10 +40,11 @@ type fastReader struct {
 // maxFastDepth bounds the nesting of values the fast path follows.
 const maxFastDepth = 64
 
-// intern returns b as a string of the message's (b is fastjson's, valid
-// only until its parser's next message), or sets bad if encoding/json
-// would not read it as is.
-func (r *fastReader) intern(b []byte) string {
+// intern returns b as a string in an any, the same string and any each
+// time b occurs in the message (b is fastjson's, valid only until its
+// parser's next message), or sets bad if encoding/json would not read it
+// as is.
+func (r *fastReader) intern(b []byte) any {
 	if s, ok := r.strs[string(b)]; ok {
 		return s
 	}
@@ -59,16 +61,28 @@ func (r *fastReader) intern(b []byte) string {
 			break
 		}
 	}
-	s := string(b)
+	var s any = string(b)
 	if r.strs == nil {
-		r.strs = make(map[string]string)
+		r.strs = make(map[string]any)
 	}
-	r.strs[s] = s
+	r.strs[s.(string)] = s
+	return s
+}
+
+// name returns an object member's name.
+func (r *fastReader) name(b []byte) string {
+	s, _ := r.intern(b).(string)
 	return s
 }
 
 // str reads a string.
 func (r *fastReader) str(v *fastjson.Value) string {
+	s, _ := r.boxedStr(v).(string)
+	return s
+}
+
+// boxedStr reads a string as an any.
+func (r *fastReader) boxedStr(v *fastjson.Value) any {
 	b, err := v.StringBytes()
 	if err != nil {
 		r.bad = true
@@ -134,7 +148,7 @@ func jsonNumber(b []byte) bool {
 func (r *fastReader) value(v *fastjson.Value) any {
 	switch v.Type() {
 	case fastjson.TypeString:
-		return r.str(v)
+		return r.boxedStr(v)
 	case fastjson.TypeNumber:
 		f, err := strconv.ParseFloat(string(r.number(v)), 64)
 		if err != nil {
@@ -195,7 +209,7 @@ func (r *fastReader) object(v *fastjson.Value) map[string]any {
 	m := make(map[string]any, o.Len())
 	r.members(v, func(name []byte, v *fastjson.Value) {
 		n := len(m)
-		if m[r.intern(name)] = r.value(v); len(m) == n { // a name seen before
+		if m[r.name(name)] = r.value(v); len(m) == n { // a name seen before
 			r.bad = true
 		}
 	})
@@ -216,7 +230,7 @@ func (r *fastReader) objectOfObjects(v *fastjson.Value) map[string]map[string]an
 			r.bad = true
 			return
 		}
-		if m[r.intern(name)] = r.object(v); len(m) == n {
+		if m[r.name(name)] = r.object(v); len(m) == n {
 			r.bad = true
 		}
 	})
