@@ -29,10 +29,10 @@ var parsers fastjson.ParserPool
 type fastReader struct {
 	bad   bool
 	depth int
-	// strs interns the message's strings, each boxed as an any: its
-	// entries repeat the same point ids, devices and values, each a
-	// string (and an any) of its own otherwise.
-	strs map[string]any
+	// strs interns the message's strings: its entries repeat the same
+	// point ids, devices and values, each a string (and an any) of its
+	// own otherwise.
+	strs map[string]interned
 	// num is the text of the number being converted.
 	num []byte
 }
@@ -40,55 +40,60 @@ type fastReader struct {
 // maxFastDepth bounds the nesting of values the fast path follows.
 const maxFastDepth = 64
 
-// intern returns b as a string in an any, the same string and any each
-// time b occurs in the message (b is fastjson's, valid only until its
-// parser's next message), or sets bad if encoding/json would not read it
-// as is.
-func (r *fastReader) intern(b []byte) any {
-	if s, ok := r.strs[string(b)]; ok {
-		return s
+// interned is one of a message's strings and, once it was the value of
+// an any, that any.
+type interned struct {
+	s   string
+	any any
+}
+
+// intern returns b as a string of the message's, the same each time b
+// occurs (b is fastjson's, valid only until its parser's next message),
+// or sets bad if encoding/json would not read it as is.
+func (r *fastReader) intern(b []byte) interned {
+	if in, ok := r.strs[string(b)]; ok {
+		return in
 	}
 	for _, c := range b {
 		if c < 0x20 {
 			r.bad = true
-			return ""
+			return interned{}
 		}
 		if c >= utf8.RuneSelf {
 			if !utf8.Valid(b) { // encoding/json replaces invalid bytes by U+FFFD
 				r.bad = true
-				return ""
+				return interned{}
 			}
 			break
 		}
 	}
-	var s any = string(b)
+	in := interned{s: string(b)}
 	if r.strs == nil {
-		r.strs = make(map[string]any)
+		r.strs = make(map[string]interned)
 	}
-	r.strs[s.(string)] = s
-	return s
-}
-
-// name returns an object member's name.
-func (r *fastReader) name(b []byte) string {
-	s, _ := r.intern(b).(string)
-	return s
+	r.strs[in.s] = in
+	return in
 }
 
 // str reads a string.
 func (r *fastReader) str(v *fastjson.Value) string {
-	s, _ := r.boxedStr(v).(string)
-	return s
-}
-
-// boxedStr reads a string as an any.
-func (r *fastReader) boxedStr(v *fastjson.Value) any {
 	b, err := v.StringBytes()
 	if err != nil {
 		r.bad = true
 		return ""
 	}
-	return r.intern(b)
+	return r.intern(b).s
+}
+
+// anyStr reads a string as the value of an any, boxed once a message.
+func (r *fastReader) anyStr(v *fastjson.Value) any {
+	b, _ := v.StringBytes()
+	in := r.intern(b)
+	if in.any == nil && !r.bad {
+		in.any = in.s
+		r.strs[in.s] = in
+	}
+	return in.any
 }
 
 // number returns the text of a number (valid until the next call), or
@@ -148,7 +153,7 @@ func jsonNumber(b []byte) bool {
 func (r *fastReader) value(v *fastjson.Value) any {
 	switch v.Type() {
 	case fastjson.TypeString:
-		return r.boxedStr(v)
+		return r.anyStr(v)
 	case fastjson.TypeNumber:
 		f, err := strconv.ParseFloat(string(r.number(v)), 64)
 		if err != nil {
@@ -209,7 +214,7 @@ func (r *fastReader) object(v *fastjson.Value) map[string]any {
 	m := make(map[string]any, o.Len())
 	r.members(v, func(name []byte, v *fastjson.Value) {
 		n := len(m)
-		if m[r.name(name)] = r.value(v); len(m) == n { // a name seen before
+		if m[r.intern(name).s] = r.value(v); len(m) == n { // a name seen before
 			r.bad = true
 		}
 	})
@@ -230,7 +235,7 @@ func (r *fastReader) objectOfObjects(v *fastjson.Value) map[string]map[string]an
 			r.bad = true
 			return
 		}
-		if m[r.name(name)] = r.object(v); len(m) == n {
+		if m[r.intern(name).s] = r.object(v); len(m) == n {
 			r.bad = true
 		}
 	})
