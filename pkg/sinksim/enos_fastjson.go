@@ -1,265 +1,249 @@
 package sinksim
 
 import (
-	"slices"
+	"bytes"
 	"strconv"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
 )
 
-// messageFields are the names of decodedMessage's fields.
-var messageFields = [...]string{"id", "version", "method", "params", "isRealtimeIntegration"}
+// parsers are the fastjson parsers of fastDecode; each keeps its value
+// tree's memory for the next message.
+var parsers fastjson.ParserPool
 
-// fastReader decodes the common shape of an enos-message into a
-// decodedMessage exactly as encoding/json.Unmarshal does, in one pass and
-// without reflection: encoding/json's was most of the emulator's cost
-// under load. It knows only a strict subset of JSON's ways to say the
-// same thing: ASCII strings without escapes, the field names exactly as
-// the tags spell them, each once, no null where a field is not an any.
-// Anything else sets bad and the message is decoded by encoding/json
-// instead, so the emulator never accepts, rejects or stores differently.
+// fastReader turns a message parsed by fastjson into a decodedMessage
+// exactly as encoding/json.Unmarshal would decode it, without
+// reflection: encoding/json's was most of the emulator's cost under load.
+// fastjson is more lenient than encoding/json and unescapes differently,
+// so the reader takes only what both read alike: strings without escapes
+// (fastDecode leaves any message with a backslash to encoding/json), of
+// valid UTF-8 without control characters; numbers of JSON's grammar,
+// converted by strconv as encoding/json does (fastjson also takes NaN,
+// Inf, "+1" and "01"); the field names exactly as the tags spell them
+// (encoding/json also matches them case-insensitively), each once; no
+// null where a field is not an any; nesting up to maxFastDepth. Anything
+// else sets bad and the message is decoded by encoding/json instead, so
+// the emulator never accepts, rejects or stores differently.
 // TestFastDecodeAgreesWithEncodingJSON and its fuzz target check it.
 type fastReader struct {
-	b     []byte
-	off   int
 	bad   bool
 	depth int
 	// strs interns the message's strings: its entries repeat the same
-	// point ids, devices and values, each a string of its own otherwise.
-	strs map[string]string
-	// lastLen is the size of the last entry's measurepoints or
-	// attributes, the likely size of the next one's (the entries of a
-	// message mostly have the same points).
-	lastLen int
+	// point ids, devices and values, each a string (and an any) of its
+	// own otherwise.
+	strs map[string]interned
+	// num is the text of the number being converted.
+	num []byte
 }
 
 // maxFastDepth bounds the nesting of values the fast path follows.
 const maxFastDepth = 64
 
-func (r *fastReader) ws() {
-	for r.off < len(r.b) {
-		switch r.b[r.off] {
-		case ' ', '\t', '\n', '\r':
-			r.off++
-		default:
-			return
+// interned is one of a message's strings and, once it was the value of
+// an any, that any.
+type interned struct {
+	s   string
+	any any
+}
+
+// intern returns b as a string of the message's, the same each time b
+// occurs (b is fastjson's, valid only until its parser's next message),
+// or sets bad if encoding/json would not read it as is.
+func (r *fastReader) intern(b []byte) interned {
+	if in, ok := r.strs[string(b)]; ok {
+		return in
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			r.bad = true
+			return interned{}
+		}
+		if c >= utf8.RuneSelf {
+			if !utf8.Valid(b) { // encoding/json replaces invalid bytes by U+FFFD
+				r.bad = true
+				return interned{}
+			}
+			break
 		}
 	}
-}
-
-// peek returns the next byte after whitespace, or 0 at the end.
-func (r *fastReader) peek() byte {
-	r.ws()
-	if r.off >= len(r.b) {
-		r.bad = true
-		return 0
+	in := interned{s: string(b)}
+	if r.strs == nil {
+		r.strs = make(map[string]interned)
 	}
-	return r.b[r.off]
+	r.strs[in.s] = in
+	return in
 }
 
-func (r *fastReader) expect(c byte) {
-	if r.peek() != c {
-		r.bad = true
-		return
-	}
-	r.off++
-}
-
-// str reads a string of printable ASCII without escapes.
-func (r *fastReader) str() string {
-	if r.peek() != '"' {
+// str reads a string.
+func (r *fastReader) str(v *fastjson.Value) string {
+	b, err := v.StringBytes()
+	if err != nil {
 		r.bad = true
 		return ""
 	}
-	start := r.off + 1
-	for i := start; i < len(r.b); i++ {
-		switch c := r.b[i]; {
-		case c == '"':
-			r.off = i + 1
-			if s, ok := r.strs[string(r.b[start:i])]; ok {
-				return s
-			}
-			s := string(r.b[start:i])
-			if r.strs == nil {
-				r.strs = make(map[string]string)
-			}
-			r.strs[s] = s
-			return s
-		case c < 0x20 || c >= 0x80 || c == '\\':
-			r.bad = true
-			return ""
-		}
-	}
-	r.bad = true
-	return ""
+	return r.intern(b).s
 }
 
-// number returns the text of a JSON number.
-func (r *fastReader) number() []byte {
-	r.ws()
-	start, i := r.off, r.off
+// anyStr reads a string as the value of an any, boxed once a message.
+func (r *fastReader) anyStr(v *fastjson.Value) any {
+	b, _ := v.StringBytes()
+	in := r.intern(b)
+	if in.any == nil && !r.bad {
+		in.any = in.s
+		r.strs[in.s] = in
+	}
+	return in.any
+}
+
+// number returns the text of a number (valid until the next call), or
+// sets bad if it is not one of JSON's.
+func (r *fastReader) number(v *fastjson.Value) []byte {
+	if v.Type() != fastjson.TypeNumber {
+		r.bad = true
+		return nil
+	}
+	r.num = v.MarshalTo(r.num[:0])
+	if !jsonNumber(r.num) {
+		r.bad = true
+		return nil
+	}
+	return r.num
+}
+
+// jsonNumber reports whether b is a number as JSON's grammar spells one.
+func jsonNumber(b []byte) bool {
+	i := 0
 	digits := func() int {
 		n := 0
-		for i < len(r.b) && r.b[i] >= '0' && r.b[i] <= '9' {
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
 			n++
 		}
 		return n
 	}
-	if i < len(r.b) && r.b[i] == '-' {
+	if i < len(b) && b[i] == '-' {
 		i++
 	}
 	switch {
-	case i < len(r.b) && r.b[i] == '0':
+	case i < len(b) && b[i] == '0':
 		i++
 	case digits() == 0:
-		r.bad = true
-		return nil
+		return false
 	}
-	if i < len(r.b) && r.b[i] == '.' {
+	if i < len(b) && b[i] == '.' {
 		i++
 		if digits() == 0 {
-			r.bad = true
-			return nil
+			return false
 		}
 	}
-	if i < len(r.b) && (r.b[i] == 'e' || r.b[i] == 'E') {
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
-		if i < len(r.b) && (r.b[i] == '+' || r.b[i] == '-') {
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		if digits() == 0 {
-			r.bad = true
-			return nil
+			return false
 		}
 	}
-	r.off = i
-	return r.b[start:i]
-}
-
-func (r *fastReader) literal(word string) {
-	if len(r.b)-r.off < len(word) || string(r.b[r.off:r.off+len(word)]) != word {
-		r.bad = true
-		return
-	}
-	r.off += len(word)
+	return i == len(b)
 }
 
 // value reads any value as encoding/json decodes it into an any.
-func (r *fastReader) value() any {
-	switch c := r.peek(); {
-	case r.bad:
-		return nil
-	case c == '"':
-		return r.str()
-	case c == '{':
-		return r.object(0)
-	case c == '[':
-		r.off++
-		if r.depth++; r.depth > maxFastDepth {
-			r.bad = true
-			return nil
-		}
-		defer func() { r.depth-- }()
-		out := []any{}
-		if r.peek() == ']' {
-			r.off++
-			return out
-		}
-		for !r.bad {
-			out = append(out, r.value())
-			if r.peek() == ',' {
-				r.off++
-				continue
-			}
-			r.expect(']')
-			break
-		}
-		return out
-	case c == 't':
-		r.literal("true")
-		return true
-	case c == 'f':
-		r.literal("false")
-		return false
-	case c == 'n':
-		r.literal("null")
-		return nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		f, err := strconv.ParseFloat(string(r.number()), 64)
+func (r *fastReader) value(v *fastjson.Value) any {
+	switch v.Type() {
+	case fastjson.TypeString:
+		return r.anyStr(v)
+	case fastjson.TypeNumber:
+		f, err := strconv.ParseFloat(string(r.number(v)), 64)
 		if err != nil {
 			r.bad = true
 		}
 		return f
+	case fastjson.TypeObject:
+		return r.object(v)
+	case fastjson.TypeArray:
+		if r.depth++; r.depth > maxFastDepth {
+			r.bad = true
+		}
+		defer func() { r.depth-- }()
+		a, _ := v.Array()
+		out := make([]any, len(a))
+		for i, e := range a {
+			if r.bad {
+				break
+			}
+			out[i] = r.value(e)
+		}
+		return out
+	case fastjson.TypeTrue:
+		return true
+	case fastjson.TypeFalse:
+		return false
 	}
-	r.bad = true
-	return nil
+	return nil // TypeNull
 }
 
-// members reads an object's members, calling member after each name with
-// the reader at its value. A name seen twice sets bad.
-func (r *fastReader) members(member func(name string)) {
-	r.expect('{')
+// members calls member with each of an object's members, or sets bad if
+// v is not an object.
+func (r *fastReader) members(v *fastjson.Value, member func(name []byte, v *fastjson.Value)) {
+	o, err := v.Object()
+	if err != nil {
+		r.bad = true
+		return
+	}
+	o.Visit(func(name []byte, v *fastjson.Value) {
+		if !r.bad {
+			member(name, v)
+		}
+	})
+}
+
+// object reads an object as a map[string]any. A name seen twice sets bad
+// (encoding/json keeps the last value).
+func (r *fastReader) object(v *fastjson.Value) map[string]any {
 	if r.depth++; r.depth > maxFastDepth {
 		r.bad = true
 	}
 	defer func() { r.depth-- }()
-	if r.bad {
-		return
+	o, err := v.Object()
+	if err != nil || r.bad {
+		r.bad = true
+		return nil
 	}
-	if r.peek() == '}' {
-		r.off++
-		return
-	}
-	for !r.bad {
-		name := r.str()
-		r.expect(':')
-		if r.bad {
-			return
-		}
-		member(name)
-		if r.peek() == ',' {
-			r.off++
-			continue
-		}
-		r.expect('}')
-		return
-	}
-}
-
-// object reads an object as a map[string]any, of about hint members.
-func (r *fastReader) object(hint int) map[string]any {
-	m := make(map[string]any, hint)
-	r.members(func(name string) {
+	m := make(map[string]any, o.Len())
+	r.members(v, func(name []byte, v *fastjson.Value) {
 		n := len(m)
-		if m[name] = r.value(); len(m) == n { // a name seen before
+		if m[r.intern(name).s] = r.value(v); len(m) == n { // a name seen before
 			r.bad = true
 		}
 	})
 	return m
 }
 
-// entryMap reads an entry's measurepoints or attributes, sized like the
-// last entry's.
-func (r *fastReader) entryMap() map[string]any {
-	m := r.object(min(r.lastLen, 64))
-	r.lastLen = len(m)
-	return m
-}
-
 // objectOfObjects reads the events field: an object of objects.
-func (r *fastReader) objectOfObjects() map[string]map[string]any {
-	m := map[string]map[string]any{}
-	r.members(func(name string) {
-		if _, dup := m[name]; dup || r.peek() != '{' {
+func (r *fastReader) objectOfObjects(v *fastjson.Value) map[string]map[string]any {
+	o, err := v.Object()
+	if err != nil {
+		r.bad = true
+		return nil
+	}
+	m := make(map[string]map[string]any, o.Len())
+	r.members(v, func(name []byte, v *fastjson.Value) {
+		n := len(m)
+		if v.Type() != fastjson.TypeObject {
 			r.bad = true
 			return
 		}
-		m[name] = r.object(0)
+		if m[r.intern(name).s] = r.object(v); len(m) == n {
+			r.bad = true
+		}
 	})
 	return m
 }
 
 // entry reads one params entry.
-func (r *fastReader) entry(en *integrationEntry) {
+func (r *fastReader) entry(v *fastjson.Value, en *integrationEntry) {
 	var seen [7]bool
 	once := func(i int) bool {
 		if seen[i] {
@@ -268,23 +252,23 @@ func (r *fastReader) entry(en *integrationEntry) {
 		seen[i] = true
 		return !r.bad
 	}
-	r.members(func(name string) {
-		switch name {
+	r.members(v, func(name []byte, v *fastjson.Value) {
+		switch string(name) {
 		case "assetId":
 			if once(0) {
-				en.AssetID = r.str()
+				en.AssetID = r.str(v)
 			}
 		case "productKey":
 			if once(1) {
-				en.ProductKey = r.str()
+				en.ProductKey = r.str(v)
 			}
 		case "deviceKey":
 			if once(2) {
-				en.DeviceKey = r.str()
+				en.DeviceKey = r.str(v)
 			}
 		case "time":
 			if once(3) {
-				t, err := strconv.ParseInt(string(r.number()), 10, 64)
+				t, err := strconv.ParseInt(string(r.number(v)), 10, 64)
 				if err != nil {
 					r.bad = true
 				}
@@ -292,23 +276,15 @@ func (r *fastReader) entry(en *integrationEntry) {
 			}
 		case "measurepoints":
 			if once(4) {
-				if r.peek() != '{' {
-					r.bad = true
-					return
-				}
-				en.Measurepoints = r.entryMap()
+				en.Measurepoints = r.typedObject(v)
 			}
 		case "events":
 			if once(5) {
-				en.Events = r.objectOfObjects()
+				en.Events = r.objectOfObjects(v)
 			}
 		case "attributes":
 			if once(6) {
-				if r.peek() != '{' {
-					r.bad = true
-					return
-				}
-				en.Attributes = r.entryMap()
+				en.Attributes = r.typedObject(v)
 			}
 		default:
 			r.bad = true
@@ -316,57 +292,81 @@ func (r *fastReader) entry(en *integrationEntry) {
 	})
 }
 
-// fastDecode decodes raw into d as json.Unmarshal would, or returns false
-// (d then holds nothing of use) to leave raw to encoding/json.
+// typedObject reads a field of type map[string]any, which must not be
+// null.
+func (r *fastReader) typedObject(v *fastjson.Value) map[string]any {
+	if v.Type() != fastjson.TypeObject {
+		r.bad = true
+		return nil
+	}
+	return r.object(v)
+}
+
+// fastDecode decodes raw into d as json.Unmarshal would, parsed by
+// fastjson, or returns false (d then holds nothing of use) to leave raw to
+// encoding/json. See fastReader for what it leaves.
 func fastDecode(raw []byte, d *decodedMessage) bool {
-	r := &fastReader{b: raw}
-	var seen [len(messageFields)]bool
-	r.members(func(name string) {
-		i := slices.Index(messageFields[:], name)
-		if i < 0 || seen[i] {
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		return false
+	}
+	p := parsers.Get()
+	defer parsers.Put(p)
+	v, err := p.ParseBytes(raw)
+	if err != nil {
+		return false
+	}
+	r := &fastReader{}
+	var seen [5]bool
+	once := func(i int) bool {
+		if seen[i] {
 			r.bad = true
-			return
 		}
 		seen[i] = true
-		switch name {
+		return !r.bad
+	}
+	r.members(v, func(name []byte, v *fastjson.Value) {
+		switch string(name) {
 		case "id":
-			d.ID = r.str()
+			if once(0) {
+				d.ID = r.str(v)
+			}
 		case "version":
-			d.Version = r.str()
+			if once(1) {
+				d.Version = r.str(v)
+			}
 		case "method":
-			d.Method = r.str()
+			if once(2) {
+				d.Method = r.str(v)
+			}
 		case "params":
-			r.expect('[')
-			d.Params = []integrationEntry{}
-			if r.peek() == ']' {
-				r.off++
+			if !once(3) {
 				return
 			}
-			for !r.bad {
-				d.Params = append(d.Params, integrationEntry{})
-				r.entry(&d.Params[len(d.Params)-1])
-				if r.peek() == ',' {
-					r.off++
-					continue
-				}
-				r.expect(']')
+			a, err := v.Array()
+			if err != nil {
+				r.bad = true
 				return
+			}
+			d.Params = make([]integrationEntry, len(a))
+			for i, e := range a {
+				if r.bad {
+					return
+				}
+				r.entry(e, &d.Params[i])
 			}
 		case "isRealtimeIntegration":
-			switch r.peek() {
-			case 't':
-				r.literal("true")
-				v := true
-				d.Realtime = &v
-			case 'f':
-				r.literal("false")
-				v := false
-				d.Realtime = &v
-			default:
-				r.bad = true
+			if !once(4) {
+				return
 			}
+			b, err := v.Bool()
+			if err != nil {
+				r.bad = true
+				return
+			}
+			d.Realtime = &b
+		default:
+			r.bad = true
 		}
 	})
-	r.ws()
-	return !r.bad && r.off == len(raw)
+	return !r.bad
 }

@@ -130,7 +130,8 @@ func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
 	typical := `{"id":"0123abcd","version":"1.1","method":"integration.measurepoint.post","params":[` +
 		`{"productKey":"pk-ev","deviceKey":"dev-01","time":1700000000123,"measurepoints":{"Current":16.02,"CurrentLimit":32,"Mode":"auto","On":true,"Q":{"value":1.5e-7,"quality":9},"A":[1,-2.5,null]}},` +
 		`{"assetId":"a1","time":1700000000124,"measurepoints":{"P":0}}],"isRealtimeIntegration":false}`
-	for _, s := range []string{typical, decodeSeeds[0], decodeSeeds[2], decodeSeeds[3]} {
+	unicode := `{"id":"m","method":"x","params":[{"assetId":"é","time":1,"measurepoints":{"température":"20 °C"}}]}`
+	for _, s := range []string{typical, unicode, decodeSeeds[0], decodeSeeds[2], decodeSeeds[3]} {
 		if !checkFastDecode(t, []byte(s)) {
 			t.Fatalf("%s: left to encoding/json", s)
 		}
@@ -143,6 +144,14 @@ func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
 		`{"id":"m","method":"x","params":[{"assetId":"a","time":1,"x":1}]}`,                                                    // unknown field
 		`{"id":"m","method":"x","params":[{"measurepoints":{"p":1e999}}]}`,                                                     // out of range
 		`{"id":"m","method":"x","params":null}`,                                                                                // null
+		`{"id":null,"method":"x","params":[]}`,                                                                                 // null string
+		`{"id":"m","method":"x","params":[{"assetId":"a","measurepoints":null}]}`,                                              // null map
+		`{"id":"m","method":"x","params":[{"measurepoints":{"p":NaN}}]}`,                                                       // fastjson's NaN
+		`{"id":"m","method":"x","params":[{"measurepoints":{"p":-Inf}}]}`,                                                      // fastjson's Inf
+		`{"id":"m","method":"x","params":[{"measurepoints":{"p":+1}}]}`,                                                        // not JSON's number
+		`{"id":"m","method":"x","params":[{"measurepoints":{"p":01}}]}`,                                                        // not JSON's number
+		"{\"id\":\"a\tb\",\"method\":\"x\",\"params\":[]}",                                                                     // control character
+		"{\"id\":\"\xff\",\"method\":\"x\",\"params\":[]}",                                                                     // invalid UTF-8: U+FFFD in encoding/json
 		`{"id":"m","method":"x","params":[]} x`,                                                                                // trailing
 		fmt.Sprintf(`{"id":"m","params":[{"measurepoints":{"p":%s1%s}}]}`, strings.Repeat("[", 100), strings.Repeat("]", 100)), // deep
 	} {

@@ -160,8 +160,8 @@ func decodeMessage(raw []byte) (messageHeader, func(i int) (*integrationEntry, e
 	return decodeByEntry(raw)
 }
 
-// decodeWhole decodes the message and its entries in one pass (fastDecode's
-// when it can, else encoding/json's), or reports false.
+// decodeWhole decodes the message and its entries in one pass (fastDecode's,
+// parsed by fastjson, when it can, else encoding/json's), or reports false.
 func decodeWhole(raw []byte) (messageHeader, func(i int) (*integrationEntry, error), bool) {
 	var d decodedMessage
 	if !fastDecode(raw, &d) {
