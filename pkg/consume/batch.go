@@ -38,6 +38,20 @@ func ChanFetch(in <-chan kafka.Message) FetchFunc {
 // (Batching.Linger) unless configured otherwise.
 const DefaultBatchLinger = time.Millisecond
 
+// MaxBatchLinger is the longest linger a stage's configuration may set:
+// the default BatchWait, beyond which a linger changes nothing.
+const MaxBatchLinger = 20 * time.Millisecond
+
+// ConfiguredLinger turns a linger read from a stage's environment, where 0
+// means none, into Config.BatchLinger, where none is negative (0 there is
+// the default).
+func ConfiguredLinger(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 // Batching is how every consumer (Runner, replay) cuts the messages it
 // fetches into batches; Collect is the one batch collector. A batch starts
 // with the first message, however long it takes to come, and ends at the

@@ -148,3 +148,20 @@ func BenchmarkBatchingCollect(b *testing.B) {
 		})
 	}
 }
+
+// TestConfiguredLingerZeroIsNone: a stage configured with a linger of 0
+// (DECODER_BATCH_LINGER=0) has none, not the default: messages 20 ms
+// apart all land in one batch, which only Size ends here.
+func TestConfiguredLingerZeroIsNone(t *testing.T) {
+	if got := consume.ConfiguredLinger(3 * time.Millisecond); got != 3*time.Millisecond {
+		t.Errorf("ConfiguredLinger(3ms) = %s", got)
+	}
+	// Config.BatchLinger 0 is the default linger; none is negative.
+	if got := consume.ConfiguredLinger(0); got >= 0 {
+		t.Errorf("ConfiguredLinger(0) = %s, want a negative Config.BatchLinger (none)", got)
+	}
+	batch, err := consume.Batching{Size: 5, Wait: time.Hour, Linger: consume.ConfiguredLinger(0)}.Collect(context.Background(), paced(5, 20*time.Millisecond))
+	if err != nil || len(batch) != 5 {
+		t.Fatalf("%d messages, %v: want all 5, no linger ending the batch between them", len(batch), err)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/config/registryenv"
+	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 )
@@ -44,6 +46,10 @@ type Config struct {
 	TopicDecoderDLQ string `envconfig:"TOPIC_DECODER_DLQ"`
 	GroupID         string `envconfig:"GROUP_ID" default:"decoder"`
 	BatchSize       int    `envconfig:"DECODER_BATCH_SIZE" default:"1000"`
+	// BatchLinger ends a batch once no record arrived within it (0: none;
+	// see consume.Batching): longer batches fewer writes at moderate rates,
+	// for up to BatchWait of latency.
+	BatchLinger time.Duration `envconfig:"DECODER_BATCH_LINGER" default:"1ms"`
 }
 
 // Validate checks the decoder's own variables.
@@ -69,6 +75,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		errs = append(errs, fmt.Errorf("DECODER_BATCH_SIZE=%d: must be 1..10000", c.BatchSize))
+	}
+	if c.BatchLinger < 0 || c.BatchLinger > consume.MaxBatchLinger {
+		errs = append(errs, fmt.Errorf("DECODER_BATCH_LINGER=%s: must be 0 (none) up to %s, e.g. 1ms", c.BatchLinger, consume.MaxBatchLinger))
 	}
 	return errors.Join(errs...)
 }

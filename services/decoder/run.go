@@ -42,6 +42,7 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger) error {
 		GroupID:         cfg.GroupID,
 		Topics:          []string{cfg.TopicEvents},
 		BatchSize:       cfg.BatchSize,
+		BatchLinger:     consume.ConfiguredLinger(cfg.BatchLinger),
 	}, cfg.Kafka, h, codec, log, metrics)
 	if err != nil {
 		return err

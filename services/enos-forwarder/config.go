@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/snotibridge/snotibridge/pkg/config"
 	"github.com/snotibridge/snotibridge/pkg/config/registryenv"
 	"github.com/snotibridge/snotibridge/pkg/config/sinkenv"
+	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/enosfwd"
 	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
@@ -55,6 +57,9 @@ type Config struct {
 	// 20 ms at most), so under a steady stream it does not add
 	// BatchSize/rate of latency; under a backlog batches are full.
 	BatchSize int `envconfig:"ENOS_BATCH_SIZE" default:"250"`
+	// BatchLinger is that linger (0: none): longer, fewer and larger
+	// requests at moderate rates, for up to 20 ms of latency.
+	BatchLinger time.Duration `envconfig:"ENOS_BATCH_LINGER" default:"1ms"`
 	// Concurrency is the most EnOS requests a batch has in flight
 	// (enosfwd.Options.Concurrency): a batch is split into lanes by device,
 	// each device's entries in one lane, posted in order.
@@ -83,6 +88,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		errs = append(errs, fmt.Errorf("ENOS_BATCH_SIZE=%d: must be 1..10000", c.BatchSize))
+	}
+	if c.BatchLinger < 0 || c.BatchLinger > consume.MaxBatchLinger {
+		errs = append(errs, fmt.Errorf("ENOS_BATCH_LINGER=%s: must be 0 (none) up to %s, e.g. 1ms", c.BatchLinger, consume.MaxBatchLinger))
 	}
 	if c.Concurrency < 1 || c.Concurrency > enosfwd.MaxConcurrency {
 		errs = append(errs, fmt.Errorf("ENOS_CONCURRENCY=%d: must be 1..%d", c.Concurrency, enosfwd.MaxConcurrency))

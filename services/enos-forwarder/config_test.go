@@ -25,18 +25,18 @@ func TestConfigFromEnv(t *testing.T) {
 			if c.GroupID != "enos" || c.TopicTelemetry != "device.telemetry.v1" || c.TopicEvents != "snoti.events.v1" || c.TopicDLQ != "enos.dlq.v1" {
 				t.Errorf("topics and group = %s %s %s %s", c.GroupID, c.TopicTelemetry, c.TopicEvents, c.TopicDLQ)
 			}
-			if c.EnOS.BackfillAge != time.Hour || c.BatchSize != 250 || c.Concurrency != 4 || c.EnOS.RequestTimeout != 30*time.Second {
-				t.Errorf("backfill age %s, batch %d, concurrency %d, request timeout %s", c.EnOS.BackfillAge, c.BatchSize, c.Concurrency, c.EnOS.RequestTimeout)
+			if c.EnOS.BackfillAge != time.Hour || c.BatchSize != 250 || c.BatchLinger != time.Millisecond || c.Concurrency != 4 || c.EnOS.RequestTimeout != 30*time.Second {
+				t.Errorf("backfill age %s, batch %d, linger %s, concurrency %d, request timeout %s", c.EnOS.BackfillAge, c.BatchSize, c.BatchLinger, c.Concurrency, c.EnOS.RequestTimeout)
 			}
 		}},
-		{name: "overrides", env: map[string]string{"GROUP_ID": "enos-b", "ENOS_BACKFILL_AGE": "0", "ENOS_BATCH_SIZE": "1000", "ENOS_CONCURRENCY": "1"}, check: func(t *testing.T, c Config) {
-			if c.GroupID != "enos-b" || c.EnOS.BackfillAge != 0 || c.BatchSize != 1000 || c.Concurrency != 1 {
+		{name: "overrides", env: map[string]string{"GROUP_ID": "enos-b", "ENOS_BACKFILL_AGE": "0", "ENOS_BATCH_SIZE": "1000", "ENOS_BATCH_LINGER": "0", "ENOS_CONCURRENCY": "1"}, check: func(t *testing.T, c Config) {
+			if c.GroupID != "enos-b" || c.EnOS.BackfillAge != 0 || c.BatchSize != 1000 || c.BatchLinger != 0 || c.Concurrency != 1 {
 				t.Errorf("got %+v", c)
 			}
 		}},
 		{name: "every problem at once",
-			env:     map[string]string{"ENOS_API_URL": "iot.example", "ENOS_ORG_ID": "", "ENOS_MAPPING_FILE": "missing.json", "ENOS_BATCH_SIZE": "0", "ENOS_CONCURRENCY": "65", "TOPIC_DLQ": "snoti.events.v1", "ENOS_BACKFILL_AGE": "-1h"},
-			wantErr: []string{`ENOS_API_URL="iot.example"`, "ENOS_ORG_ID is empty", `ENOS_MAPPING_FILE="missing.json"`, "ENOS_BATCH_SIZE=0: must be 1..10000", "ENOS_CONCURRENCY=65: must be 1..64", `TOPIC_DLQ="snoti.events.v1": must differ`, "ENOS_BACKFILL_AGE=-1h0m0s: must be 0"}},
+			env:     map[string]string{"ENOS_API_URL": "iot.example", "ENOS_ORG_ID": "", "ENOS_MAPPING_FILE": "missing.json", "ENOS_BATCH_SIZE": "0", "ENOS_BATCH_LINGER": "21ms", "ENOS_CONCURRENCY": "65", "TOPIC_DLQ": "snoti.events.v1", "ENOS_BACKFILL_AGE": "-1h"},
+			wantErr: []string{`ENOS_API_URL="iot.example"`, "ENOS_ORG_ID is empty", `ENOS_MAPPING_FILE="missing.json"`, "ENOS_BATCH_SIZE=0: must be 1..10000", "ENOS_BATCH_LINGER=21ms: must be 0 (none) up to 20ms", "ENOS_CONCURRENCY=65: must be 1..64", `TOPIC_DLQ="snoti.events.v1": must differ`, "ENOS_BACKFILL_AGE=-1h0m0s: must be 0"}},
 		{name: "plain http sink", env: map[string]string{"ENOS_API_URL": "http://iot-http-integration.example"},
 			wantErr: []string{`ENOS_API_URL="http://iot-http-integration.example": http:// would send the EnOS credentials in clear: use https://, or set ENOS_ALLOW_INSECURE_HTTP=true`}},
 		{name: "plain http sink, allowed", env: map[string]string{"ENOS_APIM_URL": "http://sink-sim:8090", "ENOS_API_URL": "http://sink-sim:8090", "ENOS_ALLOW_INSECURE_HTTP": "true"},
