@@ -269,14 +269,12 @@ func (r *AsyncRunner) fetch(ctx context.Context, reader *kafka.Reader, in chan<-
 // handler, not the commit interval, and commits at most once per
 // CommitInterval.
 func (r *AsyncRunner) committer(reader *kafka.Reader, mon *lagMonitor) *committer {
-	c := newCommitter(reader, r.cfg.CommitInterval, r.cfg.CommitTimeout, r.cfg.Stage, r.m, r.log)
+	c := runnerCommitter(reader, mon, &r.progress, r.cfg.CommitInterval, r.cfg.CommitTimeout, r.cfg.Stage, r.m, r.log)
 	c.release = func() []kafka.Message {
 		msgs := r.tracker.Committable()
 		r.m.inFlight.WithLabelValues(r.cfg.Stage).Set(float64(r.tracker.Pending()))
 		return msgs
 	}
-	c.offline = func() bool { return mon.connected() != nil }
-	c.committed = func() { r.progress.Store(time.Now().UnixNano()) }
 	return c
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -73,6 +74,16 @@ func newCommitter(reader offsetCommitter, interval, timeout time.Duration, stage
 		offline: func() bool { return false }, committed: func() {},
 		quiet: &throttle{period: 30 * time.Second}, notify: make(chan struct{}, 1), pending: map[topicPartition]kafka.Message{},
 	}
+}
+
+// runnerCommitter is the committer of a runner reading through reader:
+// its final commit waits less once mon knows Kafka is unreachable, and
+// each commit is progress for the runner's readiness.
+func runnerCommitter(reader *kafka.Reader, mon *lagMonitor, progress *atomic.Int64, interval, timeout time.Duration, stage string, m *metrics, log zerolog.Logger) *committer {
+	c := newCommitter(reader, interval, timeout, stage, m, log)
+	c.offline = func() bool { return mon.connected() != nil }
+	c.committed = func() { progress.Store(time.Now().UnixNano()) }
+	return c
 }
 
 // add records msgs (per partition, the last message before which

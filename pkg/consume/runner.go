@@ -130,9 +130,10 @@ func (r *Runner) Ready(context.Context) error {
 // Run consumes until ctx is cancelled, then commits what is done and
 // returns nil. Offsets are committed in the background (the committer,
 // shared with AsyncRunner), at most once per CommitInterval; whenever Run
-// returns, its last commit records everything done before. Kafka being unreachable never ends it: the reader rejoins
-// the group with backoff for as long as it takes (readiness says so
-// meanwhile), and lag drains when the broker is back. Messages fetched but
+// returns, its last commit records everything done before. Kafka being
+// unreachable never ends it: the reader rejoins the group with backoff for
+// as long as it takes (readiness says so meanwhile), and lag drains when
+// the broker is back. Messages fetched but
 // not finished are left uncommitted and will be delivered again (to this
 // group's next owner of the partition). Run returns an error only for a
 // handler or dead-letter failure that retrying cannot fix.
@@ -145,9 +146,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer closeReader(reader, r.log)
 	r.mon.Store(mon)
 	defer mon.start(ctx)()
-	commits := newCommitter(reader, r.cfg.CommitInterval, r.cfg.CommitTimeout, r.cfg.Stage, r.m, r.log)
-	commits.offline = func() bool { return mon.connected() != nil }
-	commits.committed = func() { r.progress.Store(time.Now().UnixNano()) }
+	commits := runnerCommitter(reader, mon, &r.progress, r.cfg.CommitInterval, r.cfg.CommitTimeout, r.cfg.Stage, r.m, r.log)
 	// Deferred after the reader's close and the lag poll's stop, so it runs
 	// before them: the final commit needs both.
 	defer commits.start()()

@@ -85,12 +85,7 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 // keys sorted.
 func appendJSONMap(b []byte, m map[string]any) ([]byte, error) {
 	var buf [16]string
-	keys := buf[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return appendJSONMapKeys(b, m, keys)
+	return appendJSONMapCached(b, m, &sortedKeys{keys: buf[:0]})
 }
 
 // sortedKeys remembers the sorted keys of the last map appendJSONMapCached
@@ -108,49 +103,40 @@ func appendJSONMapCached(b []byte, m map[string]any, s *sortedKeys) ([]byte, err
 	}
 	if len(s.keys) == len(m) && len(m) > 0 {
 		// The same number of distinct keys, each in m: the same set.
-		start := len(b)
-		b = append(b, '{')
-		for i, k := range s.keys {
-			v, ok := m[k]
-			if !ok {
-				b = b[:start]
-				goto differ
-			}
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(appendJSONString(b, k), ':')
-			var err error
-			if b, err = appendJSONValue(b, v); err != nil {
-				return nil, err
-			}
+		if out, ok, err := appendJSONMapKeys(b, m, s.keys); ok || err != nil {
+			return out, err
 		}
-		return append(b, '}'), nil
 	}
-differ:
 	s.keys = s.keys[:0]
 	for k := range m {
 		s.keys = append(s.keys, k)
 	}
 	slices.Sort(s.keys)
-	return appendJSONMapKeys(b, m, s.keys)
+	out, _, err := appendJSONMapKeys(b, m, s.keys)
+	return out, err
 }
 
-// appendJSONMapKeys appends m with its keys in the order of keys, every
-// key of m.
-func appendJSONMapKeys(b []byte, m map[string]any, keys []string) ([]byte, error) {
+// appendJSONMapKeys appends m with its keys in the order of keys, which
+// must name every key of m. It reports false, with b as it was, when a key
+// of keys is not in m.
+func appendJSONMapKeys(b []byte, m map[string]any, keys []string) ([]byte, bool, error) {
+	start := len(b)
 	b = append(b, '{')
 	for i, k := range keys {
+		v, ok := m[k]
+		if !ok {
+			return b[:start], false, nil
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(appendJSONString(b, k), ':')
 		var err error
-		if b, err = appendJSONValue(b, m[k]); err != nil {
-			return nil, err
+		if b, err = appendJSONValue(b, v); err != nil {
+			return nil, false, err
 		}
 	}
-	return append(b, '}'), nil
+	return append(b, '}'), true, nil
 }
 
 // appendJSONDevice appends the fields of d as the start of an object,

@@ -242,16 +242,21 @@ func (r *fastReader) objectOfObjects(v *fastjson.Value) map[string]map[string]an
 	return m
 }
 
+// once marks field i of an object seen and reports whether the message
+// is still good: a field met twice is a duplicate name, which
+// encoding/json resolves its own way (the message is left to it).
+func (r *fastReader) once(seen []bool, i int) bool {
+	if seen[i] {
+		r.bad = true
+	}
+	seen[i] = true
+	return !r.bad
+}
+
 // entry reads one params entry.
 func (r *fastReader) entry(v *fastjson.Value, en *integrationEntry) {
 	var seen [7]bool
-	once := func(i int) bool {
-		if seen[i] {
-			r.bad = true
-		}
-		seen[i] = true
-		return !r.bad
-	}
+	once := func(i int) bool { return r.once(seen[:], i) }
 	r.members(v, func(name []byte, v *fastjson.Value) {
 		switch string(name) {
 		case "assetId":
@@ -317,13 +322,7 @@ func fastDecode(raw []byte, d *decodedMessage) bool {
 	}
 	r := &fastReader{}
 	var seen [5]bool
-	once := func(i int) bool {
-		if seen[i] {
-			r.bad = true
-		}
-		seen[i] = true
-		return !r.bad
-	}
+	once := func(i int) bool { return r.once(seen[:], i) }
 	r.members(v, func(name []byte, v *fastjson.Value) {
 		switch string(name) {
 		case "id":

@@ -43,10 +43,9 @@ func decodeLine(line []byte) (w *wireMessage, p *Push, inv *Invalid) {
 // splitLine is decodeLine, leaving a push's typed data to Push.DecodeData
 // when deferData is set (WithDeferredData).
 func splitLine(line []byte, deferData bool) (w *wireMessage, p *Push, inv *Invalid) {
-	c := scratchPool.Get().(*canonicalizer) // for its members buffer: nothing decoded keeps it
+	c := scratchPool.Get().(*canonicalizer) // nothing decoded keeps its members
 	defer c.release()
-	members, err := appendMembers(c.members[:0], line)
-	c.members = members
+	members, err := c.split(line)
 	if err != nil {
 		return nil, nil, &Invalid{Line: line, Size: len(line), Kind: InvalidJSON, Reason: err.Error()}
 	}

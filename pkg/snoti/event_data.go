@@ -186,12 +186,11 @@ func unmarshalData(raw json.RawMessage, v any) error {
 // splits, the values aliasing raw.
 func decodeValues(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	if len(raw) > 0 && raw[0] == '{' {
-		c := scratchPool.Get().(*canonicalizer) // for its members buffer
+		c := scratchPool.Get().(*canonicalizer)
 		defer c.release()
-		var err error
-		if c.members, err = appendMembers(c.members[:0], raw); err == nil && keysValid(c.members) {
-			vals := make(map[string]json.RawMessage, len(c.members))
-			for _, m := range c.members {
+		if members, err := c.split(raw); err == nil && keysValid(members) {
+			vals := make(map[string]json.RawMessage, len(members))
+			for _, m := range members {
 				vals[string(m.key)] = m.value
 			}
 			return vals, nil

@@ -72,8 +72,8 @@ type canonMember struct {
 	start, end int
 }
 
-// scratchPool holds canonicalizers for reuse; decodeLine and decodeValues
-// borrow them too, for their members buffer.
+// scratchPool holds canonicalizers for reuse; splitLine, decodeValues and
+// Push.DecodeData borrow them too, for their members buffer (split).
 var scratchPool = sync.Pool{New: func() any { return new(canonicalizer) }}
 
 // maxPooledBytes bounds what a pooled canonicalizer keeps: a rare huge
@@ -87,6 +87,15 @@ func (c *canonicalizer) release() {
 	clear(c.members) // they alias the last line
 	c.members, c.sorted = c.members[:0], c.sorted[:0]
 	scratchPool.Put(c)
+}
+
+// split splits the JSON object in line into its top-level members (as
+// scanObject), in c's members buffer: they are valid until c is released.
+// On error the buffer may hold some of them.
+func (c *canonicalizer) split(line []byte) ([]member, error) {
+	var err error
+	c.members, err = appendMembers(c.members[:0], line)
+	return c.members, err
 }
 
 // appendObject appends the canonical form of the JSON object in line

@@ -52,10 +52,9 @@ func (p *Push) DecodeData() {
 		return
 	}
 	p.dataDeferred = false
-	c := scratchPool.Get().(*canonicalizer) // for its members buffer
+	c := scratchPool.Get().(*canonicalizer)
 	defer c.release()
-	members, _ := appendMembers(c.members[:0], p.Raw) // a valid object: the client split it once
-	c.members = members
+	members, _ := c.split(p.Raw) // a valid object: the client split it once
 	p.decodeData(fields(members))
 }
 
