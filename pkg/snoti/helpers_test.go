@@ -3,8 +3,6 @@ package snoti_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 )
 
 const (
@@ -40,20 +39,7 @@ func startSim(t testing.TB, proto string, mod func(*snotisim.Config)) *snotisim.
 	if mod != nil {
 		mod(&cfg)
 	}
-	srv, err := snotisim.New(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatalf("starting simulator: %v", err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("closing simulator: %v", err)
-		}
-	})
+	srv, _ := simtest.Start(t, cfg)
 	return srv
 }
 
@@ -61,14 +47,10 @@ func startSim(t testing.TB, proto string, mod func(*snotisim.Config)) *snotisim.
 // short backoffs for tests.
 func clientConfig(t testing.TB, srv *snotisim.Server, proto string) snoti.Config {
 	t.Helper()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, srv.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg := snoti.Config{
 		Addr:       srv.Addr(),
 		Protocol:   proto,
-		CAFile:     ca,
+		CAFile:     simtest.CAFile(t, srv),
 		Prefetch:   50,
 		BackoffMin: 5 * time.Millisecond,
 		BackoffMax: 50 * time.Millisecond,

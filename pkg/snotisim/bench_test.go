@@ -3,8 +3,6 @@ package snotisim_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 )
 
 const benchPK = "pk000000000000000000000000bench"
@@ -22,18 +21,7 @@ func startPair(tb testing.TB, simCfg snotisim.Config, prefetch int) (*snotisim.S
 	tb.Helper()
 	simCfg.Addr = "127.0.0.1:0"
 	simCfg.Products = []snotisim.Product{{ProductKey: benchPK, AuthID: "a", AuthSecret: "s", Subkeys: []string{"main"}}}
-	srv, err := snotisim.New(simCfg, zerolog.Nop())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-	})
+	srv, _ := simtest.Start(tb, simCfg)
 	c := runClient(tb, srv, prefetch, snoti.HandlerFuncs{OnPush: func(p *snoti.Push) { p.Ack() }})
 	return srv, c
 }
@@ -109,12 +97,8 @@ func waitUntilReady(tb testing.TB, c *snoti.Client) {
 // runClient runs a v2 client with handler h against srv until the test ends.
 func runClient(t testing.TB, srv *snotisim.Server, prefetch int, h snoti.Handler) *snoti.Client {
 	t.Helper()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, srv.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	c, err := snoti.New(snoti.Config{
-		Addr: srv.Addr(), CAFile: ca, Prefetch: prefetch,
+		Addr: srv.Addr(), CAFile: simtest.CAFile(t, srv), Prefetch: prefetch,
 		Products: []snoti.Product{{ProductKey: benchPK, AuthID: "a", AuthSecret: "s", Subkey: "main", Events: snoti.Subscriptions()}},
 	}, zerolog.Nop())
 	if err != nil {

@@ -15,11 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/snotibridge/snotibridge/pkg/gizwits"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 )
 
 func startSim(t *testing.T, cfg snotisim.Config) *snotisim.Server {
@@ -28,14 +27,7 @@ func startSim(t *testing.T, cfg snotisim.Config) *snotisim.Server {
 	if len(cfg.Products) == 0 {
 		cfg.Products = []snotisim.Product{{ProductKey: benchPK, AuthID: "a", AuthSecret: "s", Subkeys: []string{"main"}}}
 	}
-	srv, err := snotisim.New(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(t.Context()) })
+	srv, _ := simtest.Start(t, cfg)
 	return srv
 }
 

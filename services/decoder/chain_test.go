@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
@@ -43,18 +43,7 @@ func TestChainSimIngestDecoder(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sim, err := snotisim.New(snotisim.Config{Addr: "127.0.0.1:0", Enterprises: []snotisim.Enterprise{{ID: "e", Secret: "s"}}}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close(context.Background())
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, sim.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	sim, ca := simtest.Start(t, snotisim.Config{Addr: "127.0.0.1:0", Enterprises: []snotisim.Enterprise{{ID: "e", Secret: "s"}}})
 
 	// Each frame carries its index in session_id (binary), so telemetry can
 	// be matched to the values that were encoded.

@@ -14,11 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
@@ -45,26 +44,10 @@ func TestChainSNotiToEnergismeWhileEnOSIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sim, err := snotisim.New(snotisim.Config{
+	sim, ca := simtest.Start(t, snotisim.Config{
 		Addr:        "127.0.0.1:0",
 		Enterprises: []snotisim.Enterprise{{ID: enterprise, Secret: secret}},
 		Products:    []snotisim.Product{{ProductKey: evCharger, AuthID: "auth", AuthSecret: "auth-secret"}},
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(ca, sim.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = sim.Close(ctx)
 	})
 	invalid := kafkatest.Topic(t, brokers, 1)
 	telemetry := kafkatest.Topic(t, brokers, 3)

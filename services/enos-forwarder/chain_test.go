@@ -25,6 +25,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
@@ -74,27 +75,20 @@ func newChain(t testing.TB, fleet snotisim.Fleet) *chain {
 // newChainOn builds a chain on brokers whose topics topic creates.
 func newChainOn(t testing.TB, brokers []string, topic func(partitions int) string, fleet snotisim.Fleet) *chain {
 	t.Helper()
-	sim, err := snotisim.New(snotisim.Config{
+	// Started by start, once the decoder and the forwarder are up.
+	sim, ca := simtest.New(t, snotisim.Config{
 		Addr:        "127.0.0.1:0",
 		Enterprises: []snotisim.Enterprise{{ID: chainEnterprise, Secret: chainSecret}},
 		Products:    []snotisim.Product{{ProductKey: evChargerPK, AuthID: "auth", AuthSecret: "auth-secret"}},
 		Fleet:       fleet,
 		Trace:       true, // sim_seq identifies each event end to end
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	enos, err := sinksim.NewEnOS(sinksim.EnOSConfig{Credentials: map[string]string{accessKey: secretKey}, OrgID: orgID, MaxStored: 2_000_000}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(enos)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(ca, sim.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	codec, err := records.NewCodec()
 	if err != nil {
 		t.Fatal(err)
@@ -144,11 +138,6 @@ func (c *chain) start(t testing.TB) {
 	if err := c.sim.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = c.sim.Close(ctx)
-	})
 	c.startProgram(t, "ingest", append(append(common,
 		"SNOTI_ADDR="+c.sim.Addr(), "SNOTI_PROTOCOL=v1", "SNOTI_ENTERPRISE_ID="+chainEnterprise,
 		"SNOTI_ENTERPRISE_SECRET="+chainSecret, "SNOTI_CA_FILE="+c.caFile, "SNOTI_PREFETCH=500", "SNOTI_CONNECTIONS=2",

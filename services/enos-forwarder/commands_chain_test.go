@@ -19,6 +19,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
@@ -46,23 +47,16 @@ func testChainCommands(t *testing.T, path string) {
 	if path == "snoti" {
 		// A v2 product login with a subkey: the ingest reads the product's
 		// queue and sends commands on the same connections.
-		sim, err := snotisim.New(snotisim.Config{
+		c.sim, c.caFile = simtest.New(t, snotisim.Config{
 			Addr:     "127.0.0.1:0",
 			Products: []snotisim.Product{{ProductKey: evChargerPK, AuthID: "auth", AuthSecret: "auth-secret", Subkeys: []string{"main"}}},
 			Fleet:    fleet,
-		}, zerolog.Nop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(c.caFile, sim.CertPEM(), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		})
 		products, _ := json.Marshal([]map[string]any{{"product_key": evChargerPK, "auth_id": "auth", "auth_secret": "auth-secret", "subkey": "main", "events": snoti.Subscriptions()}})
 		productsFile := filepath.Join(t.TempDir(), "products.json")
 		if err := os.WriteFile(productsFile, products, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c.sim = sim
 		c.ingestEnv = []string{"SNOTI_PROTOCOL=v2", "SNOTI_PRODUCTS_FILE=" + productsFile, "SNOTI_ENTERPRISE_ID=", "SNOTI_ENTERPRISE_SECRET="}
 	}
 	api, err := snotisim.NewEnterpriseAPI(snotisim.EnterpriseAPIConfig{EnterpriseID: chainEnterprise, EnterpriseSecret: chainSecret,

@@ -17,12 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/snotisim/simtest"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
@@ -145,25 +144,14 @@ func BenchmarkIngest(b *testing.B) {
 type benchHarness struct{ *harness }
 
 func newBenchHarness(b *testing.B, brokers []string, fleet snotisim.Fleet) benchHarness {
-	sim, err := snotisim.New(snotisim.Config{
+	sim, ca := simtest.Start(b, snotisim.Config{
 		Addr:        "127.0.0.1:0",
 		Enterprises: []snotisim.Enterprise{{ID: entID, Secret: entSecret}},
 		Fleet:       fleet,
 		Trace:       true, // sim_seq identifies each event end to end
 		LedgerSize:  1 << 19,
 		MaxBacklog:  1 << 20,
-	}, zerolog.Nop())
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := sim.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = sim.Close(context.Background()) })
-	ca := filepath.Join(b.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, sim.CertPEM(), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	})
 	codec, _ := records.NewCodec()
 	h := &harness{connections: 1, sim: sim, caFile: ca, codec: codec,
 		events: kafkatest.Topic(b, brokers, 6), invald: kafkatest.Topic(b, brokers, 1)}
