@@ -73,17 +73,56 @@ func produce(t *testing.T, kc kafkaconf.Config, topic string, from, to int) {
 	}
 }
 
-func startRunner(t *testing.T, kc kafkaconf.Config, group, in, dlq string, h consume.Handler) (stop func()) {
+// fixture is a runner test's Kafka: an input topic holding the records
+// produce writes, a DLQ topic and the consumer group's name.
+type fixture struct {
+	kc             kafkaconf.Config
+	in, dlq, group string
+}
+
+// newFixture creates the input topic with partitions, the DLQ and the
+// group's name, and writes records 0 to n-1 to the input (produce).
+func newFixture(t *testing.T, partitions, n int) fixture {
+	t.Helper()
+	kc := kafkatest.Config(t)
+	in := kafkatest.Topic(t, kc.Brokers, partitions)
+	f := fixture{kc: kc, in: in, dlq: kafkatest.Topic(t, kc.Brokers, 1), group: in + "-g"}
+	produce(t, kc, in, 0, n)
+	return f
+}
+
+// config is a runner of stage "test" on f's input, group and DLQ, with
+// batches of batchSize.
+func (f fixture) config(batchSize int) consume.Config {
+	return consume.Config{
+		ProcessorConfig: consume.ProcessorConfig{Stage: "test", DLQTopic: f.dlq},
+		GroupID:         f.group, Topics: []string{f.in}, BatchSize: batchSize,
+	}
+}
+
+// runner builds a runner of h with cfg on f's broker, its metrics in reg.
+func (f fixture) runner(t *testing.T, cfg consume.Config, h consume.Handler, reg prometheus.Registerer) *consume.Runner {
 	t.Helper()
 	codec, _ := records.NewCodec()
-	r, err := consume.New(consume.Config{
-		ProcessorConfig: consume.ProcessorConfig{Stage: "test", DLQTopic: dlq, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
-		GroupID:         group, Topics: []string{in}, BatchSize: 50,
-	}, kc, h, codec, zerolog.Nop(), prometheus.NewRegistry())
+	r, err := consume.New(cfg, f.kc, h, codec, zerolog.Nop(), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runInBackground(t, "runner", r.Run)
+	return r
+}
+
+// retryFast is config(50) with sink retries 10 to 50 ms apart, for the
+// tests whose sink fails for a while.
+func (f fixture) retryFast() consume.Config {
+	cfg := f.config(50)
+	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
+	return cfg
+}
+
+// startRunner runs a runner of h on f (retryFast) until stop is called.
+func (f fixture) startRunner(t *testing.T, h consume.Handler) (stop func()) {
+	t.Helper()
+	return runInBackground(t, "runner", f.runner(t, f.retryFast(), h, prometheus.NewRegistry()).Run)
 }
 
 // runInBackground runs run until the returned stop is called, which cancels
@@ -129,26 +168,22 @@ func committed(t *testing.T, kc kafkaconf.Config, group, topic string) (committe
 }
 
 func TestRunnerOutageAndDeadLetters(t *testing.T) {
-	kc := kafkatest.Config(t)
-	in := kafkatest.Topic(t, kc.Brokers, 3)
-	dlq := kafkatest.Topic(t, kc.Brokers, 1)
-	group := in + "-g"
 	const n = 300
-	produce(t, kc, in, 0, n)
+	f := newFixture(t, 3, n)
 
 	sink := &fakeSink{outage: 25, accepted: map[string]int{}}
-	stop := startRunner(t, kc, group, in, dlq, consume.PerKey(4, sink.send))
+	stop := f.startRunner(t, consume.PerKey(4, sink.send))
 	want := n - n/10 // values ending in 7 are rejected
 	testkit.Eventually(t, 2*time.Minute, "every good record at the sink", func() bool { return sink.count() == want })
 	testkit.Eventually(t, time.Minute, "offsets committed to the end", func() bool {
-		c, e := committed(t, kc, group, in)
+		c, e := committed(t, f.kc, f.group, f.in)
 		return c == e && e == n
 	})
 	stop()
 
 	// The DLQ holds exactly the rejected records, with their reason.
 	codec, _ := records.NewCodec()
-	r := kafkatest.NewReader(t, kc.Brokers, dlq)
+	r := kafkatest.NewReader(t, f.kc.Brokers, f.dlq)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	bad := map[string]bool{}
@@ -161,7 +196,7 @@ func TestRunnerOutageAndDeadLetters(t *testing.T) {
 		if err := codec.Unmarshal(m.Value, &dl); err != nil {
 			t.Fatal(err)
 		}
-		if dl.Reason != "rejected" || dl.Stage != "test" || *dl.SourceTopic != in {
+		if dl.Reason != "rejected" || dl.Stage != "test" || *dl.SourceTopic != f.in {
 			t.Errorf("dead letter %+v", dl)
 		}
 		bad[string(dl.Value)] = true
@@ -174,12 +209,8 @@ func TestRunnerOutageAndDeadLetters(t *testing.T) {
 }
 
 func TestRunnerRestartLosesNothing(t *testing.T) {
-	kc := kafkatest.Config(t)
-	in := kafkatest.Topic(t, kc.Brokers, 3)
-	dlq := kafkatest.Topic(t, kc.Brokers, 1)
-	group := in + "-g"
 	const n = 400
-	produce(t, kc, in, 0, n)
+	f := newFixture(t, 3, n)
 
 	var mu sync.Mutex
 	seen := map[string]int{}
@@ -191,11 +222,11 @@ func TestRunnerRestartLosesNothing(t *testing.T) {
 	})
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(seen) }
 
-	stop := startRunner(t, kc, group, in, dlq, h)
+	stop := f.startRunner(t, h)
 	testkit.Eventually(t, 2*time.Minute, "some progress", func() bool { return count() >= n/4 })
 	stop() // mid-stream
 	before := count()
-	stop = startRunner(t, kc, group, in, dlq, h)
+	stop = f.startRunner(t, h)
 	testkit.Eventually(t, 2*time.Minute, "every record after the restart", func() bool { return count() == n })
 	stop()
 	t.Logf("records seen before the restart: %d of %d", before, n)
@@ -240,12 +271,8 @@ func sum(m map[string]float64) (s float64) {
 // joins, each pod exports only the partitions it owns, and a stopped
 // member exports none.
 func TestRunnerLagTrueDuringSinkOutage(t *testing.T) {
-	kc := kafkatest.Config(t)
-	in := kafkatest.Topic(t, kc.Brokers, 4)
-	dlq := kafkatest.Topic(t, kc.Brokers, 1)
-	group := in + "-g"
 	const n = 200
-	produce(t, kc, in, 0, n)
+	f := newFixture(t, 4, n)
 
 	var down atomic.Bool
 	down.Store(true)
@@ -255,17 +282,11 @@ func TestRunnerLagTrueDuringSinkOutage(t *testing.T) {
 		}
 		return nil
 	})
-	codec, _ := records.NewCodec()
+	cfg := f.retryFast()
+	cfg.LagInterval = 200 * time.Millisecond
 	start := func() (*prometheus.Registry, func()) {
 		reg := prometheus.NewRegistry()
-		r, err := consume.New(consume.Config{
-			ProcessorConfig: consume.ProcessorConfig{Stage: "test", DLQTopic: dlq, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
-			GroupID:         group, Topics: []string{in}, BatchSize: 50, LagInterval: 200 * time.Millisecond,
-		}, kc, h, codec, zerolog.Nop(), reg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return reg, runInBackground(t, "runner", r.Run)
+		return reg, runInBackground(t, "runner", f.runner(t, cfg, h, reg).Run)
 	}
 	reg1, stop1 := start()
 	testkit.Eventually(t, 2*time.Minute, "lag of every record while the sink is down", func() bool {
@@ -304,30 +325,20 @@ func TestRunnerLagTrueDuringSinkOutage(t *testing.T) {
 // first is made while running); stopping the runner commits everything
 // finished.
 func TestRunnerFinalCommitRecordsEverythingDone(t *testing.T) {
-	kc := kafkatest.Config(t)
-	in := kafkatest.Topic(t, kc.Brokers, 3)
-	dlq := kafkatest.Topic(t, kc.Brokers, 1)
-	group := in + "-g"
 	const n = 300
-	produce(t, kc, in, 0, n)
+	f := newFixture(t, 3, n)
 
 	var seen atomic.Int64
 	h := consume.HandlerFunc(func(_ context.Context, msgs []kafka.Message) []error {
 		seen.Add(int64(len(msgs)))
 		return make([]error, len(msgs))
 	})
-	codec, _ := records.NewCodec()
-	r, err := consume.New(consume.Config{
-		ProcessorConfig: consume.ProcessorConfig{Stage: "test", DLQTopic: dlq},
-		GroupID:         group, Topics: []string{in}, BatchSize: 20, CommitInterval: time.Hour,
-	}, kc, h, codec, zerolog.Nop(), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runInBackground(t, "runner", r.Run)
+	cfg := f.config(20)
+	cfg.CommitInterval = time.Hour
+	stop := runInBackground(t, "runner", f.runner(t, cfg, h, prometheus.NewRegistry()).Run)
 	testkit.Eventually(t, 2*time.Minute, "every record handled", func() bool { return seen.Load() == n })
 	stop()
-	if c, e := committed(t, kc, group, in); c != n || e != n {
+	if c, e := committed(t, f.kc, f.group, f.in); c != n || e != n {
 		t.Fatalf("committed %d of %d after the stop, want all %d", c, e, n)
 	}
 }
@@ -338,12 +349,8 @@ func TestRunnerFinalCommitRecordsEverythingDone(t *testing.T) {
 // after it — also with commits in the background held back by a long
 // CommitInterval.
 func TestRunnerFatalErrorCommitsNothingPastIt(t *testing.T) {
-	kc := kafkatest.Config(t)
-	in := kafkatest.Topic(t, kc.Brokers, 1)
-	dlq := kafkatest.Topic(t, kc.Brokers, 1)
-	group := in + "-g"
 	const n, poison = 200, "120"
-	produce(t, kc, in, 0, n)
+	f := newFixture(t, 1, n)
 
 	var mu sync.Mutex
 	handled := map[int64]bool{}
@@ -362,20 +369,15 @@ func TestRunnerFatalErrorCommitsNothingPastIt(t *testing.T) {
 		}
 		return make([]error, len(msgs))
 	})
-	codec, _ := records.NewCodec()
-	r, err := consume.New(consume.Config{
-		ProcessorConfig: consume.ProcessorConfig{Stage: "test", DLQTopic: dlq},
-		GroupID:         group, Topics: []string{in}, BatchSize: 50, CommitInterval: time.Hour,
-	}, kc, h, codec, zerolog.Nop(), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := f.config(50)
+	cfg.CommitInterval = time.Hour
+	r := f.runner(t, cfg, h, prometheus.NewRegistry())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := r.Run(ctx); err == nil || ctx.Err() != nil {
 		t.Fatalf("Run = %v (ctx %v), want the fatal error before the deadline", err, ctx.Err())
 	}
-	c, _ := committed(t, kc, group, in)
+	c, _ := committed(t, f.kc, f.group, f.in)
 	mu.Lock()
 	defer mu.Unlock()
 	if failedAt < 0 || c != failedAt {
