@@ -25,12 +25,12 @@
 // ACKed, plus counters such as stale and repeated ACKs.
 //
 // Events come from Publish (tests), from the virtual-device Fleet (N devices
-// over M products at a configured rate, optionally stopping after a number
-// of events), and the Faults can drop connections, delay pushes, and inject
+// over M products at a configured rate, from Start or from the first login,
+// optionally stopping after a number of events), and the Faults can drop connections, delay pushes, and inject
 // malformed or over-long lines, set at start or through the HTTP control
 // API (Server.Handler).
 //
-// In a test:
+// In a test (package simtest does the first four lines):
 //
 //	srv, err := snotisim.New(snotisim.Config{Addr: "127.0.0.1:0", Products: ...}, log)
 //	err = srv.Start()

@@ -36,6 +36,12 @@ type Fleet struct {
 	// device_online needs no weight: an offline device always comes back
 	// online first; a weight adds re-onlines of online devices.
 	Mix map[string]float64
+	// StartOnLogin holds the fleet back from Start until the first client
+	// has logged in, and counts Rate from then: a client started after the
+	// simulator gets the stated rate from its first push, not first the
+	// backlog of what the fleet published before it was up (a benchmark's
+	// start-up burst). False, the default, publishes from Start.
+	StartOnLogin bool
 }
 
 // DefaultMix is the fleet's mix when Fleet.Mix is nil: the six event types
@@ -179,8 +185,16 @@ func newFleet(cfg Fleet, srv *Server) (*fleet, error) {
 	return f, nil
 }
 
-// run publishes what is due every tick until quit or MaxEvents.
+// run publishes what is due every tick until quit or MaxEvents, from
+// the first login when StartOnLogin is set.
 func (f *fleet) run(quit <-chan struct{}) {
+	if f.cfg.StartOnLogin {
+		select {
+		case <-quit:
+			return
+		case <-f.srv.firstLogin:
+		}
+	}
 	t := time.NewTicker(fleetTick)
 	defer t.Stop()
 	start := time.Now()

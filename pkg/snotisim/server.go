@@ -36,6 +36,11 @@ type Server struct {
 	seq         atomic.Uint64 // sim_seq of the last published event
 	nextSession atomic.Uint64
 
+	// firstLogin is closed when a client has logged in for the first time
+	// (Fleet.StartOnLogin waits on it).
+	firstLogin     chan struct{}
+	firstLoginOnce sync.Once
+
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	started  bool
@@ -69,6 +74,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		enterprises: map[string]Enterprise{},
 		sessions:    map[*session]struct{}{},
 		quit:        make(chan struct{}),
+		firstLogin:  make(chan struct{}),
 	}
 	f := cfg.Faults
 	s.faults.Store(&f)

@@ -222,6 +222,46 @@ func TestFleetKeepsItsRate(t *testing.T) {
 	}
 }
 
+// TestFleetStartOnLogin: a fleet with StartOnLogin publishes nothing
+// before the first login, however long the simulator has run, and then
+// its rate counts from the login: no burst of what it would have published
+// before.
+func TestFleetStartOnLogin(t *testing.T) {
+	const rate, n = 1000, 300
+	srv := startSim(t, snotisim.Config{Fleet: snotisim.Fleet{Devices: 5, Rate: rate, MaxEvents: n, Seed: 1, StartOnLogin: true}})
+	// The clock: the same fleet without the option, started after srv,
+	// has published 200 events at 1000/s, so srv's has run 200 ms too.
+	clock := startSim(t, snotisim.Config{Fleet: snotisim.Fleet{Devices: 5, Rate: rate, MaxEvents: n, Seed: 1}})
+	waitSummary(t, clock, 30*time.Second, func(s snotisim.Summary) bool { return s.Events >= 200 })
+	if s := srv.Summary(); s.Events != 0 {
+		t.Fatalf("%d events published before any login", s.Events)
+	}
+	loginAt := time.Now()
+	runClient(t, srv, 100, snoti.HandlerFuncs{OnPush: func(p *snoti.Push) { p.Ack() }})
+	waitSummary(t, srv, 30*time.Second, func(s snotisim.Summary) bool { return s.Acks == n })
+	entries := srv.Entries()
+	first := entries[0].Published
+	for _, e := range entries {
+		if e.Published.Before(loginAt) {
+			t.Fatalf("event %d published at %s, before the login at %s", e.Seq, e.Published, loginAt)
+		}
+		if e.Published.Before(first) {
+			first = e.Published
+		}
+	}
+	// From the login at 1000/s: about 10 events in its first 10 ms; the
+	// 200 ms before the login would have come as a burst of 200.
+	burst := 0
+	for _, e := range entries {
+		if e.Published.Sub(first) < 10*time.Millisecond {
+			burst++
+		}
+	}
+	if burst >= 100 {
+		t.Fatalf("%d events published within 10 ms of the first: a burst, not the rate from the login", burst)
+	}
+}
+
 func TestBacklogExpiresOldestAndLedgerIsBounded(t *testing.T) {
 	srv := startSim(t, snotisim.Config{MaxBacklog: 5, LedgerSize: 10})
 	for range 50 {

@@ -136,6 +136,7 @@ func (s *session) login(m clientMsg) bool {
 	for _, q := range queues {
 		b.attach(s, q)
 	}
+	s.srv.firstLoginOnce.Do(func() { close(s.srv.firstLogin) })
 	return true
 }
 
