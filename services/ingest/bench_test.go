@@ -33,8 +33,8 @@ import (
 // RSS (target ≤ 64 MiB at max prefetch). The figures are printed and
 // written to bench-results/ingest.md.
 //
-// The throughput run's fleet publishes as fast as the ingest takes, its
-// 200k events waiting from before the ingest started. The 5k events/s
+// The throughput run's fleet publishes its 200k events as fast as it can
+// from the simulator's start, so the ingest drains a backlog. The 5k events/s
 // run's fleet starts at the ingest's first login (Fleet.StartOnLogin), so
 // its load is the stated rate from the first push rather than first a
 // backlog burst; its latency is also given without the first second
