@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/snotibridge/snotibridge/pkg/internal/jsonappend"
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 	"github.com/snotibridge/snotibridge/pkg/sinkhttp"
 )
@@ -268,9 +269,9 @@ func newMessage(id string, k kind, o sendOptions, params []json.RawMessage) mess
 // json.RawMessage: the params are entries this package encoded, compact
 // and valid.
 func (m message) appendJSON(b []byte) []byte {
-	b = appendJSONString(append(b, `{"id":`...), m.ID)
-	b = appendJSONString(append(b, `,"version":`...), m.Version)
-	b = appendJSONString(append(b, `,"method":`...), m.Method)
+	b = jsonappend.String(append(b, `{"id":`...), m.ID)
+	b = jsonappend.String(append(b, `,"version":`...), m.Version)
+	b = jsonappend.String(append(b, `,"method":`...), m.Method)
 	b = append(b, `,"params":[`...)
 	for i, p := range m.Params {
 		if i > 0 {

@@ -5,7 +5,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/jsonappend"
 )
 
 // The append encoders below write exactly what encoding/json writes for
@@ -15,19 +16,6 @@ import (
 // time and allocations. A value they do not know is encoded by
 // encoding/json itself. TestAppendJSON and FuzzAppendJSON compare them
 // with encoding/json.
-
-// appendJSONString appends s as encoding/json quotes it.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string never fails
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
 
 // appendJSONFloat appends f as encoding/json formats a float64; false for
 // NaN and infinities, which JSON cannot carry.
@@ -57,7 +45,7 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case string:
-		return appendJSONString(b, x), nil
+		return jsonappend.String(b, x), nil
 	case int64:
 		return strconv.AppendInt(b, x, 10), nil
 	case int:
@@ -130,7 +118,7 @@ func appendJSONMapKeys(b []byte, m map[string]any, keys []string) ([]byte, bool,
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendJSONString(b, k), ':')
+		b = append(jsonappend.String(b, k), ':')
 		var err error
 		if b, err = appendJSONValue(b, v); err != nil {
 			return nil, false, err
@@ -151,7 +139,7 @@ func appendJSONDevice(b []byte, d Device) ([]byte, bool) {
 		if wrote {
 			b = append(b, ',')
 		}
-		b = appendJSONString(append(b, f.key...), f.val)
+		b = jsonappend.String(append(b, f.key...), f.val)
 		wrote = true
 	}
 	return b, wrote
@@ -172,7 +160,7 @@ func appendJSONEntry(b []byte, d Device, time *int64, key string, m map[string]a
 	if wrote {
 		b = append(b, ',')
 	}
-	b = append(appendJSONString(b, key), ':')
+	b = append(jsonappend.String(b, key), ':')
 	b, err := appendJSONMapCached(b, m, keys)
 	if err != nil {
 		return nil, err
