@@ -81,7 +81,11 @@ func appendJSONMap(b []byte, m map[string]any) ([]byte, error) {
 // their product), and checking that a map has exactly those keys costs a
 // lookup per key, which encoding needs anyway, instead of iterating and
 // sorting the map again (most of an entry's encoding time).
-type sortedKeys struct{ keys []string }
+type sortedKeys struct {
+	keys []string
+	// points is the sorted copy of the last unsorted Points encoded.
+	points []Point
+}
 
 // appendJSONMapCached is appendJSONMap(b, m), using and updating the keys
 // remembered in s (nil: none).
@@ -149,6 +153,17 @@ func appendJSONDevice(b []byte, d Device) ([]byte, bool) {
 // "time" (epoch ms) unless time is nil, then key and the map m (its keys
 // sorted with the help of keys, when not nil).
 func appendJSONEntry(b []byte, d Device, time *int64, key string, m map[string]any, keys *sortedKeys) ([]byte, error) {
+	b, err := appendJSONMapCached(appendJSONEntryHead(b, d, time, key), m, keys)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONEntryHead appends the start of an entry object, up to the
+// value of key: the device's fields, "time" (epoch ms) unless time is nil,
+// then key.
+func appendJSONEntryHead(b []byte, d Device, time *int64, key string) []byte {
 	b, wrote := appendJSONDevice(append(b, '{'), d)
 	if time != nil {
 		if wrote {
@@ -160,10 +175,5 @@ func appendJSONEntry(b []byte, d Device, time *int64, key string, m map[string]a
 	if wrote {
 		b = append(b, ',')
 	}
-	b = append(jsonappend.String(b, key), ':')
-	b, err := appendJSONMapCached(b, m, keys)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '}'), nil
+	return append(jsonappend.String(b, key), ':')
 }
