@@ -172,8 +172,10 @@ func TestEnergismePushAllocations(t *testing.T) {
 	if got := w.body.String(); got != "{\"status\":\"ok\"}\n" || w.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("answer %q, Content-Type %q", got, w.header.Get("Content-Type"))
 	}
-	if n := testing.AllocsPerRun(200, func() { servePushOnce(t, emu, req, body, w) }); n > 10 {
-		t.Fatalf("%.0f allocations per push, want at most 10", n)
+	// 10, or 12 under the race detector (its sync.Pool drops parsers);
+	// 26 with encoding/json's decoder and answer.
+	if n := testing.AllocsPerRun(200, func() { servePushOnce(t, emu, req, body, w) }); n > 12 {
+		t.Fatalf("%.0f allocations per push, want at most 12", n)
 	}
 }
 
