@@ -115,6 +115,9 @@ func TestProductRules(t *testing.T) {
 	if got := p2.AppendMeasurepoints(prefix, points); !slices.Equal(got, want) {
 		t.Errorf("pass rule: %v, want %v (sorted by id)", got, want)
 	}
+	if got := p2.Measurepoints(points); len(got) != 3 || got["V"] != 230.5 || got["state"] != "idle" || got["junk"] != int64(1) {
+		t.Errorf("pass rule as a map: %v, want V, junk and state", got)
+	}
 	// Two data points mapped to one id: the later counts, as it did in a map.
 	twice := []records.DataPoint{{Name: "voltage", Value: 1.0}, {Name: "V", Value: 2.0}, {Name: "voltage", Value: 3.0}}
 	if got := p2.AppendMeasurepoints(nil, twice); !slices.Equal(got, []enos.Point{{ID: "V", Value: 3.0}}) {

@@ -98,6 +98,16 @@ func (p *Product) AppendMeasurepoints(dst []enos.Point, points []records.DataPoi
 	return dst[:start+len(enos.SortPoints(dst[start:]))]
 }
 
+// Measurepoints is AppendMeasurepoints(nil, points) as a map by id: what
+// a record sends, for a caller that looks points up (tests, tools).
+func (p *Product) Measurepoints(points []records.DataPoint) map[string]any {
+	out := map[string]any{}
+	for _, pt := range p.AppendMeasurepoints(nil, points) {
+		out[pt.ID] = pt.Value
+	}
+	return out
+}
+
 // sendable reports whether v is a value EnOS takes: JSON cannot carry NaN
 // or infinities, and a null point says nothing.
 func sendable(v any) bool {
