@@ -59,12 +59,13 @@ const (
 // for every message (convert keeps nothing of them but strings and
 // values, which are immutable): decoding into a fresh one per message
 // cost an allocation each. points holds the measurement points of the
-// batch's entries, each a sub-slice of it; left is the number of
-// messages not converted yet, to size its blocks.
+// batch's entries, each a sub-slice of it, sorted by sorter; left is the
+// number of messages not converted yet, to size its blocks.
 type scratch struct {
 	t      records.DeviceTelemetry
 	e      records.SnotiEvent
 	points []enos.Point
+	sorter enos.PointSorter
 	left   int
 }
 
@@ -108,7 +109,7 @@ func (h *Handler) convertTelemetry(mapping *Mapping, s *scratch) (item, error) {
 		s.points = make([]enos.Point, 0, len(t.Points)*min(max(s.left, 1), 64))
 	}
 	start := len(s.points)
-	s.points = p.AppendMeasurepoints(s.points, t.Points)
+	s.points = p.AppendMeasurepoints(s.points, t.Points, &s.sorter)
 	if len(s.points) == start {
 		it.skip = true
 		return it, nil

@@ -79,8 +79,9 @@ func (p *Product) Device(did, mac string) (enos.Device, error) {
 // id the later counts), and returns the extended slice. Points without a
 // value, with a non-finite number, or dropped by the mapping are left out;
 // none may be appended. A batch appends every record's to one slice: no
-// map and no slice per record.
-func (p *Product) AppendMeasurepoints(dst []enos.Point, points []records.DataPoint) []enos.Point {
+// map and no slice per record, and sorts them with one sorter (nil: none),
+// which remembers the order of the last record's.
+func (p *Product) AppendMeasurepoints(dst []enos.Point, points []records.DataPoint, sorter *enos.PointSorter) []enos.Point {
 	start := len(dst)
 	for _, dp := range points {
 		id, ok := p.Points[dp.Name]
@@ -95,14 +96,17 @@ func (p *Product) AppendMeasurepoints(dst []enos.Point, points []records.DataPoi
 		}
 		dst = append(dst, enos.Point{ID: id, Value: dp.Value})
 	}
-	return dst[:start+len(enos.SortPoints(dst[start:]))]
+	if sorter == nil {
+		return dst[:start+len(enos.SortPoints(dst[start:]))]
+	}
+	return dst[:start+len(sorter.Sort(dst[start:]))]
 }
 
-// Measurepoints is AppendMeasurepoints(nil, points) as a map by id: what
+// Measurepoints is AppendMeasurepoints(nil, points, nil) as a map by id: what
 // a record sends, for a caller that looks points up (tests, tools).
 func (p *Product) Measurepoints(points []records.DataPoint) map[string]any {
 	out := map[string]any{}
-	for _, pt := range p.AppendMeasurepoints(nil, points) {
+	for _, pt := range p.AppendMeasurepoints(nil, points, nil) {
 		out[pt.ID] = pt.Value
 	}
 	return out
