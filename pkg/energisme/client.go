@@ -25,9 +25,13 @@ var ErrUnauthorized = errors.New("token rejected by Energisme")
 // ordering between concurrent Push calls is the caller's business (send one
 // device's uplinks one at a time to keep them in order).
 type Client struct {
-	cfg  Config
-	log  zerolog.Logger
-	auth string
+	cfg Config
+	log zerolog.Logger
+	// request is the push request without body or context, its URL parsed
+	// once: each Push sends a copy (WithContext) with header, which
+	// nothing modifies.
+	request *http.Request
+	header  http.Header
 }
 
 // New validates cfg, applies defaults and returns a Client.
@@ -40,7 +44,15 @@ func New(cfg Config, log zerolog.Logger) (*Client, error) {
 	if sinkhttp.CheckURL(cfg.URL, false) != nil {
 		log.Warn().Str("url", cfg.URL).Msg("ENERGISME_ALLOW_INSECURE_HTTP=true: ENERGISME_URL is plain HTTP, the token travels in clear")
 	}
-	return &Client{cfg: cfg, log: log, auth: "Basic " + cfg.Token}, nil
+	req, err := http.NewRequest(http.MethodPost, cfg.URL, http.NoBody)
+	if err != nil {
+		return nil, fmt.Errorf("validating Energisme config: URL=%q: %w", cfg.URL, err)
+	}
+	header := http.Header{}
+	header.Set("source", cfg.Source)
+	header.Set("Content-Type", "application/json")
+	header.Set("Authorization", "Basic "+cfg.Token)
+	return &Client{cfg: cfg, log: log, request: req, header: header}, nil
 }
 
 // Push sends one uplink and blocks until Energisme answered, the request
@@ -53,33 +65,29 @@ func (c *Client) Push(ctx context.Context, u Uplink) error {
 	if err != nil {
 		return sinkerr.NewPermanent(fmt.Errorf("encoding uplink of device %q: %w", u.DeviceID, err))
 	}
-	log := c.log.With().Str("deviceid", u.DeviceID).Str("devicetype", u.DeviceType).Logger()
 	reqCtx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
-	if err != nil {
-		return sinkerr.NewPermanent(fmt.Errorf("building push request: %w", err))
-	}
-	req.Header.Set("source", c.cfg.Source)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", c.auth)
+	req := c.newRequest(reqCtx, body)
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("pushing uplink of device %q: %w", u.DeviceID, ctx.Err())
 		}
-		log.Warn().Err(err).Msg("pushing to Energisme failed")
+		c.pushLog(u).Warn().Err(err).Msg("pushing to Energisme failed")
 		return sinkerr.NewRetryable(fmt.Errorf("pushing uplink of device %q: %w", u.DeviceID, err), 0)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	// Drain a little more so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-
-	status := resp.StatusCode
-	if status/100 == 2 {
+	if resp.StatusCode/100 == 2 {
+		// Drained (a little), so the connection can be reused; the body
+		// of a success says nothing.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil
 	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	log := c.pushLog(u)
+
+	status := resp.StatusCode
 	herr := &HTTPError{StatusCode: status, Body: string(raw)}
 	perr := fmt.Errorf("pushing uplink of device %q: %w", u.DeviceID, herr)
 	switch {
@@ -100,4 +108,23 @@ func (c *Client) Push(ctx context.Context, u Uplink) error {
 		log.Warn().Int("status", status).Msg("unexpected Energisme HTTP status")
 		return sinkerr.NewRetryable(perr, 0)
 	}
+}
+
+// newRequest is the push request carrying body, as
+// http.NewRequestWithContext would build it, without parsing the URL again.
+func (c *Client) newRequest(ctx context.Context, body []byte) *http.Request {
+	req := c.request.WithContext(ctx)
+	// Shared by every push: the client and transport only read a
+	// request's header (http.Client copies it for redirects itself).
+	req.Header = c.header
+	req.ContentLength = int64(len(body))
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return req
+}
+
+// pushLog is the logger of a push that failed.
+func (c *Client) pushLog(u Uplink) *zerolog.Logger {
+	log := c.log.With().Str("deviceid", u.DeviceID).Str("devicetype", u.DeviceType).Logger()
+	return &log
 }

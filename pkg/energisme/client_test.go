@@ -346,3 +346,44 @@ func TestInsecureHTTPIsWarned(t *testing.T) {
 		t.Fatalf("log %q for an https URL, want nothing", buf.String())
 	}
 }
+
+// okTransport answers every request 200 without a network, reading the
+// body as a server would.
+type okTransport struct{}
+
+func (okTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, req.Body)
+	_ = req.Body.Close()
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: req}, nil
+}
+
+// TestPushAllocations bounds the client's own allocations per successful
+// push (the transport's aside): the body appended into one buffer, the
+// request copied from one built at New (no URL parsing), no logger built
+// unless a push fails, the success's body discarded unread.
+func TestPushAllocations(t *testing.T) {
+	c := energismetest.NewClient(t, energisme.Config{URL: "https://energisme.example/push", Token: token, HTTPClient: &http.Client{Transport: okTransport{}}})
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(200, func() {
+		if err := c.Push(ctx, sample); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 18 {
+		t.Fatalf("%.0f allocations per push, want at most 18", n)
+	}
+}
+
+// BenchmarkPush is the client's own cost per push, without a network.
+func BenchmarkPush(b *testing.B) {
+	c, err := energisme.New(energisme.Config{URL: "https://energisme.example/push", Token: token, HTTPClient: &http.Client{Transport: okTransport{}}}, zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Push(ctx, sample); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,10 +2,11 @@ package energisme
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/jsonappend"
 )
 
 // TimestampLayout is the body's timestamp format: RFC 3339, UTC, milliseconds.
@@ -41,12 +42,33 @@ func (u Uplink) Body() Body {
 	}
 }
 
-// MarshalJSON encodes u as the push request body.
+// MarshalJSON encodes u as the push request body: what encoding/json
+// writes for u.Body() (TestUplinkJSON, FuzzUplinkJSON), without its
+// reflection and the intermediate strings.
 func (u Uplink) MarshalJSON() ([]byte, error) {
 	if err := u.validate(); err != nil {
 		return nil, err
 	}
-	return json.Marshal(u.Body())
+	return u.appendJSON(make([]byte, 0, u.jsonSize())), nil
+}
+
+// jsonSize is the length of u's JSON when no string needs escaping.
+func (u Uplink) jsonSize() int {
+	return len(`{"timestamp":"","deviceid":"","payload":"","devicetype":""}`) + len(TimestampLayout) + len(u.DeviceID) + 2*len(u.Payload) + len(u.DeviceType)
+}
+
+// appendJSON appends the body of u.
+func (u Uplink) appendJSON(b []byte) []byte {
+	// The timestamp and hex digits never need escaping.
+	b = u.Time.UTC().AppendFormat(append(b, `{"timestamp":"`...), TimestampLayout)
+	b = jsonappend.String(append(b, `","deviceid":`...), u.DeviceID)
+	b = append(b, `,"payload":"`...)
+	const digits = "0123456789ABCDEF"
+	for _, c := range u.Payload {
+		b = append(b, digits[c>>4], digits[c&0xF])
+	}
+	b = jsonappend.String(append(b, `","devicetype":`...), u.DeviceType)
+	return append(b, '}')
 }
 
 func (u Uplink) validate() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -551,5 +552,42 @@ func TestInsecureHTTPIsWarned(t *testing.T) {
 	}
 	if out := buf.String(); strings.Count(out, `"level":"warn"`) != 1 || !strings.Contains(out, "ENOS_ALLOW_INSECURE_HTTP=true: ENOS_APIM_URL is plain HTTP") || strings.Contains(out, "do-not-log") {
 		t.Fatalf("log %q: want one warning naming ENOS_APIM_URL, without the secret", out)
+	}
+}
+
+// cannedEnOS answers the token request and accepts every integration
+// request, without a network, reading the body as a server would.
+type cannedEnOS struct{}
+
+func (cannedEnOS) RoundTrip(req *http.Request) (*http.Response, error) {
+	body := `{"code":0,"msg":"OK","requestId":"r"}`
+	if strings.HasPrefix(req.URL.Path, "/apim-token-service/") {
+		body = `{"status":0,"msg":"OK","data":{"accessToken":"tok","expire":7200}}`
+	}
+	_, _ = io.Copy(io.Discard, req.Body)
+	_ = req.Body.Close()
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(body)), Header: http.Header{}, Request: req}, nil
+}
+
+// TestPostAllocations bounds the client's own allocations per post of one
+// entry (the transport's aside): the request URLs and envelope sizes
+// computed at New, the multipart body appended into one buffer, no logger
+// built unless a post fails (76 allocations before).
+func TestPostAllocations(t *testing.T) {
+	c, err := enos.New(enos.Config{APIMURL: "https://apim.example", APIURL: "https://api.example", AccessKey: accessKey, SecretKey: secretKey, OrgID: orgID,
+		HTTPClient: &http.Client{Transport: cannedEnOS{}}}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := []enos.MeasurepointEntry{{Device: enos.Device{AssetID: "a"}, Time: time.UnixMilli(1), Points: []enos.Point{{ID: "p", Value: 1.5}}}}
+	ctx := context.Background()
+	post := func() {
+		if err := c.PostMeasurepoints(ctx, entries).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post() // the token
+	if n := testing.AllocsPerRun(100, post); n > 60 {
+		t.Fatalf("%.0f allocations per post, want at most 45", n)
 	}
 }

@@ -5,7 +5,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/snotibridge/snotibridge/pkg/internal/jsonappend"
 )
 
 // The append encoders below write exactly what encoding/json writes for
@@ -15,19 +16,6 @@ import (
 // time and allocations. A value they do not know is encoded by
 // encoding/json itself. TestAppendJSON and FuzzAppendJSON compare them
 // with encoding/json.
-
-// appendJSONString appends s as encoding/json quotes it.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string never fails
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
 
 // appendJSONFloat appends f as encoding/json formats a float64; false for
 // NaN and infinities, which JSON cannot carry.
@@ -57,7 +45,7 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case string:
-		return appendJSONString(b, x), nil
+		return jsonappend.String(b, x), nil
 	case int64:
 		return strconv.AppendInt(b, x, 10), nil
 	case int:
@@ -93,7 +81,11 @@ func appendJSONMap(b []byte, m map[string]any) ([]byte, error) {
 // their product), and checking that a map has exactly those keys costs a
 // lookup per key, which encoding needs anyway, instead of iterating and
 // sorting the map again (most of an entry's encoding time).
-type sortedKeys struct{ keys []string }
+type sortedKeys struct {
+	keys []string
+	// points is the sorted copy of the last unsorted Points encoded.
+	points []Point
+}
 
 // appendJSONMapCached is appendJSONMap(b, m), using and updating the keys
 // remembered in s (nil: none).
@@ -130,7 +122,7 @@ func appendJSONMapKeys(b []byte, m map[string]any, keys []string) ([]byte, bool,
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendJSONString(b, k), ':')
+		b = append(jsonappend.String(b, k), ':')
 		var err error
 		if b, err = appendJSONValue(b, v); err != nil {
 			return nil, false, err
@@ -151,7 +143,7 @@ func appendJSONDevice(b []byte, d Device) ([]byte, bool) {
 		if wrote {
 			b = append(b, ',')
 		}
-		b = appendJSONString(append(b, f.key...), f.val)
+		b = jsonappend.String(append(b, f.key...), f.val)
 		wrote = true
 	}
 	return b, wrote
@@ -161,6 +153,17 @@ func appendJSONDevice(b []byte, d Device) ([]byte, bool) {
 // "time" (epoch ms) unless time is nil, then key and the map m (its keys
 // sorted with the help of keys, when not nil).
 func appendJSONEntry(b []byte, d Device, time *int64, key string, m map[string]any, keys *sortedKeys) ([]byte, error) {
+	b, err := appendJSONMapCached(appendJSONEntryHead(b, d, time, key), m, keys)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONEntryHead appends the start of an entry object, up to the
+// value of key: the device's fields, "time" (epoch ms) unless time is nil,
+// then key.
+func appendJSONEntryHead(b []byte, d Device, time *int64, key string) []byte {
 	b, wrote := appendJSONDevice(append(b, '{'), d)
 	if time != nil {
 		if wrote {
@@ -172,10 +175,5 @@ func appendJSONEntry(b []byte, d Device, time *int64, key string, m map[string]a
 	if wrote {
 		b = append(b, ',')
 	}
-	b = append(appendJSONString(b, key), ':')
-	b, err := appendJSONMapCached(b, m, keys)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '}'), nil
+	return append(jsonappend.String(b, key), ':')
 }

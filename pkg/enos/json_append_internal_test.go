@@ -8,17 +8,26 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
 
-// The references: what MarshalJSON wrote with encoding/json.
+// The references: what MarshalJSON wrote with encoding/json. Points are
+// the map of them, each assigned in turn.
 func measurepointReference(e MeasurepointEntry) ([]byte, error) {
+	m := e.Measurepoints
+	if len(e.Points) > 0 {
+		m = map[string]any{}
+		for _, p := range e.Points {
+			m[p.ID] = p.Value
+		}
+	}
 	return json.Marshal(struct {
 		Device
 		Time          int64          `json:"time"`
 		Measurepoints map[string]any `json:"measurepoints"`
-	}{e.Device, e.Time.UnixMilli(), e.Measurepoints})
+	}{e.Device, e.Time.UnixMilli(), m})
 }
 
 func eventReference(e EventEntry) ([]byte, error) {
@@ -91,6 +100,60 @@ func randomMap(rng *rand.Rand, depth int) map[string]any {
 	return m
 }
 
+// pointsOf lists the values of m as Points in a random order, some ids
+// given before with other values (their last point counts): what the map
+// m is as Points.
+func pointsOf(rng *rand.Rand, m map[string]any) []Point {
+	var out []Point
+	for id, v := range m {
+		out = append(out, Point{ID: id, Value: v})
+	}
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	for i := len(out) - 1; i >= 0; i-- {
+		if rng.IntN(4) == 0 { // an earlier point of the id, overridden
+			out = slices.Insert(out, rng.IntN(i+1), Point{ID: out[i].ID, Value: randomValue(rng, 0)})
+		}
+	}
+	return out
+}
+
+// checkPoints fails unless the entry given as Points, in the order given
+// and sorted by SortPoints, encodes as encoding/json encodes it as the
+// map mp.Measurepoints.
+func checkPoints(t *testing.T, rng *rand.Rand, mp MeasurepointEntry) {
+	t.Helper()
+	want, wantErr := measurepointReference(mp)
+	points := pointsOf(rng, mp.Measurepoints)
+	if !validOrder(points, mp.Measurepoints) {
+		t.Fatalf("pointsOf(%v) = %v", mp.Measurepoints, points)
+	}
+	for _, pts := range [][]Point{points, SortPoints(slices.Clone(points))} {
+		e := MeasurepointEntry{Device: mp.Device, Time: mp.Time, Points: pts}
+		got, err := e.MarshalJSON()
+		if len(pts) == 0 {
+			continue // an empty map is no measurepoints either way
+		}
+		sameJSON(t, fmt.Sprintf("points %+v", e), got, want, err, wantErr)
+		if n := e.Len(); n != len(mp.Measurepoints) {
+			t.Fatalf("Len() = %d, want %d", n, len(mp.Measurepoints))
+		}
+	}
+}
+
+// validOrder reports whether the last point of each id has m's value.
+func validOrder(points []Point, m map[string]any) bool {
+	last := map[string]int{}
+	for i, p := range points {
+		last[p.ID] = i
+	}
+	for id, i := range last {
+		if fmt.Sprint(points[i].Value) != fmt.Sprint(m[id]) {
+			return false
+		}
+	}
+	return len(last) == len(m)
+}
+
 func randomDevice(rng *rand.Rand) Device {
 	pick := func() string {
 		if rng.IntN(3) == 0 {
@@ -122,6 +185,7 @@ func checkEntries(t *testing.T, rng *rand.Rand) {
 		got, err := mp.MarshalJSON()
 		want, wantErr := measurepointReference(mp)
 		sameJSON(t, fmt.Sprintf("measurepoints %+v", mp), got, want, err, wantErr)
+		checkPoints(t, rng, mp)
 
 		ev := EventEntry{Device: dev, Time: tm, Events: map[string]map[string]any{randomString(rng): randomMap(rng, 0), randomString(rng): nil}}
 		got, err = ev.MarshalJSON()
@@ -203,6 +267,7 @@ func FuzzAppendJSON(f *testing.F) {
 		delete(other, s)
 		other[s+"!"] = d
 		checkMarshalAll(t, []MeasurepointEntry{mp, {Device: mp.Device, Time: mp.Time, Measurepoints: same}, {Device: mp.Device, Time: mp.Time, Measurepoints: other}})
+		checkPoints(t, rand.New(rand.NewPCG(uint64(l), u)), mp)
 	})
 }
 
@@ -256,6 +321,17 @@ func TestMarshalAllSharedKeys(t *testing.T) {
 				m = randomMap(rng, 1)
 			}
 			entries = append(entries, MeasurepointEntry{Device: Device{AssetID: "a"}, Time: time.UnixMilli(rng.Int64N(1 << 42)), Measurepoints: m})
+		}
+		checkMarshalAll(t, entries)
+		// The same entries as Points, some sorted, between entries of maps.
+		for i := range entries {
+			if rng.IntN(2) == 0 && len(entries[i].Measurepoints) > 0 {
+				pts := pointsOf(rng, entries[i].Measurepoints)
+				if rng.IntN(2) == 0 {
+					pts = SortPoints(pts)
+				}
+				entries[i].Points, entries[i].Measurepoints = pts, nil
+			}
 		}
 		checkMarshalAll(t, entries)
 	}

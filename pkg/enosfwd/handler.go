@@ -222,6 +222,7 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	var s scratch
 	skipped := map[string]float64{} // by kind, added to the counter once per batch
 	for i, msg := range msgs {
+		s.left = len(msgs) - i
 		it, err := h.convert(mapping, msg, &s)
 		if err != nil {
 			errs[i] = err
@@ -338,7 +339,7 @@ func (h *Handler) post(ctx context.Context, l *lane, errs []error, stopAll *atom
 				stopAll.CompareAndSwap(nil, &first)
 			}
 		}
-		send(KindMeasurepoint, b.pointsIdx, func(j int) int { return len(b.points[j].Measurepoints) }, func() enos.Result { return h.client.PostMeasurepoints(ctx, b.points, opts...) })
+		send(KindMeasurepoint, b.pointsIdx, func(j int) int { return b.points[j].Len() }, func() enos.Result { return h.client.PostMeasurepoints(ctx, b.points, opts...) })
 		send(KindEvent, b.eventsIdx, nil, func() enos.Result { return h.client.PostEvents(ctx, b.events, opts...) })
 		send(KindAttribute, b.attrsIdx, nil, func() enos.Result { return h.client.PostAttributes(ctx, b.attrs, opts...) })
 	}

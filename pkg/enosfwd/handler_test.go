@@ -179,12 +179,13 @@ func TestHandlerMapsRecords(t *testing.T) {
 	}
 	for i, want := range wantPoints {
 		got := fake.points[i]
-		if got.Device != want.Device || !got.Time.Equal(want.Time) || len(got.Measurepoints) != len(want.Measurepoints) {
+		gotPoints := pointsMap(t, got)
+		if got.Device != want.Device || !got.Time.Equal(want.Time) || len(gotPoints) != len(want.Measurepoints) {
 			t.Errorf("entry %d = %+v, want %+v", i, got, want)
 		}
 		for k, v := range want.Measurepoints {
-			if got.Measurepoints[k] != v {
-				t.Errorf("entry %d point %s = %v (%T), want %v (%T)", i, k, got.Measurepoints[k], got.Measurepoints[k], v, v)
+			if gotPoints[k] != v {
+				t.Errorf("entry %d point %s = %v (%T), want %v (%T)", i, k, gotPoints[k], gotPoints[k], v, v)
 			}
 		}
 	}
@@ -371,4 +372,22 @@ func TestHandlerIntoEmulator(t *testing.T) {
 	if len(attrs) != 1 || attrs[0].Name != "online" || attrs[0].Value != false {
 		t.Errorf("attributes = %+v", attrs)
 	}
+}
+
+// pointsMap returns the measurement points of e as a map, and fails
+// unless they are given as Points sorted by id without repeats, as the
+// handler builds them (enos.SortPoints), in place of a map per record.
+func pointsMap(t *testing.T, e enos.MeasurepointEntry) map[string]any {
+	t.Helper()
+	if e.Measurepoints != nil {
+		t.Fatalf("entry %+v: a map of points, want Points", e)
+	}
+	m := map[string]any{}
+	for i, p := range e.Points {
+		if i > 0 && e.Points[i-1].ID >= p.ID {
+			t.Fatalf("entry %+v: Points not sorted by id without repeats", e)
+		}
+		m[p.ID] = p.Value
+	}
+	return m
 }

@@ -56,12 +56,17 @@ const (
 )
 
 // scratch is the records a batch decodes into, one of each kind reused
-// for every message (convert keeps nothing of them but strings, which
-// are immutable): decoding into a fresh one per message cost an
-// allocation each.
+// for every message (convert keeps nothing of them but strings and
+// values, which are immutable): decoding into a fresh one per message
+// cost an allocation each. points holds the measurement points of the
+// batch's entries, each a sub-slice of it, sorted by sorter; left is the
+// number of messages not converted yet, to size its blocks.
 type scratch struct {
-	t records.DeviceTelemetry
-	e records.SnotiEvent
+	t      records.DeviceTelemetry
+	e      records.SnotiEvent
+	points []enos.Point
+	sorter enos.PointSorter
+	left   int
 }
 
 // convert maps one record. Its error is a consume.Reject with a reason;
@@ -71,7 +76,7 @@ func (h *Handler) convert(mapping *Mapping, m kafka.Message, s *scratch) (item, 
 		if err := h.codec.Unmarshal(m.Value, &s.t); err != nil {
 			return item{kind: KindMeasurepoint}, rejectf(ReasonBadRecord, fmt.Errorf("decoding telemetry: %w", err))
 		}
-		return h.convertTelemetry(mapping, &s.t)
+		return h.convertTelemetry(mapping, s)
 	}
 	if skipByHeaders(m) {
 		return item{kind: KindOther, skip: true}, nil
@@ -82,12 +87,14 @@ func (h *Handler) convert(mapping *Mapping, m kafka.Message, s *scratch) (item, 
 	}
 	// A record without the schema header may still be telemetry.
 	if h.codec.Unmarshal(m.Value, &s.t) == nil {
-		return h.convertTelemetry(mapping, &s.t)
+		return h.convertTelemetry(mapping, s)
 	}
 	return item{kind: KindOther}, rejectf(ReasonBadRecord, fmt.Errorf("decoding record: %w", err))
 }
 
-func (h *Handler) convertTelemetry(mapping *Mapping, t *records.DeviceTelemetry) (item, error) {
+// convertTelemetry maps the telemetry record decoded into s.t.
+func (h *Handler) convertTelemetry(mapping *Mapping, s *scratch) (item, error) {
+	t := &s.t
 	it := item{kind: KindMeasurepoint, time: recordTime(t.Time, t.ReceivedAt)}
 	if it.time.IsZero() {
 		return it, rejectf(ReasonBadRecord, fmt.Errorf("telemetry %s of device %s has no time", t.EventID, t.DID))
@@ -96,12 +103,19 @@ func (h *Handler) convertTelemetry(mapping *Mapping, t *records.DeviceTelemetry)
 	if err != nil {
 		return it, err
 	}
-	mp := p.Measurepoints(t.Points)
-	if len(mp) == 0 {
+	if cap(s.points)-len(s.points) < len(t.Points) {
+		// A new block for the records left (up to 64 of this size): the
+		// entries keep theirs, so it is never grown in place.
+		s.points = make([]enos.Point, 0, len(t.Points)*min(max(s.left, 1), 64))
+	}
+	start := len(s.points)
+	s.points = p.AppendMeasurepoints(s.points, t.Points, &s.sorter)
+	if len(s.points) == start {
 		it.skip = true
 		return it, nil
 	}
-	it.has, it.point = pointEntry, enos.MeasurepointEntry{Device: dev, Time: it.time, Measurepoints: mp}
+	mp := s.points[start:len(s.points):len(s.points)]
+	it.has, it.point = pointEntry, enos.MeasurepointEntry{Device: dev, Time: it.time, Points: mp}
 	return it, nil
 }
 

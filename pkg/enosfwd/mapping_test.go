@@ -1,6 +1,7 @@
 package enosfwd_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,10 +107,20 @@ func TestProductRules(t *testing.T) {
 		})
 	}
 	points := []records.DataPoint{{Name: "voltage", Value: 230.5}, {Name: "junk", Value: int64(1)}, {Name: "state", Value: "idle"}, {Name: "nothing", Value: nil}}
-	if got := p1.Measurepoints(points); len(got) != 1 || got["Voltage"] != 230.5 {
-		t.Errorf("drop rule: %v, want only Voltage", got)
+	prefix := []enos.Point{{ID: "z", Value: 1}} // appended to, left as is
+	if got := p1.AppendMeasurepoints(prefix, points, nil); !slices.Equal(got, []enos.Point{prefix[0], {ID: "Voltage", Value: 230.5}}) {
+		t.Errorf("drop rule: %v, want only Voltage after the prefix", got)
+	}
+	want := []enos.Point{prefix[0], {ID: "V", Value: 230.5}, {ID: "junk", Value: int64(1)}, {ID: "state", Value: "idle"}}
+	if got := p2.AppendMeasurepoints(prefix, points, nil); !slices.Equal(got, want) {
+		t.Errorf("pass rule: %v, want %v (sorted by id)", got, want)
 	}
 	if got := p2.Measurepoints(points); len(got) != 3 || got["V"] != 230.5 || got["state"] != "idle" || got["junk"] != int64(1) {
-		t.Errorf("pass rule: %v, want V, junk and state", got)
+		t.Errorf("pass rule as a map: %v, want V, junk and state", got)
+	}
+	// Two data points mapped to one id: the later counts, as it did in a map.
+	twice := []records.DataPoint{{Name: "voltage", Value: 1.0}, {Name: "V", Value: 2.0}, {Name: "voltage", Value: 3.0}}
+	if got := p2.AppendMeasurepoints(nil, twice, &enos.PointSorter{}); !slices.Equal(got, []enos.Point{{ID: "V", Value: 3.0}}) {
+		t.Errorf("repeated id: %v, want V=3", got)
 	}
 }

@@ -74,11 +74,15 @@ func (p *Product) Device(did, mac string) (enos.Device, error) {
 	return enos.Device{}, errNoDevice{fmt.Sprintf("device did=%s mac=%s is not in the assets table of product %s", did, mac, p.GizwitsKey)}
 }
 
-// Measurepoints maps data points to measurement point values. Points
-// without a value, with a non-finite number, or dropped by the mapping are
-// left out; the result may be empty.
-func (p *Product) Measurepoints(points []records.DataPoint) map[string]any {
-	out := make(map[string]any, len(points))
+// AppendMeasurepoints appends to dst the measurement point values of data
+// points, sorted by id (enos.SortPoints: of two data points mapped to one
+// id the later counts), and returns the extended slice. Points without a
+// value, with a non-finite number, or dropped by the mapping are left out;
+// none may be appended. A batch appends every record's to one slice: no
+// map and no slice per record, and sorts them with one sorter (nil: none),
+// which remembers the order of the last record's.
+func (p *Product) AppendMeasurepoints(dst []enos.Point, points []records.DataPoint, sorter *enos.PointSorter) []enos.Point {
+	start := len(dst)
 	for _, dp := range points {
 		id, ok := p.Points[dp.Name]
 		if !ok {
@@ -90,7 +94,20 @@ func (p *Product) Measurepoints(points []records.DataPoint) map[string]any {
 		if id == "" || !sendable(dp.Value) {
 			continue
 		}
-		out[id] = dp.Value
+		dst = append(dst, enos.Point{ID: id, Value: dp.Value})
+	}
+	if sorter == nil {
+		return dst[:start+len(enos.SortPoints(dst[start:]))]
+	}
+	return dst[:start+len(sorter.Sort(dst[start:]))]
+}
+
+// Measurepoints is AppendMeasurepoints(nil, points, nil) as a map by id: what
+// a record sends, for a caller that looks points up (tests, tools).
+func (p *Product) Measurepoints(points []records.DataPoint) map[string]any {
+	out := map[string]any{}
+	for _, pt := range p.AppendMeasurepoints(nil, points, nil) {
+		out[pt.ID] = pt.Value
 	}
 	return out
 }

@@ -176,8 +176,23 @@ type pushBody struct {
 	DeviceType string `json:"devicetype"`
 }
 
+// pushOK is the body of an accepted push, as writeJSON encodes it;
+// jsonContentType its Content-Type header (never appended to).
+var (
+	pushOK          = []byte(`{"status":"ok"}` + "\n")
+	jsonContentType = []string{"application/json"}
+)
+
+// isJSONMediaType reports whether a Content-Type header names
+// application/json, parameters allowed.
+func isJSONMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
+}
+
 func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
-	rec := EnergismeRequest{ReceivedAt: time.Now()}
+	now := time.Now()
+	rec := EnergismeRequest{ReceivedAt: now}
 	reply := func(status int, reason string) {
 		rec.Status, rec.Reason = status, reason
 		e.mu.Lock()
@@ -197,7 +212,11 @@ func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, reason, status)
 			return
 		}
-		writeJSON(w, status, map[string]string{"status": "ok"})
+		// What writeJSON writes for {"status":"ok"}, without encoding it
+		// again for every push.
+		w.Header()["Content-Type"] = jsonContentType
+		w.WriteHeader(status)
+		_, _ = w.Write(pushOK)
 	}
 	if r.Method != http.MethodPost {
 		reply(http.StatusMethodNotAllowed, "method must be POST")
@@ -220,7 +239,7 @@ func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusUnauthorized, "missing or wrong Authorization")
 		return
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !isJSONMediaType(ct) {
 		reply(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
 	}
@@ -228,15 +247,9 @@ func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusBadRequest, fmt.Sprintf("source header %q, want %q", got, e.cfg.Source))
 		return
 	}
-	var b pushBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		reply(http.StatusBadRequest, "invalid JSON body: "+err.Error())
-		return
-	}
-	if dec.More() {
-		reply(http.StatusBadRequest, "invalid JSON body: trailing data")
+	b, reason := decodePush(raw)
+	if reason != "" {
+		reply(http.StatusBadRequest, reason)
 		return
 	}
 	rec.DeviceID = b.DeviceID
@@ -245,13 +258,37 @@ func (e *Energisme) servePush(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusBadRequest, reason)
 		return
 	}
-	up.Source, up.ReceivedAt = r.Header.Get("source"), time.Now()
+	up.Source, up.ReceivedAt = r.Header.Get("source"), now
 	e.mu.Lock()
 	e.seq.uplinks++
 	up.Seq = e.seq.uplinks
 	e.uplinks.push(up)
 	e.mu.Unlock()
 	reply(http.StatusOK, "")
+}
+
+// decodePush decodes a push body, by the fast path when it can, or
+// returns why it is not one.
+func decodePush(raw []byte) (pushBody, string) {
+	var b pushBody
+	if fastDecodePush(raw, &b) {
+		return b, ""
+	}
+	return decodePushJSON(raw)
+}
+
+// decodePushJSON is decodePush by encoding/json alone.
+func decodePushJSON(raw []byte) (pushBody, string) {
+	var b pushBody
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return b, "invalid JSON body: " + err.Error()
+	}
+	if dec.More() {
+		return b, "invalid JSON body: trailing data"
+	}
+	return b, ""
 }
 
 func validatePush(b pushBody) (EnergismeUplink, string) {

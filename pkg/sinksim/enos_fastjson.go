@@ -54,18 +54,8 @@ func (r *fastReader) intern(b []byte) interned {
 	if in, ok := r.strs[string(b)]; ok {
 		return in
 	}
-	for _, c := range b {
-		if c < 0x20 {
-			r.bad = true
-			return interned{}
-		}
-		if c >= utf8.RuneSelf {
-			if !utf8.Valid(b) { // encoding/json replaces invalid bytes by U+FFFD
-				r.bad = true
-				return interned{}
-			}
-			break
-		}
+	if !r.readable(b) {
+		return interned{}
 	}
 	in := interned{s: string(b)}
 	if r.strs == nil {
@@ -73,6 +63,37 @@ func (r *fastReader) intern(b []byte) interned {
 	}
 	r.strs[in.s] = in
 	return in
+}
+
+// readable reports whether encoding/json reads the unescaped string b as
+// is, or sets bad: no control character, valid UTF-8 (encoding/json
+// replaces invalid bytes by U+FFFD).
+func (r *fastReader) readable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			r.bad = true
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			if !utf8.Valid(b) {
+				r.bad = true
+				return false
+			}
+			break
+		}
+	}
+	return true
+}
+
+// plainStr reads a string without interning it: for a message whose
+// strings do not repeat.
+func (r *fastReader) plainStr(v *fastjson.Value) string {
+	b, err := v.StringBytes()
+	if err != nil || !r.readable(b) {
+		r.bad = true
+		return ""
+	}
+	return string(b)
 }
 
 // str reads a string.

@@ -21,14 +21,16 @@ func (n *notifier) current() chan struct{} {
 	return n.ch
 }
 
-// changed wakes every waiter.
+// changed wakes every waiter. The next channel is made by the next
+// waiter: a change nobody waits for costs no allocation (every request
+// to an emulator is one).
 func (n *notifier) changed() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.ch != nil {
 		close(n.ch)
+		n.ch = nil
 	}
-	n.ch = make(chan struct{})
 }
 
 // wait blocks until cond returns true or ctx ends. cond is evaluated after
