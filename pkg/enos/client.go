@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -436,35 +437,23 @@ func (c *Client) sendOnce(ctx context.Context, k kind, m message, token string) 
 }
 
 // encodeMultipart returns the request body, its content type and the size
-// of the enos-message part: what mime/multipart's Writer writes for one
-// form field (TestEncodeMultipart), a random boundary included, appended
-// into one buffer (the Writer's headers, sorting and formatting were a
-// third of a small post's allocations).
+// of the enos-message part.
 func encodeMultipart(m message) ([]byte, string, int, error) {
-	var random [30]byte // as multipart's randomBoundary
-	if _, err := rand.Read(random[:]); err != nil {
+	js := m.appendJSON(make([]byte, 0, m.size()))
+	var buf bytes.Buffer
+	buf.Grow(len(js) + 512) // the part's header and the boundaries
+	w := multipart.NewWriter(&buf)
+	part, err := w.CreateFormField(MessagePart)
+	if err != nil {
 		return nil, "", 0, err
 	}
-	var boundary [60]byte
-	hex.Encode(boundary[:], random[:])
-	body, n := appendMultipart(make([]byte, 0, m.size()+multipartOverhead), boundary[:], m)
-	return body, "multipart/form-data; boundary=" + string(boundary[:]), n, nil
-}
-
-// multipartOverhead is what the part's header and the boundaries add to
-// the message.
-const multipartOverhead = 2*60 + len("--\r\nContent-Disposition: form-data; name=\"\"\r\n\r\n\r\n----\r\n") + len(MessagePart)
-
-// appendMultipart appends the multipart body of m with boundary (which
-// needs no quoting) and returns it with the size of m's JSON.
-func appendMultipart(b, boundary []byte, m message) ([]byte, int) {
-	b = append(append(append(b, "--"...), boundary...), "\r\n"...)
-	b = append(b, `Content-Disposition: form-data; name="`+MessagePart+`"`+"\r\n\r\n"...)
-	start := len(b)
-	b = m.appendJSON(b)
-	n := len(b) - start
-	b = append(append(append(b, "\r\n--"...), boundary...), "--\r\n"...)
-	return b, n
+	if _, err := part.Write(js); err != nil {
+		return nil, "", 0, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", 0, err
+	}
+	return buf.Bytes(), w.FormDataContentType(), len(js), nil
 }
 
 // newRequestID returns 32 random hex digits.
