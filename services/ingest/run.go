@@ -95,10 +95,10 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	}
 	clients := make([]*snoti.Client, cfg.Connections)
 	for i := range clients {
-		// The pushes' data is decoded by the pipeline's encoders
-		// (ingest.ToEvent): off the reading goroutine, and not held by the
-		// pushes waiting in the queue (up to the prefetch).
-		c, err := snoti.New(cfg.Config, log.With().Int("connection", i).Logger(), snoti.WithMetrics(sm), snoti.WithDeferredData())
+		// The pushes are decoded by the pipeline's encoders (ingest.ToEvent):
+		// off the reading goroutine, and the pushes waiting in the queue
+		// (up to the prefetch) hold only their lines and ids.
+		c, err := snoti.New(cfg.Config, log.With().Int("connection", i).Logger(), snoti.WithMetrics(sm), snoti.WithDeferredDecode())
 		if err != nil {
 			return err
 		}
