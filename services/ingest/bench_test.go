@@ -92,16 +92,29 @@ func BenchmarkIngest(b *testing.B) {
 			first = e.FirstPush
 		}
 	}
+	// The backlog: events the simulator published before its first push
+	// (its fleet starts with it, the ingest logs in later). They arrive as
+	// a burst of a whole prefetch at a time, each waiting for the writes
+	// of the burst before it; fresh leaves them out.
+	var backlog int
+	var fresh []time.Duration
 	for _, e := range h2.sim.Entries() {
+		if e.Published.Before(first) {
+			backlog++
+		}
 		if !e.Acked.IsZero() && !e.FirstPush.IsZero() {
 			lat = append(lat, e.Acked.Sub(e.FirstPush))
 			if e.FirstPush.Sub(first) >= time.Second {
 				steady = append(steady, e.Acked.Sub(e.FirstPush))
 			}
+			if !e.Published.Before(first) {
+				fresh = append(fresh, e.Acked.Sub(e.FirstPush))
+			}
 		}
 	}
 	slices.Sort(lat)
 	slices.Sort(steady)
+	slices.Sort(fresh)
 	pctOf := func(lat []time.Duration, p float64) time.Duration {
 		if len(lat) == 0 {
 			return 0
@@ -118,6 +131,8 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms@5k/s")
 	b.ReportMetric(float64(pct(0.999).Microseconds())/1000, "p999-ms@5k/s")
 	b.ReportMetric(float64(pctOf(steady, 0.99).Microseconds())/1000, "p99-ms@5k/s-after-1s")
+	b.ReportMetric(float64(pctOf(fresh, 0.99).Microseconds())/1000, "p99-ms@5k/s-after-backlog")
+	b.ReportMetric(float64(backlog), "backlog-at-login@5k/s")
 	b.ReportMetric(cpuPerEvent, "cpu-µs/event@5k/s")
 	b.ReportMetric(float64(max(rssThroughput, rssLatency))/(1<<20), "peak-RSS-MiB")
 
@@ -132,10 +147,11 @@ func BenchmarkIngest(b *testing.B) {
 | push→ACK p99 at %d events/s | %s | ≤ 10 ms |
 | push→ACK p99.9 at %d events/s | %s | |
 | push→ACK p99 at %d events/s, after the first second | %s | |
+| push→ACK p99 at %d events/s, of the events published after the first push (not the %d of the start's backlog) | %s | |
 | ingest CPU (user + system) per event at %d events/s | %.1f µs | |
 | ingest peak RSS (VmHWM), max of both runs | %.1f MiB | ≤ 64 MiB |
 `, time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), size, ppRate, snoti.MaxPrefetch, n, ingestRate, ratio,
-		rate, pct(0.50), rate, pct(0.99), rate, pct(0.999), rate, pctOf(steady, 0.99), rate, cpuPerEvent, float64(max(rssThroughput, rssLatency))/(1<<20))
+		rate, pct(0.50), rate, pct(0.99), rate, pct(0.999), rate, pctOf(steady, 0.99), rate, backlog, pctOf(fresh, 0.99), rate, cpuPerEvent, float64(max(rssThroughput, rssLatency))/(1<<20))
 	fmt.Print("\n" + report)
 	if dir := benchDir(); dir != "" {
 		_ = os.WriteFile(filepath.Join(dir, "ingest.md"), []byte(report), 0o644)
