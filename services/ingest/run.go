@@ -62,7 +62,9 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	// once the writer is ready or kafkaStartTimeout has passed.
 	kctx, cancel := context.WithTimeout(ctx, cmp.Or(o.kafkaStartTimeout, kafkaStartTimeout))
 	defer cancel()
-	maxMessageBytes, err := checkTopics(kctx, cfg, log)
+	// The check goes through the writer's transport: the connection and
+	// metadata it sets up are the writer's, which warmWriter completes.
+	maxMessageBytes, err := checkTopics(kctx, &kafka.Client{Addr: writer.Addr, Transport: writer.Transport, Timeout: 30 * time.Second}, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -186,11 +188,7 @@ type option func(*options)
 // be read, e.g. without DescribeConfigs permission) and warns when the
 // events topic cannot hold a record of a line at SNOTI_MAX_LINE_BYTES: such
 // records are quarantined in the invalid topic rather than kept as events.
-func checkTopics(ctx context.Context, cfg Config, log zerolog.Logger) (int, error) {
-	client, err := cfg.Kafka.Client()
-	if err != nil {
-		return 0, err
-	}
+func checkTopics(ctx context.Context, client *kafka.Client, cfg Config, log zerolog.Logger) (int, error) {
 	names := []string{cfg.TopicEvents, cfg.TopicInvalid}
 	var missing *topics.TopicError
 	switch err := topics.Exist(ctx, client, names...); {
