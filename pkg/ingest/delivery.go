@@ -23,7 +23,7 @@ import (
 // its topic); level says how far it was shrunk to fit.
 type delivery struct {
 	push     *snoti.Push
-	inv      snoti.Invalid
+	inv      *snoti.Invalid // by reference: a batch holds up to BatchSize deliveries, rarely an invalid line
 	msg      kafka.Message
 	received time.Time
 	encoded  bool

@@ -14,8 +14,10 @@ import (
 // events stay in order on one partition. Events without a did
 // (datapoints_changed is about a product, not a device) are keyed by
 // product_key: they spread over partitions by product and stay in order
-// per product. A push with neither has no key (spread round-robin).
+// per product. A push with neither has no key (spread round-robin). It
+// decodes the push first when the client deferred it.
 func RecordKey(p *snoti.Push) []byte {
+	p.Decode()
 	switch {
 	case p.DID != "":
 		return []byte(p.DID)
@@ -28,10 +30,10 @@ func RecordKey(p *snoti.Push) []byte {
 
 // ToEvent converts a push into the record the ingest writes. The original
 // line is kept whole in RawJSON, so nothing a later fix might need is lost,
-// even for event types this version does not know. It decodes the push's
-// data first when the client deferred it (snoti.WithDeferredData).
+// even for event types this version does not know. It decodes the push
+// first when the client deferred it (snoti.WithDeferredDecode).
 func ToEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
-	p.DecodeData()
+	p.Decode()
 	e := &records.SnotiEvent{
 		EventID:    p.EventID(),
 		EventType:  p.EventType,

@@ -38,7 +38,7 @@ type Client struct {
 	products []Product // v2 subscriptions used at the next login
 	msgID    atomic.Uint64
 
-	deferData bool // WithDeferredData
+	deferDecode bool // WithDeferredDecode
 }
 
 // Option customises a Client.
@@ -50,14 +50,15 @@ func WithMetrics(m *Metrics) Option {
 	return func(c *Client) { c.counters.m = m }
 }
 
-// WithDeferredData makes the client deliver pushes without their typed
-// data: Push.Data and DataErr stay unset until the handler's side calls
-// Push.DecodeData, where it suits it (the ingest does so on its writer's
+// WithDeferredDecode makes the client deliver pushes with only their line
+// and ids (Raw, DeliveryID, MsgID): their Event (event type, device,
+// created_at, typed data) stays nil until the handler's side calls
+// Push.Decode, where it suits it (the ingest does so on its writer's
 // workers, just before building each record). The reading goroutine then
-// only splits lines, and pushes waiting for their ACK (up to the prefetch)
-// hold no decoded data.
-func WithDeferredData() Option {
-	return func(c *Client) { c.deferData = true }
+// only validates and splits lines, and pushes waiting for their ACK (up to
+// the prefetch) hold little more than their line.
+func WithDeferredDecode() Option {
+	return func(c *Client) { c.deferDecode = true }
 }
 
 // New validates cfg, applies defaults, loads the v2 products file when
@@ -245,11 +246,11 @@ func (c *Client) readLoop(cn *conn, lr *lineReader, h Handler) error {
 		if bytes.Equal(bytes.TrimSpace(line), noHeartbeatLine) {
 			return errNoHeartbeat
 		}
-		w, p, inv := splitLine(line, c.deferData)
+		w, p, inv, label := splitLine(line, c.deferDecode)
 		switch {
 		case p != nil:
 			p.conn, p.gen = cn, cn.gen.Load()
-			c.counters.push(p.EventType)
+			c.counters.push(label)
 			h.HandlePush(p)
 		case inv != nil:
 			c.counters.invalidLine(inv.Kind)

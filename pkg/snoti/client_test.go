@@ -95,23 +95,23 @@ func TestUnknownEventTypeIsDeliveredWholeAndAcked(t *testing.T) {
 	waitSim(t, srv, "ACK", func(s snotisim.Summary) bool { return s.Acks == 1 && s.Pending == 0 })
 }
 
-// WithDeferredData: the push arrives without its data, DecodeData
-// decodes it from the line.
-func TestDeferredDataIsDecodedOnDemand(t *testing.T) {
+// WithDeferredDecode: the push arrives with its line and ids only, Decode
+// decodes the rest from the line.
+func TestDeferredPushIsDecodedOnDemand(t *testing.T) {
 	srv := startSim(t, snoti.ProtocolV2, nil)
 	col := newCollector()
-	runClient(t, clientConfig(t, srv, snoti.ProtocolV2), col, zerolog.Nop(), snoti.WithDeferredData())
+	runClient(t, clientConfig(t, srv, snoti.ProtocolV2), col, zerolog.Nop(), snoti.WithDeferredDecode())
 	if _, err := srv.Publish(snotisim.Event{ProductKey: testPK, EventType: snoti.EventDeviceStatusKV, DID: "d1",
 		Fields: map[string]any{"data": map[string]any{"on": 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	p := nextPush(t, col)
-	if p.Data != nil || p.DataErr != nil {
-		t.Fatalf("data %#v, %v: want none before DecodeData", p.Data, p.DataErr)
+	if p.Event != nil || len(p.DeliveryID) == 0 || len(p.Raw) == 0 {
+		t.Fatalf("push %+v: want its line and delivery id, no Event before Decode", p)
 	}
-	p.DecodeData()
-	if kv, ok := p.Data.(*snoti.StatusKV); !ok || string(kv.Values["on"]) != "1" || p.DataErr != nil {
-		t.Fatalf("data %#v, %v after DecodeData: want on=1", p.Data, p.DataErr)
+	p.Decode()
+	if kv, ok := p.Data.(*snoti.StatusKV); !ok || string(kv.Values["on"]) != "1" || p.DataErr != nil || p.DID != "d1" || p.EventType != snoti.EventDeviceStatusKV {
+		t.Fatalf("event %+v after Decode: want d1's %s with on=1", p.Event, snoti.EventDeviceStatusKV)
 	}
 	p.Ack()
 	waitSim(t, srv, "ACK", func(s snotisim.Summary) bool { return s.Acks == 1 })

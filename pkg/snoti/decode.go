@@ -37,17 +37,20 @@ var controlCmds = map[string]bool{
 // push's other members can make it invalid: a line that is a JSON object
 // with a usable delivery_id is a push and must be ACKed.
 func decodeLine(line []byte) (w *wireMessage, p *Push, inv *Invalid) {
-	return splitLine(line, false)
+	w, p, inv, _ = splitLine(line, false)
+	return w, p, inv
 }
 
-// splitLine is decodeLine, leaving a push's typed data to Push.DecodeData
-// when deferData is set (WithDeferredData).
-func splitLine(line []byte, deferData bool) (w *wireMessage, p *Push, inv *Invalid) {
+// splitLine is decodeLine, leaving a push's Event to Push.Decode when
+// deferred is set (WithDeferredDecode): the line is still validated and
+// split once, but only its ids are kept. label is a push's event type for
+// the metrics (eventTypeLabel), read either way.
+func splitLine(line []byte, deferred bool) (w *wireMessage, p *Push, inv *Invalid, label string) {
 	c := scratchPool.Get().(*canonicalizer) // nothing decoded keeps its members
 	defer c.release()
 	members, err := c.split(line)
 	if err != nil {
-		return nil, nil, &Invalid{Line: line, Size: len(line), Kind: InvalidJSON, Reason: err.Error()}
+		return nil, nil, &Invalid{Line: line, Size: len(line), Kind: InvalidJSON, Reason: err.Error()}, ""
 	}
 	f := fields(members)
 	cmd := f.text("cmd")
@@ -55,46 +58,74 @@ func splitLine(line []byte, deferData bool) (w *wireMessage, p *Push, inv *Inval
 	switch {
 	case cmd == cmdPushV1 || cmd == cmdPushV2:
 	case controlCmds[cmd] || !rawIsScalarID(deliveryID):
-		return decodeControl(line), nil, nil
+		return decodeControl(line), nil, nil, ""
 	}
 	if !rawIsScalarID(deliveryID) {
 		reason := "push without delivery_id"
 		if len(deliveryID) > 0 {
 			reason = fmt.Sprintf("push with delivery_id %.64s: must be a number or a string", deliveryID)
 		}
-		return nil, nil, &Invalid{Line: line, Size: len(line), Kind: InvalidNoDeliveryID, Reason: reason}
+		return nil, nil, &Invalid{Line: line, Size: len(line), Kind: InvalidNoDeliveryID, Reason: reason}, ""
 	}
-	p = &Push{
-		Raw:          line,
-		EventType:    f.text("event_type"),
-		ProductKey:   f.text("product_key"),
-		DID:          f.text("did"),
-		MAC:          f.text("mac"),
-		GroupID:      f.text("group_id"),
-		CreatedAtRaw: f.raw("created_at"),
-		DeliveryID:   deliveryID,
-		DataRaw:      f.raw("data"),
+	if deferred {
+		p = &Push{deferred: true}
+	} else {
+		// One allocation for both: they live and die together.
+		pe := new(struct {
+			p Push
+			e Event
+		})
+		p = &pe.p
+		pe.e.fill(f)
+		p.Event = &pe.e
 	}
+	p.Raw, p.DeliveryID = line, deliveryID
 	if msgID := f.raw("msg_id"); rawIsScalarID(msgID) {
 		p.MsgID = msgID
 	}
-	if s, ok := parseCreatedAt(p.CreatedAtRaw); ok {
-		p.CreatedAt = secondsToTime(s)
-	}
-	if deferData {
-		p.dataDeferred = true
-	} else {
-		p.decodeData(f)
-	}
-	return nil, p, nil
+	return nil, p, nil, eventTypeLabel(f.raw("event_type"))
 }
 
-// decodeData fills the push's Data and DataErr from its members.
-func (p *Push) decodeData(f fields) {
-	p.Data, p.DataErr = decodeEventData(p.EventType, f)
-	if p.DataErr != nil {
-		p.DataErr = fmt.Errorf("decoding %s: %w", p.EventType, p.DataErr)
+// newEvent is the Event of a push's members.
+func newEvent(f fields) *Event {
+	e := new(Event)
+	e.fill(f)
+	return e
+}
+
+// fill reads the push's members into e and decodes its data.
+func (e *Event) fill(f fields) {
+	e.EventType = f.text("event_type")
+	e.ProductKey = f.text("product_key")
+	e.DID = f.text("did")
+	e.MAC = f.text("mac")
+	e.GroupID = f.text("group_id")
+	e.CreatedAtRaw = f.raw("created_at")
+	e.DataRaw = f.raw("data")
+	if s, ok := parseCreatedAt(e.CreatedAtRaw); ok {
+		e.CreatedAt = secondsToTime(s)
 	}
+	e.Data, e.DataErr = decodeEventData(e.EventType, f)
+	if e.DataErr != nil {
+		e.DataErr = fmt.Errorf("decoding %s: %w", e.EventType, e.DataErr)
+	}
+}
+
+// eventTypeLabel is the metrics label of a push's raw event_type, read
+// without decoding the push (WithDeferredDecode): the known type it names,
+// or "other". It allocates nothing.
+func eventTypeLabel(raw json.RawMessage) string {
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		if t, ok := knownEventTypes[string(raw[1:len(raw)-1])]; ok {
+			return t
+		}
+		return "other"
+	}
+	t := rawText(raw)
+	if !knownEventType(t) {
+		return "other"
+	}
+	return t
 }
 
 // decodeControl decodes a server reply. The line is a JSON object already;

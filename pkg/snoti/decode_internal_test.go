@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestDecodeEveryEventType(t *testing.T) {
@@ -401,27 +403,80 @@ func FuzzPushFieldTypes(f *testing.F) {
 	})
 }
 
-// A push split with its data deferred (WithDeferredData) has no Data until
-// DecodeData, which then gives exactly what decoding at once gives, data
-// errors included; a second call changes nothing.
-func TestDeferredDataDecodesAsAtOnce(t *testing.T) {
+// A push split deferred (WithDeferredDecode) has its line and ids and no
+// Event until Decode, which then gives exactly what decoding at once gives,
+// data errors included; a second call changes nothing. Either way the
+// metrics label is the same.
+func TestDeferredPushDecodesAsAtOnce(t *testing.T) {
 	lines := append(slices.Clone(fuzzBasePushes),
 		`{"cmd":"event_push","delivery_id":9,"event_type":"attr_fault","data":"oops"}`,
 		`{"cmd":"event_push","delivery_id":9,"event_type":"device_status_kv","data":[1]}`)
 	for _, line := range lines {
-		_, want, _ := decodeLine([]byte(line))
-		_, p, _ := splitLine([]byte(line), true)
+		_, want, _, wantLabel := splitLine([]byte(line), false)
+		_, p, _, label := splitLine([]byte(line), true)
 		if want == nil || p == nil {
 			t.Fatalf("%s: not a push", line)
 		}
-		if p.Data != nil || p.DataErr != nil {
-			t.Fatalf("%s: data %#v, %v before DecodeData", line, p.Data, p.DataErr)
+		if p.Event != nil || !bytes.Equal(p.Raw, want.Raw) || !bytes.Equal(p.DeliveryID, want.DeliveryID) || !bytes.Equal(p.MsgID, want.MsgID) || label != wantLabel {
+			t.Fatalf("%s: deferred %+v (label %q) before Decode; at once %+v (label %q)", line, p, label, want, wantLabel)
 		}
 		for range 2 {
-			p.DecodeData()
-			if !reflect.DeepEqual(p.Data, want.Data) || fmt.Sprint(p.DataErr) != fmt.Sprint(want.DataErr) {
-				t.Fatalf("%s: DecodeData gives %#v, %v; at once %#v, %v", line, p.Data, p.DataErr, want.Data, want.DataErr)
+			p.Decode()
+			if !reflect.DeepEqual(p.Event, want.Event) || fmt.Sprint(p.DataErr) != fmt.Sprint(want.DataErr) {
+				t.Fatalf("%s: Decode gives %+v; at once %+v", line, p.Event, want.Event)
 			}
 		}
+	}
+}
+
+// The metrics label of a deferred push is read from its raw event_type
+// without decoding it, and is the label decoding gives: a known type, or
+// "other" for an unknown type, a non-string or none.
+func TestEventTypeLabel(t *testing.T) {
+	tests := []struct {
+		name, raw, want string
+	}{
+		{name: "known", raw: `"device_status_kv"`, want: EventDeviceStatusKV},
+		{name: "known, escaped", raw: `"device\u005fonline"`, want: EventDeviceOnline},
+		{name: "unknown", raw: `"brand_new_type"`, want: "other"},
+		{name: "number", raw: `7`, want: "other"},
+		{name: "absent", raw: ``, want: "other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := eventTypeLabel(json.RawMessage(tt.raw)); got != tt.want {
+				t.Errorf("eventTypeLabel(%s) = %q, want %q", tt.raw, got, tt.want)
+			}
+		})
+	}
+	raw := json.RawMessage(`"device_status_raw"`)
+	if n := testing.AllocsPerRun(100, func() { _ = eventTypeLabel(raw) }); n != 0 {
+		t.Errorf("%v allocations per known label, want none", n)
+	}
+}
+
+// A deferred push costs the reading goroutine little memory beside its
+// line: a small Push, no Event, strings or data until Decode. The pushes
+// waiting for their ACK (up to the prefetch, 32767) were most of the
+// ingest's heap when each held its decoded fields (over 400 bytes).
+func TestDeferredPushIsSmall(t *testing.T) {
+	if size := unsafe.Sizeof(Push{}); size > 112 {
+		t.Errorf("a Push is %d bytes, want at most 112 (its allocation size class)", size)
+	}
+	if raceEnabled {
+		t.Skip("allocations not measured under the race detector (sync.Pool drops at random)")
+	}
+	line := []byte(fuzzBasePushes[2])
+	const n = 1000
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // as testing.AllocsPerRun
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		_, _, _, _ = splitLine(line, true)
+	}
+	runtime.ReadMemStats(&after)
+	// The Push (112 bytes) and the cmd's text, which the split compares.
+	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > 144 {
+		t.Errorf("%d bytes allocated per deferred push, want at most 144", per)
 	}
 }

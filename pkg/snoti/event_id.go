@@ -73,7 +73,7 @@ type canonMember struct {
 }
 
 // scratchPool holds canonicalizers for reuse; splitLine, decodeValues and
-// Push.DecodeData borrow them too, for their members buffer (split).
+// Push.Decode borrow them too, for their members buffer (split).
 var scratchPool = sync.Pool{New: func() any { return new(canonicalizer) }}
 
 // maxPooledBytes bounds what a pooled canonicalizer keeps: a rare huge

@@ -68,10 +68,12 @@ func knownEventType(t string) bool {
 	return ok
 }
 
-var knownEventTypes = func() map[string]struct{} {
-	m := make(map[string]struct{}, len(subscriptionEventTypes))
+// knownEventTypes maps each known event type to itself, so that a lookup
+// by a line's bytes (eventTypeLabel) yields the name without allocating.
+var knownEventTypes = func() map[string]string {
+	m := make(map[string]string, len(subscriptionEventTypes))
 	for _, t := range subscriptionEventTypes {
-		m[t] = struct{}{}
+		m[t] = t
 	}
 	return m
 }()

@@ -10,9 +10,31 @@ import (
 
 // Push is one event pushed by SNoti. The fields are read-only; Raw and the
 // raw ids alias no buffer of the client and may be kept.
+//
+// A push holds its line, the ids its ACK echoes and the connection that
+// ACKs it; the rest of what the line says is in its Event, whose fields are
+// promoted (p.EventType, p.DID, p.Data, …). From a client made
+// WithDeferredDecode, Event is nil until Decode: a push waiting for its
+// ACK then holds little more than its line.
 type Push struct {
 	// Raw is the exact original line, without its "\n" terminator.
 	Raw []byte
+	// DeliveryID and MsgID are the raw JSON values, echoed byte-for-byte in
+	// the ACK. MsgID is empty when the push has none (always in v1).
+	DeliveryID json.RawMessage
+	MsgID      json.RawMessage
+	// Event is the rest of the push, decoded from Raw.
+	*Event
+
+	conn     *conn
+	gen      uint64 // the connection's login generation at delivery (see conn.gen)
+	acked    atomic.Bool
+	deferred bool // Event waits for Decode
+}
+
+// Event is what a push says about its event, besides the ids of its
+// delivery: the members read into fields, and the typed data.
+type Event struct {
 	// EventType is the event_type as sent; unknown types are delivered too.
 	EventType  string
 	ProductKey string
@@ -23,39 +45,29 @@ type Push struct {
 	// absent. CreatedAtRaw keeps its exact JSON text.
 	CreatedAt    time.Time
 	CreatedAtRaw json.RawMessage
-	// DeliveryID and MsgID are the raw JSON values, echoed byte-for-byte in
-	// the ACK. MsgID is empty when the push has none (always in v1).
-	DeliveryID json.RawMessage
-	MsgID      json.RawMessage
 	// DataRaw is the push's "data" member as sent (empty when absent), for
 	// callers that hash or keep it without parsing the line again.
 	DataRaw json.RawMessage
 	// Data is the typed event data (see EventData); nil for unknown event
 	// types, or when the event's fields did not decode, in which case
 	// DataErr says why. Either way the push is valid and must be ACKed.
-	// From a client made WithDeferredData both are unset until DecodeData.
 	Data    EventData
 	DataErr error
-
-	conn         *conn
-	gen          uint64 // the connection's login generation at delivery (see conn.gen)
-	acked        atomic.Bool
-	dataDeferred bool // Data and DataErr wait for DecodeData
 }
 
-// DecodeData fills Data and DataErr of a push from a client made
-// WithDeferredData, splitting its line again; for any other push it does
-// nothing. It is not safe for concurrent use on one push: call it from the
-// goroutine that then reads Data.
-func (p *Push) DecodeData() {
-	if !p.dataDeferred {
+// Decode fills the Event of a push from a client made WithDeferredDecode,
+// splitting its line again; for any other push it does nothing. It is not
+// safe for concurrent use on one push: call it from the goroutine that then
+// reads the Event's fields. Ack may run concurrently: it reads none of them.
+func (p *Push) Decode() {
+	if !p.deferred {
 		return
 	}
-	p.dataDeferred = false
+	p.deferred = false
 	c := scratchPool.Get().(*canonicalizer)
 	defer c.release()
 	members, _ := c.split(p.Raw) // a valid object: the client split it once
-	p.decodeData(fields(members))
+	p.Event = newEvent(fields(members))
 }
 
 // Ack tells SNoti the push is handled. Call it once the caller's own work

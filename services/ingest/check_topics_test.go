@@ -21,15 +21,25 @@ func TestCheckTopicsMissingOrUnreachable(t *testing.T) {
 	cfg.TopicEvents = kafkatest.Topic(t, cfg.Kafka.Brokers, 1)
 	cfg.TopicInvalid = cfg.TopicEvents + ".missing"
 	var logs bytes.Buffer
-	_, err := checkTopics(context.Background(), cfg, zerolog.New(&logs))
+	_, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs))
 	if !errors.Is(err, kafka.UnknownTopicOrPartition) || !strings.Contains(err.Error(), cfg.TopicInvalid) || !strings.Contains(err.Error(), "bridgectl topics ensure") {
 		t.Errorf("missing invalid topic: %v, want an error naming it and the fix", err)
 	}
 
 	cfg.Kafka.Brokers = []string{"127.0.0.1:1"} // nothing listens
 	logs.Reset()
-	n, err := checkTopics(context.Background(), cfg, zerolog.New(&logs))
+	n, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs))
 	if err != nil || n != 0 || !strings.Contains(logs.String(), "Kafka not reachable at start") {
 		t.Errorf("unreachable Kafka: %d, %v, logs %s: want 0, nil and a warning", n, err, logs.String())
 	}
+}
+
+// kafkaClient is the admin client of cfg's brokers.
+func kafkaClient(t *testing.T, cfg Config) *kafka.Client {
+	t.Helper()
+	c, err := cfg.Kafka.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -99,12 +99,13 @@ type Config struct {
 	RetryBackoffMax time.Duration `envconfig:"INGEST_RETRY_BACKOFF_MAX" default:"5s"`
 	// MemoryLimitMiB is the Go runtime's soft memory limit when GOMEMLIMIT
 	// is not set: the garbage collector works harder near it instead of
-	// letting the heap double. At prefetch 32767 (about 40 MB live: the
-	// queued lines and pushes, a batch of records) 64 keeps the peak RSS
-	// near 73 MiB (the limit does not count the binary's own pages), at no
-	// measured cost in throughput; 96 let it reach 103. 0 leaves the
-	// runtime's default.
-	MemoryLimitMiB int64 `envconfig:"INGEST_MEMORY_LIMIT_MIB" default:"64"`
+	// letting the heap double. At prefetch 32767 the live heap is about
+	// 25–30 MB (the queued lines with their small deferred pushes, a batch
+	// of records); 52 keeps the peak RSS near 62 MiB (the limit does not
+	// count the binary's own pages, about 10 MiB). With the pushes decoded
+	// at once (40+ MB live) 64 gave 73 MiB and 56 already made the
+	// collector overrun it. 0 leaves the runtime's default.
+	MemoryLimitMiB int64 `envconfig:"INGEST_MEMORY_LIMIT_MIB" default:"52"`
 
 	// Commands is the command sender (device.commands.v1 → devices).
 	Commands Commands

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,9 +10,11 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/httpserver"
 	"github.com/snotibridge/snotibridge/pkg/ingest"
+	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/schemaregistry"
 	"github.com/snotibridge/snotibridge/pkg/service"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
@@ -52,13 +55,24 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	// flight): NewWriter's writer sends each write at once. BatchSize is
 	// kept small (see writerBatchSize).
 	writer.BatchSize = writerBatchSize
-	maxMessageBytes, err := checkTopics(ctx, cfg, log)
+	if o.wrapTransport != nil {
+		writer.Transport = o.wrapTransport(writer.Transport)
+	}
+	// Kafka first, then SNoti: the clients log in (and pushes arrive) only
+	// once the writer is ready or kafkaStartTimeout has passed.
+	kctx, cancel := context.WithTimeout(ctx, cmp.Or(o.kafkaStartTimeout, kafkaStartTimeout))
+	defer cancel()
+	// The check goes through the writer's transport: the connection and
+	// metadata it sets up are the writer's, which warmWriter completes.
+	maxMessageBytes, err := checkTopics(kctx, &kafka.Client{Addr: writer.Addr, Transport: writer.Transport, Timeout: 30 * time.Second}, cfg, log)
 	if err != nil {
 		return err
 	}
 	// A record over BatchBytes fails kafka-go's whole write: allow what the
 	// topics allow. Records the broker refuses anyway are quarantined.
 	writer.BatchBytes = max(writer.BatchBytes, int64(maxMessageBytes))
+	warmWriter(kctx, writer, cfg, log)
+	cancel()
 
 	var w ingest.Writer = writer
 	if o.wrapWriter != nil {
@@ -83,10 +97,10 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	}
 	clients := make([]*snoti.Client, cfg.Connections)
 	for i := range clients {
-		// The pushes' data is decoded by the pipeline's encoders
-		// (ingest.ToEvent): off the reading goroutine, and not held by the
-		// pushes waiting in the queue (up to the prefetch).
-		c, err := snoti.New(cfg.Config, log.With().Int("connection", i).Logger(), snoti.WithMetrics(sm), snoti.WithDeferredData())
+		// The pushes are decoded by the pipeline's encoders (ingest.ToEvent):
+		// off the reading goroutine, and the pushes waiting in the queue
+		// (up to the prefetch) hold only their lines and ids.
+		c, err := snoti.New(cfg.Config, log.With().Int("connection", i).Logger(), snoti.WithMetrics(sm), snoti.WithDeferredDecode())
 		if err != nil {
 			return err
 		}
@@ -136,36 +150,55 @@ const writerBatchSize = 64
 
 // options let in-process tests observe the pipeline.
 type options struct {
-	wrapWriter func(ingest.Writer) ingest.Writer
-	metrics    func(*ingest.Metrics)
+	wrapWriter    func(ingest.Writer) ingest.Writer
+	wrapTransport func(kafka.RoundTripper) kafka.RoundTripper // the writer's
+	metrics       func(*ingest.Metrics)
+	// kafkaStartTimeout replaces the constant of that name (0: keep it).
+	kafkaStartTimeout time.Duration
+}
+
+// kafkaStartTimeout bounds how long the start waits for Kafka (the topics'
+// check, the writer's warm-up) before logging in to SNoti anyway.
+const kafkaStartTimeout = 15 * time.Second
+
+// warmWriter makes the writer ready before any push arrives: the metadata
+// of both topics fetched and a connection open to each partition's leader
+// (kafkaconf.WarmWriter), so the first pushes do not wait for them (they
+// made the push→ACK p99 of the first second several times the steady
+// state's). When Kafka is not ready within ctx it logs and goes on: the
+// ingest logs in anyway, its writes retry, and nothing is ACKed until they
+// succeed (the readiness check says so meanwhile).
+func warmWriter(ctx context.Context, writer *kafka.Writer, cfg Config, log zerolog.Logger) {
+	start := time.Now()
+	if err := kafkaconf.WarmWriter(ctx, writer, cfg.TopicEvents, cfg.TopicInvalid); err != nil {
+		log.Warn().Err(err).Strs("brokers", cfg.Kafka.Addrs()).Dur("waited", time.Since(start)).
+			Msg("Kafka writer not ready at start (topics' metadata, partition leaders); logging in to SNoti anyway: writes will retry and nothing is ACKed until they succeed")
+		return
+	}
+	log.Info().Dur("took", time.Since(start)).Msg("Kafka writer ready (metadata, leader connections); logging in to SNoti")
 }
 
 type option func(*options)
 
 // checkTopics fails the start when a topic does not exist: producers never
 // auto-create, and writing to a missing topic would only retry forever.
-// When Kafka cannot be reached, it logs and lets the writes retry. It
+// When Kafka cannot be reached before ctx ends (run bounds it with
+// kafkaStartTimeout), it logs and lets the writes retry. It
 // returns the largest max.message.bytes of the two topics (0 when it cannot
 // be read, e.g. without DescribeConfigs permission) and warns when the
 // events topic cannot hold a record of a line at SNOTI_MAX_LINE_BYTES: such
 // records are quarantined in the invalid topic rather than kept as events.
-func checkTopics(ctx context.Context, cfg Config, log zerolog.Logger) (int, error) {
-	client, err := cfg.Kafka.Client()
-	if err != nil {
-		return 0, err
-	}
-	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
+func checkTopics(ctx context.Context, client *kafka.Client, cfg Config, log zerolog.Logger) (int, error) {
 	names := []string{cfg.TopicEvents, cfg.TopicInvalid}
 	var missing *topics.TopicError
-	switch err := topics.Exist(mctx, client, names...); {
+	switch err := topics.Exist(ctx, client, names...); {
 	case errors.As(err, &missing):
 		return 0, fmt.Errorf("%w: create it with `bridgectl topics ensure` (the ingest never auto-creates topics)", err)
 	case err != nil:
 		log.Warn().Err(err).Strs("brokers", cfg.Kafka.Addrs()).Msg("Kafka not reachable at start; writes will retry and nothing is ACKed until they succeed")
 		return 0, nil
 	}
-	limits, err := topics.MaxMessageBytes(mctx, client, names...)
+	limits, err := topics.MaxMessageBytes(ctx, client, names...)
 	if err != nil {
 		log.Warn().Err(err).Msg("cannot read the topics' max.message.bytes; records too large for them will be quarantined when the broker refuses them")
 		return 0, nil

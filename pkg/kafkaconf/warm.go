@@ -1,0 +1,50 @@
+package kafkaconf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// WarmWriter makes w ready for its first writes to topics: through w's own
+// Transport (the connection pool its writes use) it fetches the topics'
+// metadata and opens a connection to the leader of each of their partitions
+// (a ListOffsets of every partition, which kafka-go sends to its leader).
+// Without it, a writer's first write waits for both, and a service that
+// starts taking input before would make its first inputs pay for them.
+// It returns once they are done, or with the first error or ctx's: the
+// caller bounds the wait with ctx. w.Transport must be set (NewWriter sets
+// it), so that the connections opened are the ones the writes use.
+func WarmWriter(ctx context.Context, w *kafka.Writer, topics ...string) error {
+	if w.Transport == nil {
+		return errors.New("warming a writer: its Transport is not set")
+	}
+	c := &kafka.Client{Addr: w.Addr, Transport: w.Transport}
+	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return fmt.Errorf("fetching the metadata of %v: %w", topics, err)
+	}
+	req := &kafka.ListOffsetsRequest{Topics: make(map[string][]kafka.OffsetRequest, len(md.Topics))}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return fmt.Errorf("fetching the metadata of %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			req.Topics[t.Name] = append(req.Topics[t.Name], kafka.LastOffsetOf(p.ID))
+		}
+	}
+	res, err := c.ListOffsets(ctx, req)
+	if err != nil {
+		return fmt.Errorf("connecting to the partition leaders of %v: %w", topics, err)
+	}
+	for topic, parts := range res.Topics {
+		for _, p := range parts {
+			if p.Error != nil {
+				return fmt.Errorf("connecting to the leader of %s/%d: %w", topic, p.Partition, p.Error)
+			}
+		}
+	}
+	return nil
+}
