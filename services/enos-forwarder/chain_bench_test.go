@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +81,9 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	for name, sec := range c.cpuSeconds() {
 		// CPU per 1000 events, to see which stage a small machine spends on.
 		b.ReportMetric((sec-cpu0[name])/float64(n)*1e6, name+"-cpu-ms/1k-events")
+	}
+	for name, mib := range c.peakRSSMiB() {
+		b.ReportMetric(mib, name+"-peak-rss-MiB")
 	}
 
 	arrived := map[uint64]time.Time{} // seq → first point accepted
@@ -209,6 +215,29 @@ func (c *chain) profileCPU(b *testing.B, d time.Duration) (wait func()) {
 			}
 		}
 	}
+}
+
+// peakRSSMiB returns the peak resident set size (VmHWM) of each running
+// program so far, from /proc (Linux); absent where it cannot be read.
+func (c *chain) peakRSSMiB() map[string]float64 {
+	out := map[string]float64{}
+	c.mu.Lock()
+	pids := maps.Clone(c.pids)
+	c.mu.Unlock()
+	for name, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(b)) {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				if kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64); err == nil {
+					out[name] = kb / 1024
+				}
+			}
+		}
+	}
+	return out
 }
 
 // freeAddr returns a local address nothing listens on right now.
