@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -21,20 +22,31 @@ func (b Base) BaseConfig() Base { return b }
 
 // Main is the body of a service's main function. It loads spec from the
 // environment (exiting 2 with every problem listed when it is invalid),
-// builds the logger, and calls run with a context that is cancelled on
+// sets the garbage collector (Runtime: GOGC and GOMEMLIMIT, or the
+// project's defaults, the memory limit the spec's own when it is a
+// MemoryLimiter), builds the logger, and calls run with a context that is cancelled on
 // SIGINT or SIGTERM, after logging a warning for each setting that weakens
 // the transport (Kafka.Warnings). It exits 1 when run fails and 0 otherwise. run turns
 // spec into the service's typed configuration.
 func Main(name string, spec Baser, run func(ctx context.Context, log zerolog.Logger) error) {
-	if err := Load(spec); err != nil {
+	limitMiB := int64(DefaultMemoryLimitMiB)
+	if l, ok := spec.(MemoryLimiter); ok {
+		limitMiB = l.DefaultMemoryLimitMiB()
+	}
+	rt, rtErr := RuntimeFrom(os.Getenv, limitMiB)
+	if err := errors.Join(Load(spec), rtErr); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: invalid configuration:\n%v\n", name, err)
 		os.Exit(2)
 	}
+	rt.Apply()
 	log, err := logging.New(spec.BaseConfig().Log.Config(), name)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(2)
 	}
+	gcPercent, memoryLimit := RuntimeInEffect()
+	log.Info().Uint64("gc_percent", gcPercent).Uint64("memory_limit_bytes", memoryLimit).
+		Msg("Go garbage collector (GOGC, GOMEMLIMIT; unset: the project's defaults)")
 	for _, w := range spec.BaseConfig().Kafka.Warnings() {
 		log.Warn().Msg(w)
 	}

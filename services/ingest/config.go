@@ -35,6 +35,18 @@ func (e environ) config() Config {
 	return c
 }
 
+// memoryLimitMiB is the ingest's soft memory limit when GOMEMLIMIT is unset
+// (config.MemoryLimiter), below the other services' 64: at prefetch 32767
+// the live heap is about 25–30 MB (the queued lines with their small
+// deferred pushes, a batch of records), and 52 keeps the peak RSS near 62
+// MiB, where 64 let it reach 73 MiB.
+const memoryLimitMiB = 52
+
+// DefaultMemoryLimitMiB makes the ingest a config.MemoryLimiter.
+func (e *environ) DefaultMemoryLimitMiB() int64 { return memoryLimitMiB }
+
+var _ config.MemoryLimiter = (*environ)(nil)
+
 // Validate checks the ingest's own variables, with the SNoti settings in
 // place (the command sender defaults by protocol).
 func (e *environ) Validate() error {
@@ -97,15 +109,6 @@ type Config struct {
 	// RetryBackoffMax caps the delay between attempts to write a batch
 	// Kafka refused; nothing is ACKed meanwhile.
 	RetryBackoffMax time.Duration `envconfig:"INGEST_RETRY_BACKOFF_MAX" default:"5s"`
-	// MemoryLimitMiB is the Go runtime's soft memory limit when GOMEMLIMIT
-	// is not set: the garbage collector works harder near it instead of
-	// letting the heap double. At prefetch 32767 the live heap is about
-	// 25–30 MB (the queued lines with their small deferred pushes, a batch
-	// of records); 52 keeps the peak RSS near 62 MiB (the limit does not
-	// count the binary's own pages, about 10 MiB). With the pushes decoded
-	// at once (40+ MB live) 64 gave 73 MiB and 56 already made the
-	// collector overrun it. 0 leaves the runtime's default.
-	MemoryLimitMiB int64 `envconfig:"INGEST_MEMORY_LIMIT_MIB" default:"52"`
 
 	// Commands is the command sender (device.commands.v1 → devices).
 	Commands Commands
@@ -127,9 +130,6 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100000 {
 		errs = append(errs, fmt.Errorf("INGEST_BATCH_SIZE=%d: must be 1..100000", c.BatchSize))
-	}
-	if c.MemoryLimitMiB < 0 {
-		errs = append(errs, fmt.Errorf("INGEST_MEMORY_LIMIT_MIB=%d: must be 0 (runtime default) or a size in MiB", c.MemoryLimitMiB))
 	}
 	if c.RetryBackoffMax <= 0 {
 		errs = append(errs, fmt.Errorf("INGEST_RETRY_BACKOFF_MAX=%s: must be positive", c.RetryBackoffMax))

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -41,10 +39,6 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	sm, err := snoti.NewMetrics(reg)
 	if err != nil {
 		return err
-	}
-	if cfg.MemoryLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(cfg.MemoryLimitMiB << 20)
-		log.Info().Int64("mib", cfg.MemoryLimitMiB).Msg("soft memory limit set (INGEST_MEMORY_LIMIT_MIB)")
 	}
 	writer, err := cfg.Kafka.NewWriter("")
 	if err != nil {
