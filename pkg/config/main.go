@@ -21,13 +21,14 @@ type Baser interface{ BaseConfig() Base }
 func (b Base) BaseConfig() Base { return b }
 
 // Main is the body of a service's main function. It loads spec from the
-// environment (exiting 2 with every problem listed when it is invalid),
-// sets the garbage collector (Runtime: GOGC and GOMEMLIMIT, or the
-// project's defaults, the memory limit the spec's own when it is a
-// MemoryLimiter), builds the logger, and calls run with a context that is cancelled on
-// SIGINT or SIGTERM, after logging a warning for each setting that weakens
-// the transport (Kafka.Warnings). It exits 1 when run fails and 0 otherwise. run turns
-// spec into the service's typed configuration.
+// environment (exiting 2 with every problem listed when it is invalid, a
+// malformed GOGC among them), sets the garbage collector (Runtime: GOGC
+// and GOMEMLIMIT, or the project's defaults, the memory limit the spec's
+// own when it is a MemoryLimiter), builds the logger, and calls run with a
+// context that is cancelled on SIGINT or SIGTERM, after logging the
+// collector's setting and a warning for each setting that weakens the
+// transport (Kafka.Warnings). It exits 1 when run fails and 0 otherwise.
+// run turns spec into the service's typed configuration.
 func Main(name string, spec Baser, run func(ctx context.Context, log zerolog.Logger) error) {
 	limitMiB := int64(DefaultMemoryLimitMiB)
 	if l, ok := spec.(MemoryLimiter); ok {
