@@ -36,7 +36,7 @@ import (
 // so that the p99 stands on enough samples. Every process shares the
 // machine with the broker: on a small machine the figures are CPU-bound,
 // and the per-program CPU metrics (all four stages, per 1000 SNoti events)
-// say where it goes.
+// say where it goes; <program>-peak-rss-MiB is each one's VmHWM.
 //
 // The consume runner ends a batch when it holds BatchSize messages, when
 // no message arrived within a 1 ms linger, or BatchWait (20 ms) after its
