@@ -1,8 +1,6 @@
 package sinksim
 
 import (
-	"bytes"
-
 	"github.com/valyala/fastjson"
 )
 
@@ -15,15 +13,11 @@ import (
 // so the emulator never accepts, rejects or stores differently.
 // TestFastDecodePushAgreesWithEncodingJSON and its fuzz target check it.
 func fastDecodePush(raw []byte, b *pushBody) bool {
-	if bytes.IndexByte(raw, '\\') >= 0 {
-		return false
-	}
-	p := parsers.Get()
-	defer parsers.Put(p)
-	v, err := p.ParseBytes(raw)
-	if err != nil {
-		return false
-	}
+	return fastParse(raw, func(v *fastjson.Value) bool { return fastDecodePushValue(v, b) })
+}
+
+// fastDecodePushValue is fastDecodePush of a parsed value.
+func fastDecodePushValue(v *fastjson.Value, b *pushBody) bool {
 	var (
 		r    fastReader
 		seen [4]bool

@@ -332,6 +332,14 @@ func (r *fastReader) typedObject(v *fastjson.Value) map[string]any {
 // fastjson, or returns false (d then holds nothing of use) to leave raw to
 // encoding/json. See fastReader for what it leaves.
 func fastDecode(raw []byte, d *decodedMessage) bool {
+	return fastParse(raw, func(v *fastjson.Value) bool { return fastDecodeValue(v, d) })
+}
+
+// fastParse parses raw with a pooled fastjson parser and returns what read
+// says of its value, or false, leaving raw to encoding/json, when raw has
+// an escape (fastReader reads strings without) or fastjson refuses it. The
+// value is the parser's: read must not keep it.
+func fastParse(raw []byte, read func(v *fastjson.Value) bool) bool {
 	if bytes.IndexByte(raw, '\\') >= 0 {
 		return false
 	}
@@ -341,6 +349,11 @@ func fastDecode(raw []byte, d *decodedMessage) bool {
 	if err != nil {
 		return false
 	}
+	return read(v)
+}
+
+// fastDecodeValue is fastDecode of a parsed value.
+func fastDecodeValue(v *fastjson.Value, d *decodedMessage) bool {
 	r := &fastReader{}
 	var seen [5]bool
 	once := func(i int) bool { return r.once(seen[:], i) }
