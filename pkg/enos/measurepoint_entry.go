@@ -125,6 +125,20 @@ func sortedPoints(points []Point) bool {
 // MarshalJSON encodes the entry in the wire form, time in epoch ms.
 func (e MeasurepointEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil, nil) }
 
+// Value is the value the entry sends for point id, from Measurepoints or
+// Points (the later of two of one id, as encoded), and whether it has one.
+func (e MeasurepointEntry) Value(id string) (any, bool) {
+	if v, ok := e.Measurepoints[id]; ok {
+		return v, true
+	}
+	for i := len(e.Points) - 1; i >= 0; i-- {
+		if e.Points[i].ID == id {
+			return e.Points[i].Value, true
+		}
+	}
+	return nil, false
+}
+
 // Len is the number of measurement points the entry sends.
 func (e MeasurepointEntry) Len() int {
 	if len(e.Measurepoints) > 0 || sortedPoints(e.Points) {

@@ -45,3 +45,23 @@ func TestPointSorterAgreesWithSortPoints(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasurepointEntryValue: Value reads a point from the map or the list,
+// the later of two of one id in the list, as the entry is encoded.
+func TestMeasurepointEntryValue(t *testing.T) {
+	list := enos.MeasurepointEntry{Points: []enos.Point{{ID: "v", Value: 1.0}, {ID: "s", Value: "on"}, {ID: "v", Value: 2.0}}}
+	byMap := enos.MeasurepointEntry{Measurepoints: map[string]any{"v": 3.0}}
+	for _, tt := range []struct {
+		e    enos.MeasurepointEntry
+		id   string
+		want any
+		ok   bool
+	}{
+		{list, "v", 2.0, true}, {list, "s", "on", true}, {list, "x", nil, false},
+		{byMap, "v", 3.0, true}, {byMap, "x", nil, false},
+	} {
+		if got, ok := tt.e.Value(tt.id); got != tt.want || ok != tt.ok {
+			t.Errorf("%+v.Value(%q) = %v, %v; want %v, %v", tt.e, tt.id, got, ok, tt.want, tt.ok)
+		}
+	}
+}

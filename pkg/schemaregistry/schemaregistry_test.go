@@ -250,7 +250,8 @@ func TestForwarderConsumesFramedRecords(t *testing.T) {
 	}
 	seen := map[float64]bool{}
 	for _, p := range poster.points {
-		v, _ := p.Measurepoints["Voltage"].(float64)
+		raw, _ := p.Value("Voltage")
+		v, _ := raw.(float64)
 		seen[v] = true
 	}
 	for i := range 3 {
