@@ -32,12 +32,11 @@ func (c *counters) snapshot() Stats {
 	}
 }
 
-func (c *counters) push(eventType string) {
+// push counts a push under its event type's label (eventTypeLabel: a
+// known type, or "other").
+func (c *counters) push(label string) {
 	c.pushes.Add(1)
-	if !knownEventType(eventType) {
-		eventType = "other"
-	}
-	c.m.pushes.WithLabelValues(eventType).Inc()
+	c.m.pushes.WithLabelValues(label).Inc()
 }
 
 func (c *counters) invalidLine(kind string) {

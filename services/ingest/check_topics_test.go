@@ -21,16 +21,19 @@ func TestCheckTopicsMissingOrUnreachable(t *testing.T) {
 	cfg.TopicEvents = kafkatest.Topic(t, cfg.Kafka.Brokers, 1)
 	cfg.TopicInvalid = cfg.TopicEvents + ".missing"
 	var logs bytes.Buffer
-	_, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs))
+	_, reachable, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs))
 	if !errors.Is(err, kafka.UnknownTopicOrPartition) || !strings.Contains(err.Error(), cfg.TopicInvalid) || !strings.Contains(err.Error(), "bridgectl topics ensure") {
 		t.Errorf("missing invalid topic: %v, want an error naming it and the fix", err)
+	}
+	if !reachable {
+		t.Error("missing invalid topic: Kafka said unreachable")
 	}
 
 	cfg.Kafka.Brokers = []string{"127.0.0.1:1"} // nothing listens
 	logs.Reset()
-	n, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs))
-	if err != nil || n != 0 || !strings.Contains(logs.String(), "Kafka not reachable at start") {
-		t.Errorf("unreachable Kafka: %d, %v, logs %s: want 0, nil and a warning", n, err, logs.String())
+	n, reachable, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs))
+	if err != nil || n != 0 || reachable || !strings.Contains(logs.String(), "Kafka not reachable at start") {
+		t.Errorf("unreachable Kafka: %d, %v, logs %s: want 0, unreachable, nil and a warning", n, err, logs.String())
 	}
 }
 

@@ -335,7 +335,7 @@ func TestCheckTopicsReadsMaxMessageBytes(t *testing.T) {
 	var logs bytes.Buffer
 	cfg := h.config()
 	cfg.MaxLineBytes = snoti.DefaultMaxLineBytes
-	got, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs))
+	got, _, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs))
 	if err != nil || got != 12<<20 {
 		t.Fatalf("checkTopics = %d, %v: want the larger limit, 12 MiB", got, err)
 	}
@@ -344,7 +344,7 @@ func TestCheckTopicsReadsMaxMessageBytes(t *testing.T) {
 	}
 	logs.Reset()
 	cfg.TopicEvents = h.invald
-	if _, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs)); err != nil || logs.Len() != 0 {
+	if _, _, err := checkTopics(context.Background(), kafkaClient(t, cfg), cfg, zerolog.New(&logs)); err != nil || logs.Len() != 0 {
 		t.Errorf("12 MiB events topic: err %v, logs %s: want no warning", err, logs.String())
 	}
 }

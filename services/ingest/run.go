@@ -58,14 +58,16 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	defer cancel()
 	// The check goes through the writer's transport: the connection and
 	// metadata it sets up are the writer's, which warmWriter completes.
-	maxMessageBytes, err := checkTopics(kctx, &kafka.Client{Addr: writer.Addr, Transport: writer.Transport, Timeout: 30 * time.Second}, cfg, log)
+	maxMessageBytes, reachable, err := checkTopics(kctx, &kafka.Client{Addr: writer.Addr, Transport: writer.Transport, Timeout: 30 * time.Second}, cfg, log)
 	if err != nil {
 		return err
 	}
 	// A record over BatchBytes fails kafka-go's whole write: allow what the
 	// topics allow. Records the broker refuses anyway are quarantined.
 	writer.BatchBytes = max(writer.BatchBytes, int64(maxMessageBytes))
-	warmWriter(kctx, writer, cfg, log)
+	if reachable { // else checkTopics has said so, once
+		warmWriter(kctx, writer, cfg, log)
+	}
 	cancel()
 
 	var w ingest.Writer = writer
@@ -179,29 +181,30 @@ type option func(*options)
 // When Kafka cannot be reached before ctx ends (run bounds it with
 // kafkaStartTimeout), it logs and lets the writes retry. It
 // returns the largest max.message.bytes of the two topics (0 when it cannot
-// be read, e.g. without DescribeConfigs permission) and warns when the
+// be read, e.g. without DescribeConfigs permission), whether Kafka answered,
+// and warns when the
 // events topic cannot hold a record of a line at SNOTI_MAX_LINE_BYTES: such
 // records are quarantined in the invalid topic rather than kept as events.
-func checkTopics(ctx context.Context, client *kafka.Client, cfg Config, log zerolog.Logger) (int, error) {
+func checkTopics(ctx context.Context, client *kafka.Client, cfg Config, log zerolog.Logger) (maxMessageBytes int, reachable bool, err error) {
 	names := []string{cfg.TopicEvents, cfg.TopicInvalid}
 	var missing *topics.TopicError
 	switch err := topics.Exist(ctx, client, names...); {
 	case errors.As(err, &missing):
-		return 0, fmt.Errorf("%w: create it with `bridgectl topics ensure` (the ingest never auto-creates topics)", err)
+		return 0, true, fmt.Errorf("%w: create it with `bridgectl topics ensure` (the ingest never auto-creates topics)", err)
 	case err != nil:
 		log.Warn().Err(err).Strs("brokers", cfg.Kafka.Addrs()).Msg("Kafka not reachable at start; writes will retry and nothing is ACKed until they succeed")
-		return 0, nil
+		return 0, false, nil
 	}
 	limits, err := topics.MaxMessageBytes(ctx, client, names...)
 	if err != nil {
 		log.Warn().Err(err).Msg("cannot read the topics' max.message.bytes; records too large for them will be quarantined when the broker refuses them")
-		return 0, nil
+		return 0, true, nil
 	}
 	if ev := limits[cfg.TopicEvents]; ev < recordBytesForLine(cfg.MaxLineBytes) {
 		log.Warn().Int("max_message_bytes", ev).Int("SNOTI_MAX_LINE_BYTES", cfg.MaxLineBytes).Str("topic", cfg.TopicEvents).
 			Msg("the events topic's max.message.bytes is below twice SNOTI_MAX_LINE_BYTES (a record holds the line and its decoded copy): pushes near the line limit will be quarantined in the invalid topic; raise max.message.bytes (bridgectl topics ensure sets TOPIC_MAX_MESSAGE_BYTES on the topics it creates) or lower SNOTI_MAX_LINE_BYTES")
 	}
-	return max(limits[cfg.TopicEvents], limits[cfg.TopicInvalid]), nil
+	return max(limits[cfg.TopicEvents], limits[cfg.TopicInvalid]), true, nil
 }
 
 // recordBytesForLine is the record size a push line of n bytes may need:
