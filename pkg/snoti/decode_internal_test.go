@@ -231,17 +231,33 @@ func TestInvalidReasonSaysWhichRuleFailed(t *testing.T) {
 	}
 }
 
+// scannerCases are lines at the edges of JSON's grammar, for the scanner
+// against encoding/json.
+var scannerCases = []string{
+	`{}`, `{"a":[]}`, `{"a":[1,-0.5e+3,"x\u00e9\n",true,false,null,{"b":{}}]}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`,
+	`{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}", `{"a" 1}`, `{"a":1,}`, `{,}`, `{"a":tru}`, `{"a":1}x`, ` {"a":1} `,
+	`{"a":[1,]}`, `{"a":1e}`, `{"a":"` + "\xff" + `"}`, `{"a":{"b":[{"c":[]}]}}`, `{"a":nul`, `{"a":"x`,
+	`{"a":"x\"}`, `{"a\"b":"\\","c":"\/\b\f\r\t"}`, "{\"a\":\"\x7f\xc3\xa9\"}", "{\"a\":\"\x1f\"}",
+}
+
 // The scanner accepts exactly what encoding/json accepts.
 func TestScannerAgreesWithEncodingJSON(t *testing.T) {
-	for _, s := range []string{
-		`{}`, `{"a":[]}`, `{"a":[1,-0.5e+3,"x\u00e9\n",true,false,null,{"b":{}}]}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`,
-		`{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}", `{"a" 1}`, `{"a":1,}`, `{,}`, `{"a":tru}`, `{"a":1}x`, ` {"a":1} `,
-		`{"a":[1,]}`, `{"a":1e}`, `{"a":"` + "\xff" + `"}`, `{"a":{"b":[{"c":[]}]}}`, `{"a":nul`, `{"a":"x`,
-	} {
-		_, err := scanObject([]byte(s))
-		if got, want := err == nil, json.Valid([]byte(s)); got != want {
-			t.Errorf("%q: scanner valid=%v (%v), encoding/json valid=%v", s, got, err, want)
-		}
+	for _, s := range scannerCases {
+		checkScannerAgrees(t, []byte(s))
+	}
+}
+
+func FuzzScannerAgreesWithEncodingJSON(f *testing.F) {
+	for _, s := range scannerCases {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(checkScannerAgrees)
+}
+
+func checkScannerAgrees(t *testing.T, line []byte) {
+	_, err := scanObject(line)
+	if got, want := err == nil, json.Valid(line) && bytes.HasPrefix(bytes.TrimLeft(line, " \t\r\n"), []byte("{")); got != want {
+		t.Errorf("%q: scanner valid=%v (%v), encoding/json valid object=%v", line, got, err, want)
 	}
 }
 

@@ -2,7 +2,9 @@ package snoti
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
@@ -66,10 +68,23 @@ type canonicalizer struct {
 }
 
 // canonMember is a member to sort: its decoded key and its canonical value,
-// dst[start:end] of the output being written.
+// dst[start:end] of the output being written. prefix is the key's first 8
+// bytes, big-endian and zero-padded: it orders as the key does except when
+// equal, so most comparisons are of one integer.
 type canonMember struct {
+	prefix     uint64
 	key        []byte
 	start, end int
+}
+
+// keyPrefix is canonMember.prefix of key.
+func keyPrefix(key []byte) uint64 {
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(key)
+	}
+	var p [8]byte
+	copy(p[:], key)
+	return binary.BigEndian.Uint64(p[:])
 }
 
 // scratchPool holds canonicalizers for reuse; splitLine, decodeValues and
@@ -120,10 +135,13 @@ func (c *canonicalizer) appendMembers(dst []byte, base int) []byte {
 		m := c.members[i] // nested objects push and pop theirs after end
 		start := len(dst)
 		dst = c.appendValue(dst, m.value)
-		c.sorted = append(c.sorted, canonMember{key: m.key, start: start, end: len(dst)})
+		c.sorted = append(c.sorted, canonMember{prefix: keyPrefix(m.key), key: m.key, start: start, end: len(dst)})
 	}
 	sorted, values := c.sorted[sortBase:], dst
 	slices.SortFunc(sorted, func(a, b canonMember) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
 		if c := bytes.Compare(a.key, b.key); c != 0 {
 			return c
 		}
@@ -205,7 +223,7 @@ func appendCanonicalString(dst, s []byte) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
+		if plainStringByte[c] {
 			continue
 		}
 		dst = append(dst, s[start:i]...)

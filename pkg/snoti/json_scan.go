@@ -227,10 +227,28 @@ func (s *scanner) array(depth int) error {
 	}
 }
 
+// plainStringByte holds the bytes a JSON string carries as they are: any
+// but the quote, the backslash and the control characters. Scanning runs
+// of them through the table is what keeps the scanner's hottest loop
+// short.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < len(t); c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func (s *scanner) str() error {
 	s.i++ // "
 	for s.i < len(s.b) {
-		switch c := s.b[s.i]; {
+		b, i := s.b, s.i
+		for i < len(b) && plainStringByte[b[i]] {
+			i++
+		}
+		if s.i = i; i >= len(b) {
+			break
+		}
+		switch c := b[i]; {
 		case c == '"':
 			s.i++
 			return nil
@@ -254,10 +272,8 @@ func (s *scanner) str() error {
 			default:
 				return s.errorf("invalid escape \\%c", s.b[s.i+1])
 			}
-		case c < 0x20:
+		default: // a control character
 			return s.errorf("control character %#x in a string", c)
-		default:
-			s.i++
 		}
 	}
 	return errUnexpectedEnd
