@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/compress/snappy"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
@@ -197,6 +199,9 @@ func (c Config) Client() (*kafka.Client, error) {
 // needs, so a timer of a nanosecond sends each partition's share of the
 // call at once, whole. What is lost is batching across concurrent callers,
 // which each wait for their own write anyway.
+//
+// Records are Snappy-compressed through kafka-go's process-wide codec,
+// which this package's init sets to S2's fast mode (see there).
 func (c Config) NewWriter(topic string) (*kafka.Writer, error) {
 	tr, err := c.Transport()
 	if err != nil {
@@ -216,4 +221,16 @@ func (c Config) NewWriter(topic string) (*kafka.Writer, error) {
 		AllowAutoTopicCreation: false,
 		Compression:            kafka.Snappy,
 	}, nil
+}
+
+// init makes kafka-go's Snappy codec, the one every writer's
+// kafka.Snappy compression goes through, encode in S2's fast mode instead
+// of its default "better" mode. The output is the same Snappy format, which
+// every Kafka client and the broker read; on a batch of our records it
+// encodes about 2.7 times as fast (4.8 against 1.8 GB/s) for 2% more bytes,
+// and the better mode was the ingest's largest single cost after parsing
+// (7.7% of its CPU at full speed, issue 16). The codec is a global of
+// kafka-go's, so it is set once, before any writer exists.
+func init() {
+	compress.SnappyCodec.Compression = snappy.FasterCompression
 }

@@ -1,10 +1,13 @@
 package kafkaconf_test
 
 import (
+	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
@@ -64,5 +67,30 @@ func TestNewWriterDefaults(t *testing.T) {
 	}
 	if w.BatchTimeout > time.Microsecond {
 		t.Errorf("BatchTimeout = %v, want none to speak of: callers batch, a write is sent at once", w.BatchTimeout)
+	}
+}
+
+// Every writer's Snappy goes through kafka-go's codec in S2's fast mode
+// (kafkaconf's init), and what it writes reads back.
+func TestSnappyIsTheFastMode(t *testing.T) {
+	data := bytes.Repeat([]byte(`{"cmd":"event_push","delivery_id":7,"event_type":"device_status_raw","data":{"raw":"AAAAAwcAAJEEAQID"}}`), 50)
+	var framed bytes.Buffer
+	w := kafka.Snappy.Codec().NewWriter(&framed)
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fast, better := s2.EncodeSnappy(nil, data), s2.EncodeSnappyBetter(nil, data)
+	if bytes.Equal(fast, better) {
+		t.Fatal("the sample compresses alike in both modes; it cannot tell them apart")
+	}
+	if !bytes.Contains(framed.Bytes(), fast) {
+		t.Errorf("the writers' Snappy block is not S2's fast mode's (%d bytes framed; fast %d, better %d)", framed.Len(), len(fast), len(better))
+	}
+	back, err := io.ReadAll(kafka.Snappy.Codec().NewReader(&framed))
+	if err != nil || !bytes.Equal(back, data) {
+		t.Errorf("read back %d bytes (%v), want the %d written", len(back), err, len(data))
 	}
 }
