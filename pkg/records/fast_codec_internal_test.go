@@ -6,9 +6,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -316,4 +318,46 @@ func FuzzDeviceTelemetryDecoding(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkTelemetryDecoding(t, c, append(bytes.Clone(hdr[:10]), body...))
 	})
+}
+
+// A batch's chunks hold about its records' bytes, whatever its length,
+// when its records are larger than NewBatch's guess (the ingest's are
+// about 650 bytes): the chunks after the first are sized on the records
+// built so far.
+func TestBatchChunksFitTheRecords(t *testing.T) {
+	c, _ := NewCodec()
+	for _, n := range []int{1, 50, 300, 1000} {
+		recs := make([]Record, n)
+		for i := range recs {
+			id := fmt.Sprintf("%064d", i)
+			recs[i] = &SnotiEvent{EventID: id, EventType: "device_status_raw", ProductKey: strings.Repeat("p", 32), DID: "simdev0000000000000001",
+				CreatedAt: time.UnixMilli(1700000000000).UTC(), ReceivedAt: time.UnixMilli(1700000000001).UTC(), Protocol: "v2", DeliveryID: fmt.Sprint(i),
+				RawJSON: strings.Repeat("x", 300+i%200), Raw: bytes.Repeat([]byte{7}, 20)}
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b := c.NewBatch(n)
+		msgs := make([]kafka.Message, n)
+		for i, r := range recs {
+			var err error
+			if msgs[i], err = b.Message("t", nil, r); err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		allocated := after.TotalAlloc - before.TotalAlloc - uint64(n)*uint64(unsafe.Sizeof(kafka.Message{}))
+		used := 0 // the values and the header values of their own
+		for _, m := range msgs {
+			used += len(m.Value)
+			for _, h := range m.Headers {
+				if h.Key != "schema" {
+					used += len(h.Value)
+				}
+			}
+		}
+		headers := uint64(cap(b.headers)) * uint64(unsafe.Sizeof(kafka.Header{}))
+		if limit := uint64(used)*5/4 + headers + 1024; allocated > limit {
+			t.Errorf("%d records of %d bytes in all: %d bytes allocated, want at most %d", n, used, allocated, limit)
+		}
+	}
 }
