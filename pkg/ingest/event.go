@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/snoti"
@@ -33,6 +34,14 @@ func RecordKey(p *snoti.Push) []byte {
 // even for event types this version does not know. It decodes the push
 // first when the client deferred it (snoti.WithDeferredDecode).
 func ToEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
+	e := eventOf(p, protocol, received)
+	e.RawJSON = string(p.Raw)
+	return e
+}
+
+// eventOf is ToEvent without RawJSON, which the pipeline's records take
+// from the line itself (records.Batch.EventMessage).
+func eventOf(p *snoti.Push, protocol string, received time.Time) *records.SnotiEvent {
 	p.Decode()
 	e := &records.SnotiEvent{
 		EventID:    p.EventID(),
@@ -44,7 +53,6 @@ func ToEvent(p *snoti.Push, protocol string, received time.Time) *records.SnotiE
 		ReceivedAt: received.UTC().Truncate(time.Millisecond),
 		Protocol:   protocol,
 		DeliveryID: string(p.DeliveryID),
-		RawJSON:    string(p.Raw),
 	}
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = e.ReceivedAt
@@ -132,8 +140,7 @@ func kvValue(raw []byte) any {
 			return b
 		}
 	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
+		if s, ok := jsonString(raw); ok {
 			return s
 		}
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
@@ -151,8 +158,7 @@ func kvValue(raw []byte) any {
 // JSON text of anything else.
 func jsonText(raw json.RawMessage) string {
 	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
+		if s, ok := jsonString(raw); ok {
 			return s
 		}
 	}
@@ -190,4 +196,27 @@ func setAttr(m *map[string]string, k, v string) {
 		*m = map[string]string{}
 	}
 	(*m)[k] = v
+}
+
+// jsonString decodes the JSON string raw as encoding/json does. Most have
+// no escape and are valid UTF-8, and are then their bytes between the
+// quotes: that spares encoding/json's reflection on every string value of
+// a device_status_kv push.
+func jsonString(raw []byte) (string, bool) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && plainString(raw[1:len(raw)-1]) {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
+}
+
+// plainString reports whether s is valid UTF-8 with neither a quote, a
+// backslash nor a control character: a JSON string's text as it is.
+func plainString(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(s)
 }

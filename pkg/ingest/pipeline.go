@@ -175,7 +175,7 @@ func (p *Pipeline) encodeRange(batch []delivery) {
 		if b == nil {
 			b = p.codec.NewBatch(len(batch) - i)
 		}
-		msg, err := b.Message(p.cfg.TopicEvents, RecordKey(d.push), ToEvent(d.push, p.cfg.Protocol, d.received))
+		msg, err := b.EventMessage(p.cfg.TopicEvents, RecordKey(d.push), eventOf(d.push, p.cfg.Protocol, d.received), d.push.Raw)
 		d.msg, d.encoded = msg, true
 		if err != nil {
 			p.quarantine(d, "encode_failed", err.Error())

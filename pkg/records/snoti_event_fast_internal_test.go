@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +154,49 @@ func BenchmarkMarshalSnotiEvent(b *testing.B) {
 			_, _ = c.reg.Encode(nil, "SnotiEvent", n)
 		}
 	})
+}
+
+// TestEventMessage: EventMessage of an event and its line is Message of
+// the event with the line as its RawJSON (the same record and headers),
+// on the fast path and on the generic one (as after a schema change).
+func TestEventMessage(t *testing.T) {
+	c, err := NewCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slowCodec := *c
+	slowCodec.fastSnotiEvent = false
+	rng := rand.New(rand.NewPCG(31, 32))
+	for i := 0; i < 2000; i++ {
+		e := randomEvent(rng)
+		raw := []byte(e.RawJSON)
+		if i%7 == 0 {
+			raw = nil
+		}
+		e.RawJSON = string(raw)
+		want, err := c.Message("topic", []byte("k"), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.RawJSON = ""
+		for _, codec := range []*Codec{c, &slowCodec} {
+			got, err := codec.NewBatch(1).EventMessage("topic", []byte("k"), e, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotEvent, wantEvent SnotiEvent
+			if err := c.Unmarshal(got.Value, &gotEvent); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Unmarshal(want.Value, &wantEvent); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(gotEvent, wantEvent) || len(got.Value) != len(want.Value) || !reflect.DeepEqual(got.Headers, want.Headers) {
+				t.Fatalf("EventMessage %+v\nMessage      %+v", got, want)
+			}
+		}
+	}
+	if _, err := c.NewBatch(1).EventMessage("", nil, &SnotiEvent{RawJSON: "{}"}, []byte("{}")); err == nil {
+		t.Fatal("EventMessage of an event that has RawJSON: no error")
+	}
 }
