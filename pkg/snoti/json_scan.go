@@ -248,11 +248,11 @@ func (s *scanner) str() error {
 		if s.i = i; i >= len(b) {
 			break
 		}
-		switch c := b[i]; {
-		case c == '"':
+		switch c := b[i]; c {
+		case '"':
 			s.i++
 			return nil
-		case c == '\\':
+		case '\\':
 			if s.i+1 >= len(s.b) {
 				return errUnexpectedEnd
 			}
