@@ -575,8 +575,11 @@ func (cannedEnOS) RoundTrip(req *http.Request) (*http.Response, error) {
 // before; 62 after, of which mime/multipart's writer makes about 20, once
 // per post: per batch, not per point, so it stays the library's).
 func TestPostAllocations(t *testing.T) {
+	// Under the race detector, which adds allocations of its own (71
+	// there), a looser bound that still tells 62 from the 76 before.
+	limit := 64.0
 	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector (71 there)")
+		limit = 74
 	}
 	c, err := enos.New(enos.Config{APIMURL: "https://apim.example", APIURL: "https://api.example", AccessKey: accessKey, SecretKey: secretKey, OrgID: orgID,
 		HTTPClient: &http.Client{Transport: cannedEnOS{}}}, zerolog.Nop())
@@ -591,7 +594,7 @@ func TestPostAllocations(t *testing.T) {
 		}
 	}
 	post() // the token
-	if n := testing.AllocsPerRun(100, post); n > 64 {
-		t.Fatalf("%.0f allocations per post, want at most 64", n)
+	if n := testing.AllocsPerRun(100, post); n > limit {
+		t.Fatalf("%.0f allocations per post, want at most %.0f", n, limit)
 	}
 }

@@ -172,10 +172,16 @@ func TestEnergismePushAllocations(t *testing.T) {
 	if got := w.body.String(); got != "{\"status\":\"ok\"}\n" || w.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("answer %q, Content-Type %q", got, w.header.Get("Content-Type"))
 	}
-	// 10, or 12 under the race detector (its sync.Pool drops parsers);
-	// 26 with encoding/json's decoder and answer.
-	if n := testing.AllocsPerRun(200, func() { servePushOnce(t, emu, req, body, w) }); n > 12 {
-		t.Fatalf("%.0f allocations per push, want at most 12", n)
+	// 10; 26 with encoding/json's decoder and answer. Under the race
+	// detector, whose sync.Pool drops parsers at random, 12 or 13 from one
+	// run to the next: the bound there still tells the fast path from
+	// encoding/json's.
+	limit := 10.0
+	if raceEnabled {
+		limit = 16
+	}
+	if n := testing.AllocsPerRun(200, func() { servePushOnce(t, emu, req, body, w) }); n > limit {
+		t.Fatalf("%.0f allocations per push, want at most %.0f", n, limit)
 	}
 }
 
