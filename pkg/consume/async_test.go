@@ -14,7 +14,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/consume"
-	"github.com/snotibridge/snotibridge/pkg/kafkaconf"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/records"
 	"github.com/snotibridge/snotibridge/pkg/testkit"
@@ -146,44 +145,34 @@ func (s *windowSink) holdsBelow(p int, end int64, rejectedOffsets map[int]map[in
 	return true
 }
 
-func startAsync(t *testing.T, kc kafkaconf.Config, group, in, dlq string, h consume.AsyncHandler, maxPending int, drain time.Duration) (stop func()) {
+// startAsync runs an async runner of h on f (stage "test-async", retries
+// 10 to 50 ms apart, commits every 20 ms) until stop is called.
+func (f fixture) startAsync(t *testing.T, h consume.AsyncHandler, maxPending int, drain time.Duration) (stop func()) {
 	t.Helper()
+	cfg := f.asyncConfig()
+	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
+	cfg.MaxPending, cfg.CommitInterval, cfg.DrainTimeout = maxPending, 20*time.Millisecond, drain
 	codec, _ := records.NewCodec()
-	r, err := consume.NewAsync(consume.AsyncConfig{
-		ProcessorConfig: consume.ProcessorConfig{Stage: "test-async", DLQTopic: dlq, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
-		GroupID:         group, Topics: []string{in}, MaxPending: maxPending, CommitInterval: 20 * time.Millisecond, DrainTimeout: drain,
-	}, kc, h, codec, zerolog.Nop(), prometheus.NewRegistry())
+	r, err := consume.NewAsync(cfg, f.kc, h, codec, zerolog.Nop(), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return runInBackground(t, "async runner", r.Run)
 }
 
-// committedPerPartition returns the group's committed offset (next to read)
-// per partition of topic (0..2).
-func committedPerPartition(t *testing.T, kc kafkaconf.Config, group, topic string) map[int]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(kc.Addrs()...)}
-	of, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2}}})
-	if err != nil {
-		t.Fatal(err)
+// asyncConfig is an async runner of stage "test-async" on f's input,
+// group and DLQ, with the defaults otherwise.
+func (f fixture) asyncConfig() consume.AsyncConfig {
+	return consume.AsyncConfig{
+		ProcessorConfig: consume.ProcessorConfig{Stage: "test-async", DLQTopic: f.dlq},
+		GroupID:         f.group, Topics: []string{f.in},
 	}
-	out := map[int]int64{}
-	for _, p := range of.Topics[topic] {
-		out[p.Partition] = max(p.CommittedOffset, 0)
-	}
-	return out
 }
 
 func TestAsyncRunnerOutageRestartAndDeadLetters(t *testing.T) {
-	kc := kafkatest.Config(t)
-	in := kafkatest.Topic(t, kc.Brokers, 3)
-	dlq := kafkatest.Topic(t, kc.Brokers, 1)
-	group := in + "-g"
 	const n = 600
-	produce(t, kc, in, 0, n)
+	f := newFixture(t, 3, n)
+	kc, in, dlq, group := f.kc, f.in, f.dlq, f.group
 
 	// Where each value landed, to know which offsets hold rejected values.
 	all := kafkatest.ReadN(t, kc.Brokers, in, n, time.Minute)
@@ -212,7 +201,7 @@ func TestAsyncRunnerOutageRestartAndDeadLetters(t *testing.T) {
 	}
 
 	s.setDown(true)
-	stop := startAsync(t, kc, group, in, dlq, s, 200, 10*time.Second)
+	stop := f.startAsync(t, s, 200, 10*time.Second)
 	testkit.Eventually(t, time.Minute, "failed uploads during the outage", func() bool { _, _, f := s.stats(); return f >= 5 })
 	checkCommits("during the outage")
 	if c := committedPerPartition(t, kc, group, in); c[0]+c[1]+c[2] > int64(n/50) {
@@ -225,7 +214,7 @@ func TestAsyncRunnerOutageRestartAndDeadLetters(t *testing.T) {
 	stop() // mid-stream: the partial windows are uploaded on the way out
 	checkCommits("after a stop mid-stream")
 
-	stop = startAsync(t, kc, group, in, dlq, s, 200, 10*time.Second)
+	stop = f.startAsync(t, s, 200, 10*time.Second)
 	testkit.Eventually(t, 2*time.Minute, "every good record stored", func() bool { st, _, _ := s.stats(); return st == n-n/50 })
 	testkit.Eventually(t, time.Minute, "offsets committed to the end", func() bool {
 		c := committedPerPartition(t, kc, group, in)
@@ -261,11 +250,8 @@ func TestAsyncRunnerOutageRestartAndDeadLetters(t *testing.T) {
 // boundedHandler receives and never finishes until told to, recording the
 // most messages it held at once.
 func TestAsyncRunnerBoundsPending(t *testing.T) {
-	kc := kafkatest.Config(t)
-	in := kafkatest.Topic(t, kc.Brokers, 1)
-	dlq := kafkatest.Topic(t, kc.Brokers, 1)
 	const n, maxPending = 300, 50
-	produce(t, kc, in, 0, n)
+	f := newFixture(t, 1, n)
 
 	var (
 		mu       sync.Mutex
@@ -293,7 +279,7 @@ func TestAsyncRunnerBoundsPending(t *testing.T) {
 		}
 	})
 	got := func() int { mu.Lock(); defer mu.Unlock(); return received }
-	stop := startAsync(t, kc, in+"-g", in, dlq, h, maxPending, time.Second)
+	stop := f.startAsync(t, h, maxPending, time.Second)
 	defer stop()
 	testkit.Eventually(t, time.Minute, "the tracker to fill", func() bool { return got() >= maxPending })
 	// Fetching is paused: releasing 10 lets exactly 10 more in.
@@ -305,18 +291,13 @@ func TestAsyncRunnerBoundsPending(t *testing.T) {
 	if r := got(); r != maxPending+10 {
 		t.Fatalf("received %d, want %d: the bound of %d pending was not kept", r, maxPending+10, maxPending)
 	}
-	testkit.Eventually(t, time.Minute, "the first 10 committed", func() bool { return committedPerPartition(t, kc, in+"-g", in)[0] == 10 })
+	testkit.Eventually(t, time.Minute, "the first 10 committed", func() bool { return committedPerPartition(t, f.kc, f.group, f.in)[0] == 10 })
 }
 
 func TestAsyncRunnerReadyWhileIdle(t *testing.T) {
-	kc := kafkatest.Config(t)
-	in := kafkatest.Topic(t, kc.Brokers, 1)
-	dlq := kafkatest.Topic(t, kc.Brokers, 1)
+	f := newFixture(t, 1, 0)
 	codec, _ := records.NewCodec()
-	r, err := consume.NewAsync(consume.AsyncConfig{
-		ProcessorConfig: consume.ProcessorConfig{Stage: "test-async", DLQTopic: dlq},
-		GroupID:         in + "-g", Topics: []string{in},
-	}, kc, consume.AsyncHandlerFunc(func(ctx context.Context, msgs <-chan kafka.Message, acks consume.Acks) error {
+	r, err := consume.NewAsync(f.asyncConfig(), f.kc, consume.AsyncHandlerFunc(func(ctx context.Context, msgs <-chan kafka.Message, acks consume.Acks) error {
 		for m := range msgs {
 			acks.Done(m)
 		}

@@ -81,13 +81,15 @@ type fixture struct {
 }
 
 // newFixture creates the input topic with partitions, the DLQ and the
-// group's name, and writes records 0 to n-1 to the input (produce).
+// group's name, and writes records 0 to n-1 to the input (produce), if any.
 func newFixture(t *testing.T, partitions, n int) fixture {
 	t.Helper()
 	kc := kafkatest.Config(t)
 	in := kafkatest.Topic(t, kc.Brokers, partitions)
 	f := fixture{kc: kc, in: in, dlq: kafkatest.Topic(t, kc.Brokers, 1), group: in + "-g"}
-	produce(t, kc, in, 0, n)
+	if n > 0 {
+		produce(t, kc, in, 0, n)
+	}
 	return f
 }
 
@@ -145,7 +147,29 @@ func runInBackground(t *testing.T, name string, run func(context.Context) error)
 	}
 }
 
+// committed sums the group's committed offsets and the end offsets over
+// partitions 0..2 of topic.
 func committed(t *testing.T, kc kafkaconf.Config, group, topic string) (committed, end int64) {
+	t.Helper()
+	for _, c := range committedPerPartition(t, kc, group, topic) {
+		committed += c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(kc.Addrs()...)}
+	lo, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(0), kafka.LastOffsetOf(1), kafka.LastOffsetOf(2)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range lo.Topics[topic] {
+		end += p.LastOffset
+	}
+	return committed, end
+}
+
+// committedPerPartition returns the group's committed offset (next to read)
+// per partition of topic (0..2).
+func committedPerPartition(t *testing.T, kc kafkaconf.Config, group, topic string) map[int]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -154,17 +178,11 @@ func committed(t *testing.T, kc kafkaconf.Config, group, topic string) (committe
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(0), kafka.LastOffsetOf(1), kafka.LastOffsetOf(2)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := map[int]int64{}
 	for _, p := range of.Topics[topic] {
-		committed += max(p.CommittedOffset, 0)
+		out[p.Partition] = max(p.CommittedOffset, 0)
 	}
-	for _, p := range lo.Topics[topic] {
-		end += p.LastOffset
-	}
-	return committed, end
+	return out
 }
 
 func TestRunnerOutageAndDeadLetters(t *testing.T) {
