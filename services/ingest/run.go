@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +53,7 @@ func run(ctx context.Context, cfg Config, log zerolog.Logger, opts ...option) er
 	}
 	// Kafka first, then SNoti: the clients log in (and pushes arrive) only
 	// once the writer is ready or kafkaStartTimeout has passed.
-	kctx, cancel := context.WithTimeout(ctx, cmp.Or(o.kafkaStartTimeout, kafkaStartTimeout))
+	kctx, cancel := context.WithTimeout(ctx, kafkaStartTimeout)
 	defer cancel()
 	// The check goes through the writer's transport: the connection and
 	// metadata it sets up are the writer's, which warmWriter completes.
@@ -154,8 +153,6 @@ type options struct {
 	wrapWriter    func(ingest.Writer) ingest.Writer
 	wrapTransport func(kafka.RoundTripper) kafka.RoundTripper // the writer's
 	metrics       func(*ingest.Metrics)
-	// kafkaStartTimeout replaces the constant of that name (0: keep it).
-	kafkaStartTimeout time.Duration
 }
 
 // kafkaStartTimeout bounds how long the start waits for Kafka (the topics'
