@@ -49,14 +49,19 @@ type fakeWriter struct {
 	mu        sync.Mutex
 	failCalls int
 	partial   bool
+	delay     time.Duration // how long each write takes, as a broker's round trip would
 	calls     int
 	durable   map[uint64]time.Time
+	order     []uint64 // sim_seq of each record, in the order first acknowledged
 }
 
 func (w *fakeWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls++
+	if w.delay > 0 {
+		time.Sleep(w.delay) // the write's own duration, not a wait in the test
+	}
 	if w.failCalls > 0 {
 		w.failCalls--
 		return kafka.NotEnoughReplicas
@@ -86,6 +91,7 @@ func (w *fakeWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) err
 		_ = json.Unmarshal([]byte(e.RawJSON), &v)
 		if _, ok := w.durable[v.Seq]; !ok {
 			w.durable[v.Seq] = now
+			w.order = append(w.order, v.Seq)
 		}
 	}
 	if werrs != nil {
@@ -193,6 +199,53 @@ func TestPipelineAcksOnlyWhatTheWriterAcknowledged(t *testing.T) {
 	}
 	if acked != n {
 		t.Errorf("%d entries ACKed, want %d", acked, n)
+	}
+}
+
+// While writes take a broker's round trip and pushes keep coming, the
+// records reach Kafka in the order of the pushes, each once, and a
+// pipeline stopped in the middle of the stream has ACKed only pushes whose
+// record was acknowledged.
+func TestPipelineWritesInPushOrderAndStopsMidStream(t *testing.T) {
+	const n = 3000
+	sim, c := source(t, snotisim.Fleet{Devices: 16, Rate: 20000, MaxEvents: n, Seed: 7})
+	codec, err := records.NewCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &fakeWriter{codec: codec, delay: 2 * time.Millisecond, durable: map[uint64]time.Time{}}
+	p, err := ingest.New(config(), w, codec, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := sim.WaitFor(ctx, func(s snotisim.Summary) bool { return s.Acks >= n/2 }); err != nil {
+		t.Fatalf("ACKs: %v (%+v)", err, sim.Summary())
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := 1; i < len(w.order); i++ {
+		if w.order[i] <= w.order[i-1] {
+			t.Fatalf("record of seq %d written after seq %d's (out of push order)", w.order[i], w.order[i-1])
+		}
+	}
+	acked := 0
+	for _, e := range sim.Entries() {
+		if e.Acked.IsZero() {
+			continue
+		}
+		acked++
+		if at, ok := w.durable[e.Seq]; !ok || e.Acked.Before(at) {
+			t.Errorf("seq %d ACKed at %s, its record acknowledged at %s (%v)", e.Seq, e.Acked.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano), ok)
+		}
+	}
+	if acked < n/2 || acked > len(w.order) {
+		t.Errorf("%d pushes ACKed, %d records written: want at least %d ACKed, none beyond the written", acked, len(w.order), n/2)
 	}
 }
 
