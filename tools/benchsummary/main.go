@@ -2,7 +2,8 @@
 // into one markdown table: every figure of issue 16, its reference from the
 // same run (Kafka's ProducerPerformance for the ingest, the no-op Kafka
 // copy for the consuming stages), the ratio, the target and whether it is
-// met. It prints the table and writes it to the output file.
+// met; then the references without a target (the Energisme push's HTTP
+// ceiling). It prints them and writes them to the output file.
 //
 //	benchsummary bench-results/go-bench.txt bench-results/summary.md
 package main
@@ -36,7 +37,7 @@ func run(in, out string) error {
 	if len(res) == 0 {
 		return fmt.Errorf("%s: no benchmark results", in)
 	}
-	table := "# make bench summary\n\n" + Table(res)
+	table := "# make bench summary\n\n" + Table(res) + Notes(res)
 	fmt.Print("\n" + table)
 	return os.WriteFile(out, []byte(table), 0o644)
 }

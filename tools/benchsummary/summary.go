@@ -59,6 +59,29 @@ var figures = []figure{
 	{name: "ingest peak RSS at max prefetch (MiB), largest run", pkg: "services/ingest", bench: "BenchmarkIngest", unit: "peak-RSS-MiB", peak: true, atMost: 64},
 }
 
+// httpCeiling is what the Energisme push cannot pass on this machine: the
+// client's pushes alone into the emulator, as many in flight as the
+// forwarder has, without Kafka.
+var httpCeiling = &metric{name: "Energisme client alone into the emulator, 8 in flight", pkg: "pkg/sinksim", bench: "BenchmarkEnergismePush", unit: "uplinks/s"}
+
+// Notes renders, after the table, the references that have no target of
+// their own but say what bounds a figure: the Energisme push against its
+// HTTP ceiling. Empty when the run measured neither.
+func Notes(res Results) string {
+	ceiling, ok := res.Median(httpCeiling.pkg, httpCeiling.bench, httpCeiling.unit)
+	if !ok || ceiling == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("- %s (%s %s): %s uplinks/s", httpCeiling.name, httpCeiling.pkg, httpCeiling.bench, num(ceiling))
+	if ref, ok := res.Median(noopCopy.pkg, noopCopy.bench, noopCopy.unit); ok && ref != 0 {
+		line += fmt.Sprintf(", %.2f× the %s", ceiling/ref, noopCopy.name)
+	}
+	if push, ok := res.Median("services/energisme-forwarder", "BenchmarkPushKafkaToEmulator", "uplinks/s"); ok {
+		line += fmt.Sprintf("; the energisme-forwarder's push reaches %.2f× it", push/ceiling)
+	}
+	return "\nReferences without a target:\n\n" + line + "\n"
+}
+
 // Table renders the summary of res as one markdown table.
 func Table(res Results) string {
 	var b strings.Builder

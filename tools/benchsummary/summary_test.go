@@ -123,6 +123,29 @@ BenchmarkChainLatency/rate=5000/decoder_batch=default-2         	       1	900000
 	}
 }
 
+// The Energisme push is set against its HTTP ceiling, the client alone
+// into the emulator, when the run measured it; nothing is said otherwise.
+func TestNotesSetThePushAgainstItsHTTPCeiling(t *testing.T) {
+	out := `pkg: github.com/snotibridge/snotibridge/pkg/sinksim
+BenchmarkEnergismePush-2   	   33734	     36940 ns/op	        57.52 cpu-µs/uplink	     27000 uplinks/s
+pkg: github.com/snotibridge/snotibridge/pkg/consume
+BenchmarkNoopCopy-2   	       1	 900000000 ns/op	    135000 records/s
+pkg: github.com/snotibridge/snotibridge/services/energisme-forwarder
+BenchmarkPushKafkaToEmulator-2   	       1	 900000000 ns/op	    24300 uplinks/s
+`
+	res, err := Parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "- Energisme client alone into the emulator, 8 in flight (pkg/sinksim BenchmarkEnergismePush): 27000 uplinks/s, 0.20× the no-op copy; the energisme-forwarder's push reaches 0.90× it\n"
+	if got := Notes(res); !strings.HasSuffix(got, want) {
+		t.Errorf("notes %q, want them to end with %q", got, want)
+	}
+	if got := Notes(parseFile(t, "go-bench.txt")); got != "" {
+		t.Errorf("notes %q from a run without the ceiling's benchmark", got)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	if _, err := Parse(strings.NewReader("BenchmarkX-2 1 5 ns/op\n")); err == nil {
 		t.Error("a benchmark line before any pkg: line parsed")
