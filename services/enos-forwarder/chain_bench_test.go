@@ -36,7 +36,9 @@ import (
 // so that the p99 stands on enough samples. Every process shares the
 // machine with the broker: on a small machine the figures are CPU-bound,
 // and the per-program CPU metrics (all four stages, per 1000 SNoti events)
-// say where it goes; <program>-peak-rss-MiB is each one's VmHWM.
+// say where it goes; <program>-peak-rss-MiB is each one's VmHWM, and
+// machine-busy-% how busy the whole machine (broker and simulators
+// included) was while the fleet pushed.
 //
 // The consume runner ends a batch when it holds BatchSize messages, when
 // no message arrived within a 1 ms linger, or BatchWait (20 ms) after its
@@ -63,7 +65,7 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	c.withEnergisme, c.energismeDLQ = true, kafkatest.Topic(b, c.brokers, 1)
 	c.start(b)
 	b.ResetTimer()
-	cpu0 := c.cpuSeconds()
+	cpu0, machine0 := c.cpuSeconds(), machineCPU(b)
 	profiled := c.profileCPU(b, time.Duration(n/rate)*time.Second)
 	// Read back only once SNoti has every ACK, to keep the test's own work
 	// out of the measured window.
@@ -72,6 +74,10 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	if _, err := c.sim.WaitFor(ctx, func(s snotisim.Summary) bool { return s.Acks >= uint64(n) }); err != nil {
 		b.Fatalf("waiting for %d ACKs: %v", n, err)
 	}
+	// How busy the whole machine was while the fleet pushed: the broker,
+	// the simulator and the emulators share the cores with the stages, and
+	// a machine near 100% queues every stage's work.
+	b.ReportMetric(machineCPU(b).busySince(machine0), "machine-busy-%")
 	events := c.readEvents(b, n, 5*time.Minute)
 	x := c.expect(b, events)
 	waitPoints(b, c.enos, x.points, 5*time.Minute)
@@ -238,6 +244,43 @@ func (c *chain) peakRSSMiB() map[string]float64 {
 		}
 	}
 	return out
+}
+
+// cpuTicks is the machine's CPU time (/proc/stat's first line, in ticks):
+// all of it and the idle part (idle and iowait).
+type cpuTicks struct{ total, idle float64 }
+
+func machineCPU(b *testing.B) cpuTicks {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	var t cpuTicks
+	for i, f := range strings.Fields(line)[1:] { // user nice system idle iowait irq softirq steal …
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			b.Fatalf("/proc/stat %q: %v", line, err)
+		}
+		if i >= 8 { // guest time is counted in user already
+			break
+		}
+		t.total += v
+		if i == 3 || i == 4 {
+			t.idle += v
+		}
+	}
+	return t
+}
+
+// busySince is the share of the machine's CPU time that was not idle
+// since then, in percent.
+func (t cpuTicks) busySince(then cpuTicks) float64 {
+	total := t.total - then.total
+	if total <= 0 {
+		return 0
+	}
+	return 100 * (1 - (t.idle-then.idle)/total)
 }
 
 // freeAddr returns a local address nothing listens on right now.

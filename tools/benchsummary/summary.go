@@ -66,20 +66,28 @@ var httpCeiling = &metric{name: "Energisme client alone into the emulator, 8 in 
 
 // Notes renders, after the table, the references that have no target of
 // their own but say what bounds a figure: the Energisme push against its
-// HTTP ceiling. Empty when the run measured neither.
+// HTTP ceiling, and how busy the machine was during the 5k/s chain (the
+// latency rows queue behind a busy CPU). Empty when the run measured
+// neither.
 func Notes(res Results) string {
-	ceiling, ok := res.Median(httpCeiling.pkg, httpCeiling.bench, httpCeiling.unit)
-	if !ok || ceiling == 0 {
+	var lines []string
+	if ceiling, ok := res.Median(httpCeiling.pkg, httpCeiling.bench, httpCeiling.unit); ok && ceiling != 0 {
+		line := fmt.Sprintf("- %s (%s %s): %s uplinks/s", httpCeiling.name, httpCeiling.pkg, httpCeiling.bench, num(ceiling))
+		if ref, ok := res.Median(noopCopy.pkg, noopCopy.bench, noopCopy.unit); ok && ref != 0 {
+			line += fmt.Sprintf(", %.2f× the %s", ceiling/ref, noopCopy.name)
+		}
+		if push, ok := res.Median("services/energisme-forwarder", "BenchmarkPushKafkaToEmulator", "uplinks/s"); ok {
+			line += fmt.Sprintf("; the energisme-forwarder's push reaches %.2f× it", push/ceiling)
+		}
+		lines = append(lines, line)
+	}
+	if busy, ok := res.Median("services/enos-forwarder", chain5k, "machine-busy-%"); ok {
+		lines = append(lines, fmt.Sprintf("- the whole machine (broker, simulator and emulators included) was %s%% busy while the 5k events/s chain pushed", num(busy)))
+	}
+	if len(lines) == 0 {
 		return ""
 	}
-	line := fmt.Sprintf("- %s (%s %s): %s uplinks/s", httpCeiling.name, httpCeiling.pkg, httpCeiling.bench, num(ceiling))
-	if ref, ok := res.Median(noopCopy.pkg, noopCopy.bench, noopCopy.unit); ok && ref != 0 {
-		line += fmt.Sprintf(", %.2f× the %s", ceiling/ref, noopCopy.name)
-	}
-	if push, ok := res.Median("services/energisme-forwarder", "BenchmarkPushKafkaToEmulator", "uplinks/s"); ok {
-		line += fmt.Sprintf("; the energisme-forwarder's push reaches %.2f× it", push/ceiling)
-	}
-	return "\nReferences without a target:\n\n" + line + "\n"
+	return "\nReferences without a target:\n\n" + strings.Join(lines, "\n") + "\n"
 }
 
 // Table renders the summary of res as one markdown table.

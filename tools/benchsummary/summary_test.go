@@ -124,7 +124,8 @@ BenchmarkChainLatency/rate=5000/decoder_batch=default-2         	       1	900000
 }
 
 // The Energisme push is set against its HTTP ceiling, the client alone
-// into the emulator, when the run measured it; nothing is said otherwise.
+// into the emulator, and the chain's machine load is said, when the run
+// measured them; nothing is said otherwise.
 func TestNotesSetThePushAgainstItsHTTPCeiling(t *testing.T) {
 	out := `pkg: github.com/snotibridge/snotibridge/pkg/sinksim
 BenchmarkEnergismePush-2   	   33734	     36940 ns/op	        57.52 cpu-µs/uplink	     27000 uplinks/s
@@ -132,12 +133,15 @@ pkg: github.com/snotibridge/snotibridge/pkg/consume
 BenchmarkNoopCopy-2   	       1	 900000000 ns/op	    135000 records/s
 pkg: github.com/snotibridge/snotibridge/services/energisme-forwarder
 BenchmarkPushKafkaToEmulator-2   	       1	 900000000 ns/op	    24300 uplinks/s
+pkg: github.com/snotibridge/snotibridge/services/enos-forwarder
+BenchmarkChainLatency/rate=5000/decoder_batch=default-2         	       1	9000000000 ns/op	20.0 p50-ms	 96.7 machine-busy-%
 `
 	res, err := Parse(strings.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "- Energisme client alone into the emulator, 8 in flight (pkg/sinksim BenchmarkEnergismePush): 27000 uplinks/s, 0.20× the no-op copy; the energisme-forwarder's push reaches 0.90× it\n"
+	want := "- Energisme client alone into the emulator, 8 in flight (pkg/sinksim BenchmarkEnergismePush): 27000 uplinks/s, 0.20× the no-op copy; the energisme-forwarder's push reaches 0.90× it\n" +
+		"- the whole machine (broker, simulator and emulators included) was 96.7% busy while the 5k events/s chain pushed\n"
 	if got := Notes(res); !strings.HasSuffix(got, want) {
 		t.Errorf("notes %q, want them to end with %q", got, want)
 	}
