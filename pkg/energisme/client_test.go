@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -385,5 +386,70 @@ func BenchmarkPush(b *testing.B) {
 		if err := c.Push(ctx, sample); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The default client keeps a connection per push in flight (MaxInFlight,
+// the forwarder's ENERGISME_CONCURRENCY), beyond http.Transport's pool
+// of 64 idle ones: a second round of as many concurrent pushes reuses
+// every connection of the first instead of opening (over TLS, handshaking)
+// new ones. With the pool at 64, the second round opened 36 more.
+func TestDefaultClientKeepsAConnectionPerPushInFlight(t *testing.T) {
+	const inFlight = 100
+	var (
+		mu      sync.Mutex
+		opened  int
+		waiting int
+		all     = make(chan struct{})
+	)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answer only once every push of the round is in flight, so the
+		// round needs inFlight connections at once.
+		mu.Lock()
+		waiting++
+		if waiting == inFlight {
+			close(all)
+		}
+		round := all
+		mu.Unlock()
+		select {
+		case <-round:
+		case <-time.After(30 * time.Second):
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			opened++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := energismetest.NewClient(t, energisme.Config{URL: srv.URL + "/push", Token: token, MaxInFlight: inFlight})
+	round := func() int {
+		mu.Lock()
+		waiting, all = 0, make(chan struct{})
+		before := opened
+		mu.Unlock()
+		var wg sync.WaitGroup
+		for range inFlight {
+			wg.Go(func() {
+				if err := c.Push(context.Background(), sample); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return opened - before
+	}
+	if n := round(); n != inFlight {
+		t.Fatalf("first round opened %d connections, want %d", n, inFlight)
+	}
+	if n := round(); n != 0 {
+		t.Errorf("second round opened %d connections, want none: the first round's were closed instead of kept", n)
 	}
 }

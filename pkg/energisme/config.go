@@ -33,9 +33,13 @@ type Config struct {
 	// RequestTimeout bounds each request (default 30 s); a request that
 	// times out is retryable.
 	RequestTimeout time.Duration
-	// HTTPClient sends the requests (default: an http.Client keeping up to
-	// 64 idle connections to the host, for concurrent callers). New uses a
-	// copy that follows no redirect, so the token goes nowhere else.
+	// MaxInFlight is the most pushes the caller has in flight at once (the
+	// forwarder's ENERGISME_CONCURRENCY); the default HTTPClient keeps
+	// that many idle connections to the host (at least 64).
+	MaxInFlight int
+	// HTTPClient sends the requests (default: sinkhttp.NewClientFor
+	// MaxInFlight). New uses a copy that follows no redirect, so the token
+	// goes nowhere else.
 	HTTPClient *http.Client
 }
 
@@ -47,7 +51,7 @@ func (c *Config) applyDefaults() {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = sinkhttp.NewClient()
+		c.HTTPClient = sinkhttp.NewClientFor(c.MaxInFlight)
 	} else {
 		c.HTTPClient = sinkhttp.NoRedirects(c.HTTPClient)
 	}

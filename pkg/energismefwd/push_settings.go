@@ -60,7 +60,7 @@ func (s PushSettings) Validate() error {
 }
 
 func (s PushSettings) clientConfig() energisme.Config {
-	return energisme.Config{URL: s.URL, Token: s.Token, AllowInsecureHTTP: s.AllowInsecureHTTP, Source: s.Source, RequestTimeout: s.RequestTimeout}
+	return energisme.Config{URL: s.URL, Token: s.Token, AllowInsecureHTTP: s.AllowInsecureHTTP, Source: s.Source, RequestTimeout: s.RequestTimeout, MaxInFlight: s.Concurrency}
 }
 
 // NewPushHandler loads the mapping (reloaded while the handler's

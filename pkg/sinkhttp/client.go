@@ -48,9 +48,15 @@ func IsLoopback(host string) bool {
 // NoRedirects), and up to 64 idle connections per host instead of
 // http.DefaultTransport's 2, which makes concurrent callers open and close
 // a connection per request.
-func NewClient() *http.Client {
+func NewClient() *http.Client { return NewClientFor(0) }
+
+// NewClientFor is NewClient for callers with up to inFlight requests at
+// once: it keeps that many idle connections per host (at least 64), so no
+// connection is closed after a request only to be opened again (a TLS
+// handshake) for the next.
+func NewClientFor(inFlight int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConnsPerHost = max(64, inFlight)
 	return NoRedirects(&http.Client{Transport: t})
 }
 
