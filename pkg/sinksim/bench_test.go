@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/snotibridge/snotibridge/pkg/energisme"
+	"github.com/snotibridge/snotibridge/pkg/energismefwd"
 	"github.com/snotibridge/snotibridge/pkg/enos"
 	"github.com/snotibridge/snotibridge/pkg/sinksim"
 )
@@ -45,20 +46,20 @@ func BenchmarkEnOSPost(b *testing.B) {
 }
 
 // BenchmarkEnergismePush measures the Energisme client against the
-// emulator over loopback HTTP with 8 pushes in flight, as the forwarder has
-// by default (ENERGISME_CONCURRENCY), and nothing else: no Kafka, no
-// decoding. It is the HTTP ceiling of the forwarder's push on this machine
+// emulator over loopback HTTP with as many pushes in flight as the
+// forwarder has by default (ENERGISME_CONCURRENCY), and nothing else: no
+// Kafka, no decoding. It is the HTTP ceiling of the forwarder's push on this machine
 // (make bench's summary compares the forwarder with it), in uplinks per
 // second and CPU per uplink (client and emulator, both in this process).
 func BenchmarkEnergismePush(b *testing.B) {
-	const inFlight = 8
+	const inFlight = energismefwd.DefaultConcurrency
 	emu, err := sinksim.NewEnergisme(sinksim.EnergismeConfig{Token: "tok"}, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(emu)
 	b.Cleanup(srv.Close)
-	c, err := energisme.New(energisme.Config{URL: srv.URL + "/push", Token: "tok"}, zerolog.Nop())
+	c, err := energisme.New(energisme.Config{URL: srv.URL + "/push", Token: "tok", MaxInFlight: inFlight}, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestConfig(t *testing.T) {
 	}{
 		{name: "push only, defaults", env: push, check: func(t *testing.T, c Config) {
 			if c.Files.Enabled() || !c.Push.Enabled() || c.GroupID != "energisme" || c.TopicEvents != "snoti.events.v1" ||
-				c.TopicDLQ != "energisme.dlq.v1" || c.Push.Source != "generic-sensors" || c.Push.Concurrency != 8 || c.Push.Unmapped != string(energismefwd.UnmappedDLQ) {
+				c.TopicDLQ != "energisme.dlq.v1" || c.Push.Source != "generic-sensors" || c.Push.Concurrency != energismefwd.DefaultConcurrency || c.Push.Unmapped != string(energismefwd.UnmappedDLQ) {
 				t.Errorf("defaults: %+v", c)
 			}
 		}},

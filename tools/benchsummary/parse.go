@@ -99,6 +99,24 @@ func (r Results) Values(pkgSuffix, bench, unit string) []float64 {
 	return nil
 }
 
+// Benchmarks returns the names of the benchmarks of the package whose
+// import path ends with pkgSuffix that start with prefix, sorted.
+func (r Results) Benchmarks(pkgSuffix, prefix string) []string {
+	var names []string
+	for pkg, benches := range r {
+		if pkg != pkgSuffix && !strings.HasSuffix(pkg, "/"+pkgSuffix) {
+			continue
+		}
+		for name := range benches {
+			if strings.HasPrefix(name, prefix) {
+				names = append(names, name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // Median returns the median of one metric over its runs, and whether it
 // was measured at all.
 func (r Results) Median(pkgSuffix, bench, unit string) (float64, bool) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -62,7 +63,7 @@ var figures = []figure{
 // httpCeiling is what the Energisme push cannot pass on this machine: the
 // client's pushes alone into the emulator, as many in flight as the
 // forwarder has, without Kafka.
-var httpCeiling = &metric{name: "Energisme client alone into the emulator, 8 in flight", pkg: "pkg/sinksim", bench: "BenchmarkEnergismePush", unit: "uplinks/s"}
+var httpCeiling = &metric{name: "Energisme client alone into the emulator, the forwarder's default in flight", pkg: "pkg/sinksim", bench: "BenchmarkEnergismePush", unit: "uplinks/s"}
 
 // Notes renders, after the table, the references that have no target of
 // their own but say what bounds a figure: the Energisme push against its
@@ -81,6 +82,19 @@ func Notes(res Results) string {
 		}
 		lines = append(lines, line)
 	}
+	// BenchmarkPushAtRoundTrip/rtt=<d>/concurrency=<n>, fewest in flight first.
+	const wanBench = "BenchmarkPushAtRoundTrip/"
+	names := res.Benchmarks("services/energisme-forwarder", wanBench)
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(inFlight(a), inFlight(b)) })
+	var wan []string
+	for _, name := range names {
+		if v, ok := res.Median("services/energisme-forwarder", name, "uplinks/s"); ok {
+			wan = append(wan, fmt.Sprintf("%s uplinks/s at %s", num(v), strings.ReplaceAll(strings.TrimPrefix(name, wanBench), "/", ", ")))
+		}
+	}
+	if len(wan) > 0 {
+		lines = append(lines, "- the Energisme push to an emulator answering late, as across a WAN (services/energisme-forwarder BenchmarkPushAtRoundTrip): "+strings.Join(wan, "; "))
+	}
 	if busy, ok := res.Median("services/enos-forwarder", chain5k, "machine-busy-%"); ok {
 		lines = append(lines, fmt.Sprintf("- the whole machine (broker, simulator and emulators included) was %s%% busy while the 5k events/s chain pushed", num(busy)))
 	}
@@ -88,6 +102,13 @@ func Notes(res Results) string {
 		return ""
 	}
 	return "\nReferences without a target:\n\n" + strings.Join(lines, "\n") + "\n"
+}
+
+// inFlight is the n of a benchmark named …/concurrency=n (0 without one).
+func inFlight(name string) int {
+	_, v, _ := strings.Cut(name, "concurrency=")
+	n, _ := strconv.Atoi(v)
+	return n
 }
 
 // Table renders the summary of res as one markdown table.

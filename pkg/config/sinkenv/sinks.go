@@ -53,7 +53,7 @@ type EnergismePush struct {
 	Source            string        `envconfig:"ENERGISME_SOURCE" default:"generic-sensors"`
 	MappingFile       string        `envconfig:"ENERGISME_MAPPING_FILE"`
 	Unmapped          string        `envconfig:"ENERGISME_UNMAPPED" default:"dlq"`
-	Concurrency       int           `envconfig:"ENERGISME_CONCURRENCY" default:"8"`
+	Concurrency       int           `envconfig:"ENERGISME_CONCURRENCY" default:"64"`
 	RequestTimeout    time.Duration `envconfig:"ENERGISME_REQUEST_TIMEOUT" default:"30s"`
 }
 
