@@ -496,3 +496,26 @@ func TestDeferredPushIsSmall(t *testing.T) {
 		t.Errorf("%d bytes allocated per deferred push, want at most 144", per)
 	}
 }
+
+// created_at is seconds as a number or as a string holding one; a number
+// is read without copying its text.
+func TestParseCreatedAt(t *testing.T) {
+	for _, c := range []struct {
+		raw  string
+		want float64
+		ok   bool
+	}{
+		{`1700000000.25`, 1700000000.25, true}, {`1700000000`, 1700000000, true}, {`1.7e9`, 1.7e9, true},
+		{`"1700000000.5"`, 1700000000.5, true}, {`"1.7e9"`, 1.7e9, true},
+		{``, 0, false}, {`null`, 0, false}, {`"soon"`, 0, false}, {`"1`, 0, false}, {`{}`, 0, false}, {`true`, 0, false},
+	} {
+		got, ok := parseCreatedAt(json.RawMessage(c.raw))
+		if got != c.want || ok != c.ok {
+			t.Errorf("parseCreatedAt(%s) = %v, %v; want %v, %v", c.raw, got, ok, c.want, c.ok)
+		}
+	}
+	raw := json.RawMessage(`1700000000.123`)
+	if n := testing.AllocsPerRun(100, func() { _, _ = parseCreatedAt(raw) }); n != 0 {
+		t.Errorf("parseCreatedAt of a number: %.0f allocations, want 0", n)
+	}
+}

@@ -57,11 +57,14 @@ func parseCreatedAt(raw json.RawMessage) (float64, bool) {
 	if len(raw) == 0 {
 		return 0, false
 	}
-	s := string(raw)
-	if raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, false
-		}
+	if raw[0] != '"' {
+		// The usual number: parsed in place, without a copy of its text.
+		f, err := strconv.ParseFloat(string(raw), 64)
+		return f, err == nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return 0, false
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	return f, err == nil
