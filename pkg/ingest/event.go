@@ -144,8 +144,12 @@ func kvValue(raw []byte) any {
 			return s
 		}
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-			return i
+		// A fraction or an exponent is no integer: ParseInt would fail, and
+		// its error costs two allocations per value.
+		if bytes.IndexAny(raw, ".eE") < 0 {
+			if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+				return i
+			}
 		}
 		if f, err := strconv.ParseFloat(string(raw), 64); err == nil {
 			return f
