@@ -78,6 +78,10 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	// the simulator and the emulators share the cores with the stages, and
 	// a machine near 100% queues every stage's work.
 	b.ReportMetric(machineCPU(b).busySince(machine0), "machine-busy-%")
+	// The read-back below is the test's own work, not the stages': it waits
+	// until they have drained what SNoti pushed, so it does not take the
+	// cores from the last events' way to EnOS and Energisme.
+	c.waitDrained(b, 5*time.Minute)
 	events := c.readEvents(b, n, 5*time.Minute)
 	x := c.expect(b, events)
 	waitPoints(b, c.enos, x.points, 5*time.Minute)
@@ -159,6 +163,18 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 		}
 	}
 	b.ReportMetric(float64(len(lat)), "events-measured")
+}
+
+// waitDrained waits until every consumer group of the chain has committed
+// all its topic holds: the decoder first, whose telemetry the
+// enos-forwarder reads, then both forwarders.
+func (c *chain) waitDrained(b *testing.B, timeout time.Duration) {
+	b.Helper()
+	kafkatest.WaitCaughtUp(b, c.brokers, "decoder-"+c.suffix, c.events, chainPartitions, timeout)
+	kafkatest.WaitCaughtUp(b, c.brokers, "enos-"+c.suffix, c.telemetry, chainPartitions, timeout)
+	if c.withEnergisme {
+		kafkatest.WaitCaughtUp(b, c.brokers, "energisme-"+c.suffix, c.events, chainPartitions, timeout)
+	}
 }
 
 // chainProfileDir names the variable that, set to a folder, makes the

@@ -72,6 +72,10 @@ func newChain(t testing.TB, fleet snotisim.Fleet) *chain {
 	return newChainOn(t, brokers, func(partitions int) string { return kafkatest.Topic(t, brokers, partitions) }, fleet)
 }
 
+// chainPartitions is how many partitions the chain's events and
+// telemetry topics have.
+const chainPartitions = 3
+
 // newChainOn builds a chain on brokers whose topics topic creates.
 func newChainOn(t testing.TB, brokers []string, topic func(partitions int) string, fleet snotisim.Fleet) *chain {
 	t.Helper()
@@ -102,7 +106,7 @@ func newChainOn(t testing.TB, brokers []string, topic func(partitions int) strin
 	}
 	c := &chain{
 		brokers: brokers, sim: sim, enos: enos, enosURL: srv.URL,
-		events: topic(3), invalid: topic(1), telemetry: topic(3), decoderDLQ: topic(1), enosDLQ: topic(1),
+		events: topic(chainPartitions), invalid: topic(1), telemetry: topic(chainPartitions), decoderDLQ: topic(1), enosDLQ: topic(1),
 		caFile: ca, codecsDir: abs(filepath.Join("..", "decoder", "codecs")), mapping: abs("mapping.example.json"),
 		suffix: fmt.Sprint(time.Now().UnixNano()), logLevel: "warn", codec: codec,
 	}
