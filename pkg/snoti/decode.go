@@ -95,7 +95,7 @@ func newEvent(f fields) *Event {
 
 // fill reads the push's members into e and decodes its data.
 func (e *Event) fill(f fields) {
-	e.EventType = f.text("event_type")
+	e.EventType = eventTypeText(f.raw("event_type"))
 	e.ProductKey = f.text("product_key")
 	e.DID = f.text("did")
 	e.MAC = f.text("mac")
@@ -126,6 +126,17 @@ func eventTypeLabel(raw json.RawMessage) string {
 		return "other"
 	}
 	return t
+}
+
+// eventTypeText is the push's event_type as text (rawText): a known type's
+// shared name instead of a copy of its bytes.
+func eventTypeText(raw json.RawMessage) string {
+	if len(raw) >= 2 && raw[0] == '"' {
+		if t, ok := knownEventTypes[string(raw[1:len(raw)-1])]; ok {
+			return t
+		}
+	}
+	return rawText(raw)
 }
 
 // decodeControl decodes a server reply. The line is a JSON object already;

@@ -519,3 +519,17 @@ func TestParseCreatedAt(t *testing.T) {
 		t.Errorf("parseCreatedAt of a number: %.0f allocations, want 0", n)
 	}
 }
+
+// eventTypeText reads event_type as rawText does, a known type without
+// copying it.
+func TestEventTypeText(t *testing.T) {
+	for _, raw := range []string{`"device_status_kv"`, `"device\u005fonline"`, `"some_new_type"`, `7`, `null`, ``, `{"a":1}`} {
+		if got, want := eventTypeText(json.RawMessage(raw)), rawText(json.RawMessage(raw)); got != want {
+			t.Errorf("eventTypeText(%s) = %q, rawText %q", raw, got, want)
+		}
+	}
+	raw := json.RawMessage(`"device_status_raw"`)
+	if n := testing.AllocsPerRun(100, func() { _ = eventTypeText(raw) }); n != 0 {
+		t.Errorf("eventTypeText of a known type: %.0f allocations, want 0", n)
+	}
+}
