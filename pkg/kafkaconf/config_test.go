@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/segmentio/kafka-go"
@@ -67,6 +68,12 @@ func TestNewWriterDefaults(t *testing.T) {
 	}
 	if w.BatchTimeout > time.Microsecond {
 		t.Errorf("BatchTimeout = %v, want none to speak of: callers batch, a write is sent at once", w.BatchTimeout)
+	}
+	// kafka-go gives every partition's batch of every write a slice of
+	// BatchSize messages: above 32 KiB that is a large object, zeroed and
+	// allocated from the heap for each write.
+	if size := uintptr(w.BatchSize) * unsafe.Sizeof(kafka.Message{}); size > 32<<10 {
+		t.Errorf("BatchSize = %d: %d B per partition and write, want at most 32 KiB", w.BatchSize, size)
 	}
 }
 
