@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,8 +180,9 @@ func (c *chain) waitDrained(b *testing.B, timeout time.Duration) {
 
 // chainProfileDir names the variable that, set to a folder, makes the
 // chain benchmark take a CPU profile of every program (ingest, decoder,
-// enos-forwarder) over the pushes, written there as <program>.pprof
-// (go tool pprof -top <file>).
+// enos-forwarder, energisme-forwarder) over the pushes, written there as
+// <program>.pprof, and of its own process (the simulator and the
+// emulators) as harness.pprof (go tool pprof -top <file>).
 const chainProfileDir = "CHAIN_CPUPROFILE_DIR"
 
 // profileCPU starts, when chainProfileDir is set, a CPU profile of d of
@@ -230,11 +232,27 @@ func (c *chain) profileCPU(b *testing.B, d time.Duration) (wait func()) {
 		}()
 	}
 	n := len(c.httpAddrs)
+	// And the benchmark's own process over the same time: the simulator
+	// and the emulators share the cores with the stages.
+	own, err := os.Create(filepath.Join(dir, "harness.pprof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(own); err != nil {
+		b.Fatalf("CPU profile of the benchmark (not with -cpuprofile): %v", err)
+	}
+	stopOwn := time.AfterFunc(d, pprof.StopCPUProfile)
 	return func() {
 		for range n {
 			if err := <-errs; err != nil {
 				b.Errorf("CPU profile: %v", err)
 			}
+		}
+		if stopOwn.Stop() {
+			pprof.StopCPUProfile()
+		}
+		if err := own.Close(); err != nil {
+			b.Error(err)
 		}
 	}
 }
