@@ -146,7 +146,7 @@ func kvValue(raw []byte) any {
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		// A fraction or an exponent is no integer: ParseInt would fail, and
 		// its error costs two allocations per value.
-		if bytes.IndexAny(raw, ".eE") < 0 {
+		if !bytes.ContainsAny(raw, ".eE") {
 			if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
 				return i
 			}
