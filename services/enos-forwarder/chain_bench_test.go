@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
+	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
 )
@@ -166,15 +169,40 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	b.ReportMetric(float64(len(lat)), "events-measured")
 }
 
-// waitDrained waits until every consumer group of the chain has committed
-// all its topic holds: the decoder first, whose telemetry the
-// enos-forwarder reads, then both forwarders.
+// waitDrained waits until every consumer group of the chain has no lag
+// left (consume.GroupLag: committed up to the log end on every partition):
+// the decoder first, whose telemetry the enos-forwarder reads, then both
+// forwarders.
 func (c *chain) waitDrained(b *testing.B, timeout time.Duration) {
 	b.Helper()
-	kafkatest.WaitCaughtUp(b, c.brokers, "decoder-"+c.suffix, c.events, chainPartitions, timeout)
-	kafkatest.WaitCaughtUp(b, c.brokers, "enos-"+c.suffix, c.telemetry, chainPartitions, timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	admin := &kafka.Client{Addr: kafka.TCP(c.brokers...)}
+	partitions := make([]int, chainPartitions)
+	for i := range partitions {
+		partitions[i] = i
+	}
+	groups := [][2]string{{"decoder-" + c.suffix, c.events}, {"enos-" + c.suffix, c.telemetry}}
 	if c.withEnergisme {
-		kafkatest.WaitCaughtUp(b, c.brokers, "energisme-"+c.suffix, c.events, chainPartitions, timeout)
+		groups = append(groups, [2]string{"energisme-" + c.suffix, c.events})
+	}
+	for _, g := range groups {
+		group, topic := g[0], g[1]
+		for {
+			lags, err := consume.GroupLag(ctx, admin, group, map[string][]int{topic: partitions})
+			var left int64
+			for _, l := range lags {
+				left += l.Lag
+			}
+			if err == nil && left == 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				b.Fatalf("group %s not drained within %v: lag %d, last error %v", group, timeout, left, err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
 	}
 }
 
