@@ -115,11 +115,11 @@ func (e *Event) fill(f fields) {
 // without decoding the push (WithDeferredDecode): the known type it names,
 // or "other". It allocates nothing.
 func eventTypeLabel(raw json.RawMessage) string {
+	if t, ok := knownTypeOf(raw); ok {
+		return t
+	}
 	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
-		if t, ok := knownEventTypes[string(raw[1:len(raw)-1])]; ok {
-			return t
-		}
-		return "other"
+		return "other" // a plain string, and no known type
 	}
 	t := rawText(raw)
 	if !knownEventType(t) {
@@ -131,12 +131,21 @@ func eventTypeLabel(raw json.RawMessage) string {
 // eventTypeText is the push's event_type as text (rawText): a known type's
 // shared name instead of a copy of its bytes.
 func eventTypeText(raw json.RawMessage) string {
-	if len(raw) >= 2 && raw[0] == '"' {
-		if t, ok := knownEventTypes[string(raw[1:len(raw)-1])]; ok {
-			return t
-		}
+	if t, ok := knownTypeOf(raw); ok {
+		return t
 	}
 	return rawText(raw)
+}
+
+// knownTypeOf returns the shared name of the known event type that raw
+// spells as a JSON string, looked up in place (a known type has no
+// escapes, so a string with one is never it).
+func knownTypeOf(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	t, ok := knownEventTypes[string(raw[1:len(raw)-1])]
+	return t, ok
 }
 
 // decodeControl decodes a server reply. The line is a JSON object already;
