@@ -25,12 +25,12 @@ func TestConfigFromEnv(t *testing.T) {
 			if c.GroupID != "enos" || c.TopicTelemetry != "device.telemetry.v1" || c.TopicEvents != "snoti.events.v1" || c.TopicDLQ != "enos.dlq.v1" {
 				t.Errorf("topics and group = %s %s %s %s", c.GroupID, c.TopicTelemetry, c.TopicEvents, c.TopicDLQ)
 			}
-			if c.EnOS.BackfillAge != time.Hour || c.BatchSize != 250 || c.BatchLinger != time.Millisecond || c.Concurrency != 4 || c.EnOS.RequestTimeout != 30*time.Second {
+			if c.EnOS.BackfillAge != time.Hour || c.BatchSize != 1000 || c.BatchLinger != time.Millisecond || c.Concurrency != 4 || c.EnOS.RequestTimeout != 30*time.Second {
 				t.Errorf("backfill age %s, batch %d, linger %s, concurrency %d, request timeout %s", c.EnOS.BackfillAge, c.BatchSize, c.BatchLinger, c.Concurrency, c.EnOS.RequestTimeout)
 			}
 		}},
-		{name: "overrides", env: map[string]string{"GROUP_ID": "enos-b", "ENOS_BACKFILL_AGE": "0", "ENOS_BATCH_SIZE": "1000", "ENOS_BATCH_LINGER": "0", "ENOS_CONCURRENCY": "1"}, check: func(t *testing.T, c Config) {
-			if c.GroupID != "enos-b" || c.EnOS.BackfillAge != 0 || c.BatchSize != 1000 || c.BatchLinger != 0 || c.Concurrency != 1 {
+		{name: "overrides", env: map[string]string{"GROUP_ID": "enos-b", "ENOS_BACKFILL_AGE": "0", "ENOS_BATCH_SIZE": "250", "ENOS_BATCH_LINGER": "0", "ENOS_CONCURRENCY": "1"}, check: func(t *testing.T, c Config) {
+			if c.GroupID != "enos-b" || c.EnOS.BackfillAge != 0 || c.BatchSize != 250 || c.BatchLinger != 0 || c.Concurrency != 1 {
 				t.Errorf("got %+v", c)
 			}
 		}},
