@@ -25,11 +25,12 @@
 // are sent with isRealtimeIntegration:false.
 //
 // Within a batch, entries are posted grouped by kind (measurement points,
-// events, attributes), each in record order, so one device's measurement
-// points keep their order; a device's event may reach EnOS before a
-// measurement point of the same batch, which EnOS orders by time anyway.
-// With Options.Concurrency above 1 (the forwarder's ENOS_CONCURRENCY), a
-// large batch is split into lanes by device, posted concurrently; a device
-// is in one lane only, so its entries still go in order, one request at a
-// time.
+// events, attributes), the kinds at once, each in record order, so one
+// device's measurement points keep their order; a device's event may reach
+// EnOS before a measurement point of the same batch, which EnOS orders by
+// time anyway. With Options.Concurrency above 1 (the forwarder's
+// ENOS_CONCURRENCY), a large batch is also split into lanes by device,
+// posted concurrently, as many as keep the batch within Concurrency
+// requests in flight; a device is in one lane only, so its entries of a
+// kind still go in order, in one request.
 package enosfwd

@@ -46,9 +46,10 @@ type Options struct {
 	// pkg/schemaregistry), so that Confluent-framed records are read too.
 	Codec *records.Codec
 	// Concurrency is the most requests one batch has in flight at once
-	// (1..MaxConcurrency; 0 is 1): a batch of at least 64 records is split
-	// into up to this many lanes by device, each posting its share one
-	// request at a time (see Handle). The forwarder sets it from
+	// (1..MaxConcurrency; 0 is 1): a batch's measurement points, events
+	// and attributes are posted at once, and a batch of at least 64
+	// records is split into lanes by device, as many as keep its requests
+	// within this bound (see Handle). The forwarder sets it from
 	// ENOS_CONCURRENCY.
 	Concurrency int
 }
@@ -181,9 +182,9 @@ type batch struct {
 	attrsIdx  []int
 }
 
-// lane is the share of a batch that one goroutine posts, one request at a
-// time: every entry of the devices dealt to it, by mode (real-time,
-// backfill).
+// lane is the share of a batch that one goroutine posts: every entry of
+// the devices dealt to it, by mode (real-time, backfill), each mode's
+// kinds at once.
 type lane struct {
 	modes   [2]batch
 	entries int
@@ -201,14 +202,19 @@ const minLaneEntries = 32
 // Handle implements consume.Handler: one outcome per message, in order.
 //
 // The records of the batch are converted, then posted grouped by kind and
-// by mode (real-time, backfill). With Options.Concurrency above 1, a batch
-// large enough is split into lanes posted concurrently: each device is
-// dealt to one lane (the least loaded when it first appears), so its
-// entries are posted in record order by one goroutine, one request at a
-// time. When a post fails for a retryable reason (EnOS down or busy), the
-// posts after it in its lane, and the posts of other lanes not started
-// yet, are not attempted: their messages get the same error and the runner
-// retries them later, so a device's entries never overtake each other.
+// by mode (real-time, backfill): the real-time measurement points, events
+// and attributes at once, each kind in record order, then the backfill
+// ones. With Options.Concurrency above 1, a batch large enough is split
+// into lanes posted concurrently: each device is dealt to one lane (the
+// least loaded when it first appears), so its entries of a kind are posted
+// in record order, in one request. A batch has at most
+// Options.Concurrency requests in flight: lanes of several kinds are
+// folded into fewer (mergeLanes), and every post takes a slot. When a post
+// fails for a retryable reason (EnOS down or busy), the posts not started
+// yet, of any lane, are not attempted: their messages get the same error
+// and the runner retries them later, so a device's entries of one kind
+// never overtake each other. Its entries of another kind, posted at the
+// same time, may be accepted meanwhile: EnOS orders each kind by time.
 func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 	errs := make([]error, len(msgs))
 	now := h.now()
@@ -263,9 +269,11 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 		h.m.records.WithLabelValues(kind, "skipped").Add(n)
 	}
 
-	var stopAll atomic.Pointer[error] // the first retryable failure of any lane
+	lanes = mergeLanes(lanes, h.concurrency)
+	var stopAll atomic.Pointer[error] // the first retryable failure of any post
+	slots := make(chan struct{}, h.concurrency)
 	if len(lanes) == 1 {
-		h.post(ctx, &lanes[0], errs, &stopAll)
+		h.post(ctx, &lanes[0], errs, &stopAll, slots)
 		return errs
 	}
 	var wg sync.WaitGroup
@@ -273,10 +281,50 @@ func (h *Handler) Handle(ctx context.Context, msgs []kafka.Message) []error {
 		if lanes[i].entries == 0 {
 			continue
 		}
-		wg.Go(func() { h.post(ctx, &lanes[i], errs, &stopAll) })
+		wg.Go(func() { h.post(ctx, &lanes[i], errs, &stopAll, slots) })
 	}
 	wg.Wait()
 	return errs
+}
+
+// kinds is the number of kinds of entries (measurement points, events,
+// attributes) the batch holds, the most requests it posts at once.
+func (b *batch) kinds() int {
+	n := 0
+	for _, idx := range [][]int{b.pointsIdx, b.eventsIdx, b.attrsIdx} {
+		if len(idx) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// mergeLanes folds lanes into fewer when their kinds, each posted at once,
+// would put more than concurrency requests in flight: lanes of several
+// kinds become concurrency/kinds lanes (at least one). A lane is appended
+// whole to another, so each device's entries stay in one lane, in order.
+func mergeLanes(lanes []lane, concurrency int) []lane {
+	kinds := 1
+	for i := range lanes {
+		for m := range lanes[i].modes {
+			kinds = max(kinds, lanes[i].modes[m].kinds())
+		}
+	}
+	keep := max(1, concurrency/kinds)
+	if len(lanes) <= keep {
+		return lanes
+	}
+	for i := keep; i < len(lanes); i++ {
+		to, from := &lanes[i%keep], &lanes[i]
+		to.entries += from.entries
+		for m := range to.modes {
+			t, f := &to.modes[m], &from.modes[m]
+			t.points, t.pointsIdx = append(t.points, f.points...), append(t.pointsIdx, f.pointsIdx...)
+			t.events, t.eventsIdx = append(t.events, f.events...), append(t.eventsIdx, f.eventsIdx...)
+			t.attrs, t.attrsIdx = append(t.attrs, f.attrs...), append(t.attrsIdx, f.attrsIdx...)
+		}
+	}
+	return lanes[:keep]
 }
 
 // lanesFor is the number of lanes for a batch of n messages: one per
@@ -301,12 +349,14 @@ func dealLane(laneOf map[enos.Device]int, lanes []lane, dev enos.Device) int {
 	return least
 }
 
-// post sends a lane's entries, one request at a time, and records each
-// message's outcome in errs (each lane writes only the indices of its own
-// messages). After a retryable failure, of this lane or of another
-// (stopAll), the lane's posts not yet made are not attempted.
-func (h *Handler) post(ctx context.Context, l *lane, errs []error, stopAll *atomic.Pointer[error]) {
-	var stop error
+// post sends a lane's entries and records each message's outcome in errs
+// (each lane writes only the indices of its own messages). Its real-time
+// entries go first, then its backfill ones; within each, the measurement
+// points, events and attributes are posted at once, each in one request
+// (more when too large for one) and each taking one of slots, the
+// batch's requests in flight. After a retryable failure of any post of the
+// batch (stopAll), the posts not started yet are not attempted.
+func (h *Handler) post(ctx context.Context, l *lane, errs []error, stopAll *atomic.Pointer[error], slots chan struct{}) {
 	for mode := range l.modes {
 		b := &l.modes[mode]
 		var opts []enos.SendOption
@@ -316,17 +366,11 @@ func (h *Handler) post(ctx context.Context, l *lane, errs []error, stopAll *atom
 			label = "backfill"
 		}
 		send := func(kind string, idx []int, count func(int) int, post func() enos.Result) {
-			if len(idx) == 0 {
-				return
-			}
-			if stop == nil {
-				if other := stopAll.Load(); other != nil {
-					stop = *other
-				}
-			}
-			if stop != nil {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			if stop := stopAll.Load(); stop != nil {
 				for _, i := range idx {
-					errs[i] = stop
+					errs[i] = *stop
 				}
 				h.m.records.WithLabelValues(kind, "retry").Add(float64(len(idx)))
 				return
@@ -334,14 +378,36 @@ func (h *Handler) post(ctx context.Context, l *lane, errs []error, stopAll *atom
 			start := time.Now()
 			res := post()
 			h.m.postSeconds.WithLabelValues(kind).Observe(time.Since(start).Seconds())
-			if stop = h.record(kind, label, idx, count, res, errs); stop != nil {
-				first := stop
-				stopAll.CompareAndSwap(nil, &first)
+			if stop := h.record(kind, label, idx, count, res, errs); stop != nil {
+				stopAll.CompareAndSwap(nil, &stop)
 			}
 		}
-		send(KindMeasurepoint, b.pointsIdx, func(j int) int { return b.points[j].Len() }, func() enos.Result { return h.client.PostMeasurepoints(ctx, b.points, opts...) })
-		send(KindEvent, b.eventsIdx, nil, func() enos.Result { return h.client.PostEvents(ctx, b.events, opts...) })
-		send(KindAttribute, b.attrsIdx, nil, func() enos.Result { return h.client.PostAttributes(ctx, b.attrs, opts...) })
+		// One request in flight (Concurrency 1): the kinds one after
+		// another, in this order, so a failure stops the later ones.
+		var wg sync.WaitGroup
+		run := func(f func()) {
+			if cap(slots) == 1 {
+				f()
+				return
+			}
+			wg.Go(f)
+		}
+		if len(b.pointsIdx) > 0 {
+			run(func() {
+				send(KindMeasurepoint, b.pointsIdx, func(j int) int { return b.points[j].Len() }, func() enos.Result { return h.client.PostMeasurepoints(ctx, b.points, opts...) })
+			})
+		}
+		if len(b.eventsIdx) > 0 {
+			run(func() {
+				send(KindEvent, b.eventsIdx, nil, func() enos.Result { return h.client.PostEvents(ctx, b.events, opts...) })
+			})
+		}
+		if len(b.attrsIdx) > 0 {
+			run(func() {
+				send(KindAttribute, b.attrsIdx, nil, func() enos.Result { return h.client.PostAttributes(ctx, b.attrs, opts...) })
+			})
+		}
+		wg.Wait()
 	}
 }
 

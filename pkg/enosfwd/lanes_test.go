@@ -19,9 +19,10 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/sinkerr"
 )
 
-// laneFake is a concurrent EnOS: each call waits (up to a deadline) until
-// barrier calls are in flight, so that lanes posted one after the other
-// are caught, then answers with fail's error for each entry.
+// laneFake is a concurrent EnOS: each measurement point or event call
+// waits (up to a deadline) until barrier calls are in flight, so that
+// lanes or kinds posted one after the other are caught; a measurement
+// point call then answers with fail's error for each entry.
 type laneFake struct {
 	barrier int
 	fail    func(dev string) error // a call carrying dev fails whole with it; nil: accept
@@ -30,6 +31,7 @@ type laneFake struct {
 	inFlight int
 	maxIn    int
 	allIn    chan struct{}
+	once     sync.Once
 	calls    [][]enos.MeasurepointEntry // measurepoint calls, in the order they started
 	accepted map[string][]time.Time     // per device key, the times of accepted entries in acceptance order
 	events   []enos.EventEntry
@@ -39,13 +41,14 @@ func newLaneFake(barrier int) *laneFake {
 	return &laneFake{barrier: barrier, allIn: make(chan struct{}), accepted: map[string][]time.Time{}}
 }
 
-func (f *laneFake) PostMeasurepoints(_ context.Context, e []enos.MeasurepointEntry, _ ...enos.SendOption) enos.Result {
+// enter counts a call in flight and waits for the barrier; the caller
+// holds f.mu when it returns, and leaves with f.inFlight-- under it.
+func (f *laneFake) enter() {
 	f.mu.Lock()
-	f.calls = append(f.calls, e)
 	f.inFlight++
 	f.maxIn = max(f.maxIn, f.inFlight)
-	if f.inFlight == f.barrier {
-		close(f.allIn)
+	if f.inFlight >= f.barrier {
+		f.once.Do(func() { close(f.allIn) })
 	}
 	f.mu.Unlock()
 	select {
@@ -53,6 +56,13 @@ func (f *laneFake) PostMeasurepoints(_ context.Context, e []enos.MeasurepointEnt
 	case <-time.After(5 * time.Second):
 	}
 	f.mu.Lock()
+}
+
+func (f *laneFake) PostMeasurepoints(_ context.Context, e []enos.MeasurepointEntry, _ ...enos.SendOption) enos.Result {
+	f.mu.Lock()
+	f.calls = append(f.calls, e)
+	f.mu.Unlock()
+	f.enter()
 	defer f.mu.Unlock()
 	f.inFlight--
 	res := enos.Result{Errs: make([]error, len(e))}
@@ -72,8 +82,9 @@ func (f *laneFake) PostMeasurepoints(_ context.Context, e []enos.MeasurepointEnt
 }
 
 func (f *laneFake) PostEvents(_ context.Context, e []enos.EventEntry, _ ...enos.SendOption) enos.Result {
-	f.mu.Lock()
+	f.enter()
 	defer f.mu.Unlock()
+	f.inFlight--
 	f.events = append(f.events, e...)
 	return enos.Result{Errs: make([]error, len(e))}
 }
@@ -101,7 +112,7 @@ func laneBatch(t *testing.T) []kafka.Message {
 func TestHandlerLanesPostConcurrentlyInDeviceOrder(t *testing.T) {
 	f := newLaneFake(4)
 	h, _ := newHandler(t, f, enosfwd.Options{Concurrency: 4})
-	msgs := laneBatch(t)
+	msgs := laneBatch(t)[:200] // measurement points only: one request per lane
 	for i, err := range h.Handle(context.Background(), msgs) {
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
@@ -143,9 +154,38 @@ func checkDeviceOrder(t *testing.T, f *laneFake, n int) {
 	}
 }
 
+// The batch's two kinds are posted at once, so it is folded into two lanes
+// (Concurrency 4): two measurement point requests and dev-03's event, all
+// three in flight together (the fake's barrier) and never more than 4.
+func TestHandlerKindsPostAtOnceWithinConcurrency(t *testing.T) {
+	f := newLaneFake(3)
+	h, _ := newHandler(t, f, enosfwd.Options{Concurrency: 4})
+	for i, err := range h.Handle(context.Background(), laneBatch(t)) {
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if len(f.calls) != 2 || len(f.events) != 1 || f.maxIn != 3 {
+		t.Fatalf("%d measurepoint calls, %d events, at most %d requests in flight: want 2 lanes and the event posted at once, 3 in flight", len(f.calls), len(f.events), f.maxIn)
+	}
+	checkDeviceOrder(t, f, 20)
+
+	// One request at a time: every lane and kind one after another.
+	f1 := newLaneFake(1)
+	h1, _ := newHandler(t, f1, enosfwd.Options{Concurrency: 1})
+	for i, err := range h1.Handle(context.Background(), laneBatch(t)) {
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if len(f1.calls) != 1 || len(f1.events) != 1 || f1.maxIn != 1 {
+		t.Fatalf("Concurrency 1: %d measurepoint calls, %d events, at most %d in flight: want one of each, one at a time", len(f1.calls), len(f1.events), f1.maxIn)
+	}
+}
+
 func TestHandlerFailingLaneLosesAndReordersNothing(t *testing.T) {
 	down := sinkerr.NewRetryable(errors.New("EnOS busy"), time.Second)
-	f := newLaneFake(4)
+	f := newLaneFake(3)
 	f.fail = func(dev string) error {
 		if dev == "dev-03" {
 			return down
@@ -156,8 +196,9 @@ func TestHandlerFailingLaneLosesAndReordersNothing(t *testing.T) {
 	msgs := laneBatch(t)
 	errs := h.Handle(context.Background(), msgs)
 
-	// dev-03's lane failed whole, its event included (not attempted after
-	// the failure); the other lanes' messages are done.
+	// dev-03's lane failed whole: its measurement points; its event, posted
+	// at once with them (all three requests were in flight together, the
+	// fake's barrier), was accepted. The other lane's messages are done.
 	failedLane := map[string]bool{}
 	for _, entries := range f.calls {
 		if slices.ContainsFunc(entries, func(e enos.MeasurepointEntry) bool { return e.Device.DeviceKey == "dev-03" }) {
@@ -166,16 +207,13 @@ func TestHandlerFailingLaneLosesAndReordersNothing(t *testing.T) {
 			}
 		}
 	}
-	if len(f.events) != 0 {
-		t.Fatalf("%d events posted after their lane failed", len(f.events))
+	if len(f.events) != 1 || errs[200] != nil {
+		t.Fatalf("%d events posted, the event's outcome %v: want it posted with its lane's points, and done", len(f.events), errs[200])
 	}
 	var retry []kafka.Message
 	firstFailed := -1
-	for i, err := range errs {
+	for i, err := range errs[:200] {
 		dev := fmt.Sprintf("dev-%02d", i%10)
-		if i == 200 {
-			dev = "dev-03"
-		}
 		switch {
 		case failedLane[dev]:
 			if !errors.Is(err, down) {
@@ -200,7 +238,8 @@ func TestHandlerFailingLaneLosesAndReordersNothing(t *testing.T) {
 	}
 
 	// Retried (as consume.Retrying does, the failed ones in order), they
-	// all go through: every device's points arrive once, in order.
+	// all go through: every device's points arrive once, in order, and the
+	// event is not posted again.
 	f2 := newLaneFake(1)
 	f2.accepted = f.accepted
 	f2.fail = nil
@@ -211,8 +250,8 @@ func TestHandlerFailingLaneLosesAndReordersNothing(t *testing.T) {
 		}
 	}
 	checkDeviceOrder(t, f2, 20)
-	if len(f2.events) != 1 {
-		t.Fatalf("%d events after the retry, want dev-03's one", len(f2.events))
+	if len(f2.events) != 0 {
+		t.Fatalf("%d events in the retry, want none: dev-03's was accepted the first time", len(f2.events))
 	}
 }
 

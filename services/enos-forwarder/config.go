@@ -68,8 +68,9 @@ type Config struct {
 	// requests at moderate rates, for up to 20 ms of latency.
 	BatchLinger time.Duration `envconfig:"ENOS_BATCH_LINGER" default:"1ms"`
 	// Concurrency is the most EnOS requests a batch has in flight
-	// (enosfwd.Options.Concurrency): a batch is split into lanes by device,
-	// each device's entries in one lane, posted in order.
+	// (enosfwd.Options.Concurrency): a batch's measurement points, events
+	// and attributes are posted at once, and a large batch is split into
+	// lanes by device, each device's entries in one lane, posted in order.
 	Concurrency int `envconfig:"ENOS_CONCURRENCY" default:"4"`
 }
 

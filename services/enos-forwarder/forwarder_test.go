@@ -194,15 +194,19 @@ func TestForwarderHoldsThroughOutage(t *testing.T) {
 	}
 	h.startInProcess(t)
 	h.produce(t, f.recs...)
+	testkit.Eventually(t, time.Minute, "EnOS refusing a first request", func() bool { return h.sim.Faults().Injected() > 0 })
+	start := time.Now()
 
-	// A sustained outage: four refusals, at least three Retry-After apart.
+	// A sustained outage: four refusals, of two attempts at least (an
+	// attempt posts a batch's kinds at once, up to ENOS_CONCURRENCY
+	// requests), a Retry-After apart.
 	const refusals = 4
 	testkit.Eventually(t, time.Minute, "EnOS refusing requests", func() bool { return h.sim.Faults().Injected() >= refusals })
 	if n := h.sim.Stats().Points; n != 0 {
 		t.Fatalf("%d points accepted while EnOS was down", n)
 	}
 	h.sim.Faults().Clear()
-	injected := h.sim.Faults().Injected()
+	injected, outage := h.sim.Faults().Injected(), time.Since(start)
 
 	waitPoints(t, h.sim, f.points, 2*time.Minute)
 	h.waitCommitted(t, time.Minute)
@@ -210,11 +214,12 @@ func TestForwarderHoldsThroughOutage(t *testing.T) {
 	if n := h.topicCount(t, h.dlq); n != 0 {
 		t.Errorf("%d dead letters after a sink outage, want 0", n)
 	}
-	// Held, not hammered: the forwarder honoured Retry-After, so it cannot
-	// have sent more requests than the refusals the test waited for plus
-	// the one in flight when the fault was cleared.
-	if injected > refusals+1 {
-		t.Errorf("%d requests refused, want at most %d: Retry-After not honoured", injected, refusals+1)
+	// Held, not hammered: the forwarder honoured Retry-After (1s), so from
+	// the first refusal on it cannot have made more than one attempt per
+	// second, the first and the one in flight when the fault was cleared,
+	// each of at most ENOS_CONCURRENCY requests.
+	if most := (int(outage/time.Second) + 2) * h.concurrency; injected > most {
+		t.Errorf("%d requests refused in %s, want at most %d: Retry-After not honoured", injected, outage.Round(time.Millisecond), most)
 	}
 	t.Logf("outage: %d requests refused, %d points delivered after recovery, 0 lost, 0 dead letters", injected, len(f.points))
 }
