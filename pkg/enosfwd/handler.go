@@ -382,30 +382,28 @@ func (h *Handler) post(ctx context.Context, l *lane, errs []error, stopAll *atom
 				stopAll.CompareAndSwap(nil, &stop)
 			}
 		}
-		// One request in flight (Concurrency 1): the kinds one after
-		// another, in this order, so a failure stops the later ones.
+		posts := []struct {
+			kind  string
+			idx   []int
+			count func(int) int
+			post  func() enos.Result
+		}{
+			{KindMeasurepoint, b.pointsIdx, func(j int) int { return b.points[j].Len() }, func() enos.Result { return h.client.PostMeasurepoints(ctx, b.points, opts...) }},
+			{KindEvent, b.eventsIdx, nil, func() enos.Result { return h.client.PostEvents(ctx, b.events, opts...) }},
+			{KindAttribute, b.attrsIdx, nil, func() enos.Result { return h.client.PostAttributes(ctx, b.attrs, opts...) }},
+		}
 		var wg sync.WaitGroup
-		run := func(f func()) {
-			if cap(slots) == 1 {
-				f()
-				return
+		for _, p := range posts {
+			switch {
+			case len(p.idx) == 0:
+			case cap(slots) == 1:
+				// One request in flight (Concurrency 1): the kinds one
+				// after another, in this order, so a failure stops the
+				// later ones.
+				send(p.kind, p.idx, p.count, p.post)
+			default:
+				wg.Go(func() { send(p.kind, p.idx, p.count, p.post) })
 			}
-			wg.Go(f)
-		}
-		if len(b.pointsIdx) > 0 {
-			run(func() {
-				send(KindMeasurepoint, b.pointsIdx, func(j int) int { return b.points[j].Len() }, func() enos.Result { return h.client.PostMeasurepoints(ctx, b.points, opts...) })
-			})
-		}
-		if len(b.eventsIdx) > 0 {
-			run(func() {
-				send(KindEvent, b.eventsIdx, nil, func() enos.Result { return h.client.PostEvents(ctx, b.events, opts...) })
-			})
-		}
-		if len(b.attrsIdx) > 0 {
-			run(func() {
-				send(KindAttribute, b.attrsIdx, nil, func() enos.Result { return h.client.PostAttributes(ctx, b.attrs, opts...) })
-			})
 		}
 		wg.Wait()
 	}

@@ -154,32 +154,29 @@ func checkDeviceOrder(t *testing.T, f *laneFake, n int) {
 	}
 }
 
-// The batch's two kinds are posted at once, so it is folded into two lanes
-// (Concurrency 4): two measurement point requests and dev-03's event, all
-// three in flight together (the fake's barrier) and never more than 4.
+// The batch's two kinds are posted at once, so at Concurrency 4 it is
+// folded into two lanes: two measurement point requests and dev-03's
+// event, all three in flight together (the fake's barrier) and never more
+// than 4. At Concurrency 1 every lane and kind goes one after another.
 func TestHandlerKindsPostAtOnceWithinConcurrency(t *testing.T) {
-	f := newLaneFake(3)
-	h, _ := newHandler(t, f, enosfwd.Options{Concurrency: 4})
-	for i, err := range h.Handle(context.Background(), laneBatch(t)) {
-		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
+	for _, c := range []struct {
+		concurrency, calls, inFlight int
+	}{
+		{concurrency: 4, calls: 2, inFlight: 3},
+		{concurrency: 1, calls: 1, inFlight: 1},
+	} {
+		f := newLaneFake(c.inFlight)
+		h, _ := newHandler(t, f, enosfwd.Options{Concurrency: c.concurrency})
+		for i, err := range h.Handle(context.Background(), laneBatch(t)) {
+			if err != nil {
+				t.Fatalf("Concurrency %d: message %d: %v", c.concurrency, i, err)
+			}
 		}
-	}
-	if len(f.calls) != 2 || len(f.events) != 1 || f.maxIn != 3 {
-		t.Fatalf("%d measurepoint calls, %d events, at most %d requests in flight: want 2 lanes and the event posted at once, 3 in flight", len(f.calls), len(f.events), f.maxIn)
-	}
-	checkDeviceOrder(t, f, 20)
-
-	// One request at a time: every lane and kind one after another.
-	f1 := newLaneFake(1)
-	h1, _ := newHandler(t, f1, enosfwd.Options{Concurrency: 1})
-	for i, err := range h1.Handle(context.Background(), laneBatch(t)) {
-		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
+		if len(f.calls) != c.calls || len(f.events) != 1 || f.maxIn != c.inFlight {
+			t.Fatalf("Concurrency %d: %d measurepoint calls, %d events, at most %d requests in flight: want %d calls, the event, %d in flight",
+				c.concurrency, len(f.calls), len(f.events), f.maxIn, c.calls, c.inFlight)
 		}
-	}
-	if len(f1.calls) != 1 || len(f1.events) != 1 || f1.maxIn != 1 {
-		t.Fatalf("Concurrency 1: %d measurepoint calls, %d events, at most %d in flight: want one of each, one at a time", len(f1.calls), len(f1.events), f1.maxIn)
+		checkDeviceOrder(t, f, 20)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/snotibridge/snotibridge/pkg/consume"
 	"github.com/snotibridge/snotibridge/pkg/kafkatest"
 	"github.com/snotibridge/snotibridge/pkg/snotisim"
+	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // BenchmarkChainLatency runs snoti-sim → ingest → decoder →
@@ -190,21 +191,22 @@ func (c *chain) waitDrained(b *testing.B, timeout time.Duration) {
 	}
 	for _, g := range groups {
 		group, topic := g[0], g[1]
-		for {
+		var left int64
+		var lastErr error
+		testkit.Eventually(b, timeout, "group "+group+" drained", func() bool {
 			lags, err := consume.GroupLag(ctx, admin, group, map[string][]int{topic: partitions})
-			var left int64
+			left, lastErr = 0, err
 			for _, l := range lags {
 				left += l.Lag
 			}
 			if err == nil && left == 0 {
-				break
+				return true
 			}
-			select {
-			case <-ctx.Done():
-				b.Fatalf("group %s not drained within %v: lag %d, last error %v", group, timeout, left, err)
-			case <-time.After(50 * time.Millisecond):
+			if ctx.Err() != nil {
+				b.Fatalf("group %s not drained within %v: lag %d, last error %v", group, timeout, left, lastErr)
 			}
-		}
+			return false
+		})
 	}
 }
 
