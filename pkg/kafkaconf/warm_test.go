@@ -89,3 +89,29 @@ func TestWarmWriter(t *testing.T) {
 		t.Error("a writer without Transport: warmed, want an error (its writes would use another pool)")
 	}
 }
+
+// A topic created a moment before (bridgectl topics ensure, then the
+// services' start) has partitions whose leaders are still being elected:
+// the warm-up waits for them rather than failing with NotLeaderForPartition,
+// and the writer's first write then needs no metadata refresh of its own.
+func TestWarmWriterWaitsForNewLeaders(t *testing.T) {
+	cfg := kafkatest.Config(t)
+	for range 3 {
+		topic := kafkatest.Topic(t, cfg.Brokers, 6)
+		w, err := cfg.NewWriter("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		start := time.Now()
+		if err := kafkaconf.WarmWriter(ctx, w, topic); err != nil {
+			t.Fatalf("a new topic's writer: %v, want it warmed once the leaders are elected", err)
+		}
+		t.Logf("%s warmed in %v", topic, time.Since(start).Round(time.Millisecond))
+		if err := w.WriteMessages(ctx, kafka.Message{Topic: topic, Value: []byte("v")}); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		_ = w.Close()
+	}
+}

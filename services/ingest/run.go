@@ -163,7 +163,8 @@ const kafkaStartTimeout = 15 * time.Second
 // of both topics fetched and a connection open to each partition's leader
 // (kafkaconf.WarmWriter), so the first pushes do not wait for them (they
 // made the push→ACK p99 of the first second several times the steady
-// state's). When Kafka is not ready within ctx it logs and goes on: the
+// state's); partitions whose leaders are still being elected (topics just
+// created) are waited for. When Kafka is not ready within ctx it logs and goes on: the
 // ingest logs in anyway, its writes retry, and nothing is ACKed until they
 // succeed (the readiness check says so meanwhile).
 func warmWriter(ctx context.Context, writer *kafka.Writer, cfg Config, log zerolog.Logger) {
