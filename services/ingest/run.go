@@ -164,9 +164,9 @@ const kafkaStartTimeout = 15 * time.Second
 // (kafkaconf.WarmWriter), so the first pushes do not wait for them (they
 // made the push→ACK p99 of the first second several times the steady
 // state's); partitions whose leaders are still being elected (topics just
-// created) are waited for. When Kafka is not ready within ctx it logs and goes on: the
-// ingest logs in anyway, its writes retry, and nothing is ACKed until they
-// succeed (the readiness check says so meanwhile).
+// created) are waited for. When Kafka is not ready within ctx it logs and
+// goes on: the ingest logs in anyway, its writes retry, and nothing is
+// ACKed until they succeed (the readiness check says so meanwhile).
 func warmWriter(ctx context.Context, writer *kafka.Writer, cfg Config, log zerolog.Logger) {
 	start := time.Now()
 	if err := kafkaconf.WarmWriter(ctx, writer, cfg.TopicEvents, cfg.TopicInvalid); err != nil {
