@@ -84,7 +84,14 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	// How busy the whole machine was while the fleet pushed: the broker,
 	// the simulator and the emulators share the cores with the stages, and
 	// a machine near 100% queues every stage's work.
-	b.ReportMetric(machineCPU(b).busySince(machine0), "machine-busy-%")
+	machine := machineCPU(b)
+	b.ReportMetric(machine.busySince(machine0), "machine-busy-%")
+	if machine.broker > 0 {
+		// The broker's share, and its JIT compiler's: a fresh JVM's takes
+		// a core for seconds when the chain first loads it.
+		b.ReportMetric(machine.shareSince(machine0, machine.broker-machine0.broker), "broker-busy-%")
+		b.ReportMetric(machine.shareSince(machine0, machine.brokerJIT-machine0.brokerJIT), "broker-jit-%")
+	}
 	// The read-back below is the test's own work, not the stages': it waits
 	// until they have drained what SNoti pushed, so it does not take the
 	// cores from the last events' way to EnOS and Energisme.
@@ -313,8 +320,10 @@ func (c *chain) peakRSSMiB() map[string]float64 {
 }
 
 // cpuTicks is the machine's CPU time (/proc/stat's first line, in ticks):
-// all of it and the idle part (idle and iowait).
-type cpuTicks struct{ total, idle float64 }
+// all of it and the idle part (idle and iowait); and, when the broker is
+// a local process whose pid KAFKA_BROKER_PID names (kafka.sh with-broker,
+// as make bench runs it), the broker's and its JIT compiler threads'.
+type cpuTicks struct{ total, idle, broker, brokerJIT float64 }
 
 func machineCPU(b *testing.B) cpuTicks {
 	raw, err := os.ReadFile("/proc/stat")
@@ -336,17 +345,38 @@ func machineCPU(b *testing.B) cpuTicks {
 			t.idle += v
 		}
 	}
+	if pid := os.Getenv("KAFKA_BROKER_PID"); pid != "" {
+		threads, _ := filepath.Glob("/proc/" + pid + "/task/*/stat")
+		for _, th := range threads {
+			name, sec, err := procCPU(th)
+			if err != nil {
+				continue // a thread that ended meanwhile
+			}
+			t.broker += sec * 100
+			// HotSpot's "C1 CompilerThread0", "C2 CompilerThread1", … (the
+			// kernel keeps 15 characters).
+			if strings.Contains(name, "CompilerThre") {
+				t.brokerJIT += sec * 100
+			}
+		}
+	}
 	return t
 }
 
 // busySince is the share of the machine's CPU time that was not idle
 // since then, in percent.
 func (t cpuTicks) busySince(then cpuTicks) float64 {
+	return t.shareSince(then, (t.total-then.total)-(t.idle-then.idle))
+}
+
+// shareSince is ticks' share of the machine's CPU time since then, in
+// percent.
+func (t cpuTicks) shareSince(then cpuTicks, ticks float64) float64 {
 	total := t.total - then.total
 	if total <= 0 {
 		return 0
 	}
-	return 100 * (1 - (t.idle-then.idle)/total)
+	return 100 * ticks / total
 }
 
 // freeAddr returns a local address nothing listens on right now.

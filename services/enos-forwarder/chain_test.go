@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http/httptest"
@@ -357,22 +358,37 @@ func (c *chain) cpuSeconds() map[string]float64 {
 	pids := maps.Clone(c.pids)
 	c.mu.Unlock()
 	for name, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i >= 0 {
-			f := strings.Fields(s[i+1:])
-			if len(f) > 12 {
-				ut, _ := strconv.ParseFloat(f[11], 64)
-				st, _ := strconv.ParseFloat(f[12], 64)
-				out[name] = (ut + st) / 100 // USER_HZ is 100 on Linux
-			}
+		if _, sec, err := procCPU(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			out[name] = sec
 		}
 	}
 	return out
+}
+
+// procCPU reads a /proc stat file (of a process or of one of its threads):
+// its command name and its CPU time (user and system) in seconds.
+func procCPU(path string) (name string, sec float64, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", 0, err
+	}
+	// pid (comm) state …: utime is field 14, stime 15; comm may hold
+	// spaces and parentheses, so it ends at the last ')'.
+	s := string(b)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return "", 0, fmt.Errorf("%s: no command name in %q", path, s)
+	}
+	f := strings.Fields(s[end+1:])
+	if len(f) <= 12 {
+		return "", 0, fmt.Errorf("%s: %d fields", path, len(f))
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return "", 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return s[open+1 : end], (ut + st) / 100, nil // USER_HZ is 100 on Linux
 }
 
 type prefixWriter struct {

@@ -3,9 +3,11 @@
 // same run (Kafka's ProducerPerformance for the ingest, the no-op Kafka
 // copy for the consuming stages), the ratio, the target and whether it is
 // met; then the references without a target (the Energisme push's HTTP
-// ceiling). It prints them and writes them to the output file.
+// ceiling). It prints them and writes them to the output file. An
+// optional third file holds the unmeasured warm-up run of the chain,
+// whose figures the notes give beside the medians.
 //
-//	benchsummary bench-results/go-bench.txt bench-results/summary.md
+//	benchsummary bench-results/go-bench.txt bench-results/summary.md [bench-results/warmup.txt]
 package main
 
 import (
@@ -14,30 +16,50 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: benchsummary <go test -bench output> <summary.md>")
+	if len(os.Args) != 3 && len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: benchsummary <go test -bench output> <summary.md> [<warm-up run output>]")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1], os.Args[2]); err != nil {
+	warmup := ""
+	if len(os.Args) == 4 {
+		warmup = os.Args[3]
+	}
+	if err := run(os.Args[1], os.Args[2], warmup); err != nil {
 		fmt.Fprintln(os.Stderr, "benchsummary:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out string) error {
-	f, err := os.Open(in)
+// run writes the summary of in to out; warmup, unless empty, is the
+// warm-up run's output.
+func run(in, out, warmup string) error {
+	res, err := readResults(in)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	res, err := Parse(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", in, err)
 	}
 	if len(res) == 0 {
 		return fmt.Errorf("%s: no benchmark results", in)
 	}
-	table := "# make bench summary\n\n" + Table(res) + Notes(res)
+	var warm Results
+	if warmup != "" {
+		if warm, err = readResults(warmup); err != nil {
+			return err
+		}
+	}
+	table := "# make bench summary\n\n" + Table(res) + Notes(res, warm)
 	fmt.Print("\n" + table)
 	return os.WriteFile(out, []byte(table), 0o644)
+}
+
+func readResults(name string) (Results, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return res, nil
 }

@@ -68,9 +68,10 @@ var httpCeiling = &metric{name: "Energisme client alone into the emulator, the f
 // Notes renders, after the table, the references that have no target of
 // their own but say what bounds a figure: the Energisme push against its
 // HTTP ceiling, and how busy the machine was during the 5k/s chain (the
-// latency rows queue behind a busy CPU). Empty when the run measured
-// neither.
-func Notes(res Results) string {
+// latency rows queue behind a busy CPU); and, from warmup (nil when there
+// was none), the chain's unmeasured warm-up run. Empty when the runs
+// measured none of them.
+func Notes(res, warmup Results) string {
 	var lines []string
 	if ceiling, ok := res.Median(httpCeiling.pkg, httpCeiling.bench, httpCeiling.unit); ok && ceiling != 0 {
 		line := fmt.Sprintf("- %s (%s %s): %s uplinks/s", httpCeiling.name, httpCeiling.pkg, httpCeiling.bench, num(ceiling))
@@ -96,12 +97,45 @@ func Notes(res Results) string {
 		lines = append(lines, "- the Energisme push to an emulator answering late, as across a WAN (services/energisme-forwarder BenchmarkPushAtRoundTrip): "+strings.Join(wan, "; "))
 	}
 	if busy, ok := res.Median("services/enos-forwarder", chain5k, "machine-busy-%"); ok {
-		lines = append(lines, fmt.Sprintf("- the whole machine (broker, simulator and emulators included) was %s%% busy while the 5k events/s chain pushed", num(busy)))
+		line := fmt.Sprintf("- the whole machine (broker, simulator and emulators included) was %s%% busy while the 5k events/s chain pushed", num(busy))
+		line += brokerShare(res)
+		lines = append(lines, line)
+	}
+	if line, ok := warmupNote(warmup); ok {
+		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
 		return ""
 	}
 	return "\nReferences without a target:\n\n" + strings.Join(lines, "\n") + "\n"
+}
+
+// warmupNote is the line of the chain's warm-up run, the first load of a
+// fresh broker, which the medians leave out.
+func warmupNote(w Results) (string, bool) {
+	const pkg = "services/enos-forwarder"
+	p50, ok := w.Median(pkg, chain5k, "p50-ms")
+	if !ok {
+		return "", false
+	}
+	p99, _ := w.Median(pkg, chain5k, "p99-ms")
+	cpu, _ := w.SumSuffix(pkg, chain5k, "-cpu-ms/1k-events")
+	busy, _ := w.Median(pkg, chain5k, "machine-busy-%")
+	return fmt.Sprintf("- the chain at 5k events/s in its warm-up run, left out of the medians (bench-results/warmup.txt): p50 %s ms, p99 %s ms, CPU per event %s µs over the four stages, machine %s%% busy",
+		num(p50), num(p99), num(cpu), num(busy)) + brokerShare(w), true
+}
+
+// brokerShare says how much of the machine the broker took during the
+// chain at 5k events/s, and its JIT compiler of that, when the benchmark
+// could see the broker's process (KAFKA_BROKER_PID); empty otherwise.
+func brokerShare(res Results) string {
+	const pkg = "services/enos-forwarder"
+	broker, ok := res.Median(pkg, chain5k, "broker-busy-%")
+	if !ok {
+		return ""
+	}
+	jit, _ := res.Median(pkg, chain5k, "broker-jit-%")
+	return fmt.Sprintf(", the broker %s%% of the machine (its JIT compiler %s%%)", num(broker), num(jit))
 }
 
 // inFlight is the n of a benchmark named …/concurrency=n (0 without one).

@@ -152,11 +152,29 @@ BenchmarkChainLatency/rate=5000/decoder_batch=default-2         	       1	900000
 	want := "- Energisme client alone into the emulator, the forwarder's default in flight (pkg/sinksim BenchmarkEnergismePush): 27000 uplinks/s, 0.20× the no-op copy; the energisme-forwarder's push reaches 0.90× it\n" +
 		"- the Energisme push to an emulator answering late, as across a WAN (services/energisme-forwarder BenchmarkPushAtRoundTrip): 350 uplinks/s at rtt=20ms, concurrency=8; 2495 uplinks/s at rtt=20ms, concurrency=64\n" +
 		"- the whole machine (broker, simulator and emulators included) was 96.7% busy while the 5k events/s chain pushed\n"
-	if got := Notes(res); !strings.HasSuffix(got, want) {
+	if got := Notes(res, nil); !strings.HasSuffix(got, want) {
 		t.Errorf("notes %q, want them to end with %q", got, want)
 	}
-	if got := Notes(parseFile(t, "go-bench.txt")); got != "" {
+	if got := Notes(parseFile(t, "go-bench.txt"), nil); got != "" {
 		t.Errorf("notes %q from a run without the ceiling's benchmark", got)
+	}
+}
+
+// The chain's warm-up run is given, apart from the medians, when there
+// was one.
+func TestNotesGiveTheWarmup(t *testing.T) {
+	warm, err := Parse(strings.NewReader(`pkg: github.com/snotibridge/snotibridge/services/enos-forwarder
+BenchmarkChainLatency/rate=5000/decoder_batch=default-2 1 9000000000 ns/op 41.5 broker-busy-% 17.2 broker-jit-% 30.0 decoder-cpu-ms/1k-events 40.0 ingest-cpu-ms/1k-events 98.5 machine-busy-% 91.2 p50-ms 300.8 p99-ms
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "- the chain at 5k events/s in its warm-up run, left out of the medians (bench-results/warmup.txt): p50 91.2 ms, p99 301 ms, CPU per event 70 µs over the four stages, machine 98.5% busy, the broker 41.5% of the machine (its JIT compiler 17.2%)\n"
+	if got := Notes(nil, warm); !strings.HasSuffix(got, want) {
+		t.Errorf("notes %q, want them to end with %q", got, want)
+	}
+	if got := Notes(nil, parseFile(t, "go-bench.txt")); strings.Contains(got, "warm-up") {
+		t.Errorf("notes %q from a warm-up without the chain", got)
 	}
 }
 
@@ -172,7 +190,7 @@ func TestParseErrors(t *testing.T) {
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "summary.md")
-	if err := run("testdata/go-bench.txt", out); err != nil {
+	if err := run("testdata/go-bench.txt", out, ""); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)
@@ -181,8 +199,11 @@ func TestRun(t *testing.T) {
 	}
 	empty := filepath.Join(dir, "empty.txt")
 	_ = os.WriteFile(empty, []byte("PASS\n"), 0o644)
-	if err := run(empty, out); err == nil {
+	if err := run(empty, out, ""); err == nil {
 		t.Error("no results, no error")
+	}
+	if err := run("testdata/go-bench.txt", out, filepath.Join(dir, "missing.txt")); err == nil {
+		t.Error("a missing warm-up file, no error")
 	}
 }
 

@@ -6,7 +6,8 @@
 #   kafka.sh run   DIR PORT CPORT          format DIR if new, then exec the broker in the foreground
 #   kafka.sh start DIR PORT CPORT          start in the background, wait until it accepts connections
 #   kafka.sh stop  DIR                     stop a broker started with start (SIGTERM, then SIGKILL)
-#   kafka.sh with-broker DIR PORT CPORT -- CMD…   fresh broker for the duration of CMD
+#   kafka.sh with-broker DIR PORT CPORT -- CMD…   fresh broker for the duration of CMD (given
+#                                          KAFKA_BROKERS, and KAFKA_BROKER_PID for its CPU figures)
 #   kafka.sh class CLASS ARGS…             run a Kafka tool class (e.g. org.apache.kafka.tools.ProducerPerformance)
 #
 # The cache lives in $SNOTIBRIDGE_CACHE (default <repo>/.cache). Second and
@@ -199,7 +200,7 @@ with-broker)
 	rm -rf "$dir"
 	start "$dir" "$port" "$cport"
 	trap 'stop "$dir"' EXIT
-	KAFKA_BROKERS="127.0.0.1:$port" "$@"
+	KAFKA_BROKERS="127.0.0.1:$port" KAFKA_BROKER_PID="$(cat "$dir/kafka.pid")" "$@"
 	;;
 class)
 	fetch
