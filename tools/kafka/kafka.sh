@@ -87,10 +87,15 @@ format_if_new() {
 	fi
 	local id="${KAFKA_CLUSTER_ID:-}"
 	[[ -n "$id" ]] || id="$(java -cp "$(classpath)" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
-	java -cp "$(classpath)" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >/dev/null 2>&1 ||
+	java -cp "$(classpath)" kafka.tools.StorageTool format --cluster-id="$id" -c "$dir/server.properties" >/dev/null 2>&1 ||
 		die "formatting KRaft storage in $dir failed"
 }
 
+# The cluster id goes as --cluster-id=ID, in one argument: an id is 22
+# characters of URL-safe base64, and one in 64 random ones starts with '-',
+# which the storage tool takes for an option after -t ("argument
+# --cluster-id/-t: expected one argument").
+#
 # format_exec: format DIR's storage in this process (exec), so that a
 # supervisor holding this process holds the formatting JVM itself, not a
 # grandchild that could outlive it.
@@ -100,7 +105,7 @@ format_exec() {
 	write_config "$dir" "$port" "$cport"
 	[[ -f "$dir/data/meta.properties" ]] && exit 0
 	[[ -n "${KAFKA_CLUSTER_ID:-}" ]] || die "format: set KAFKA_CLUSTER_ID (kafka.sh run formats with a random one)"
-	exec java -cp "$libs/*" kafka.tools.StorageTool format -t "$KAFKA_CLUSTER_ID" -c "$dir/server.properties"
+	exec java -cp "$libs/*" kafka.tools.StorageTool format --cluster-id="$KAFKA_CLUSTER_ID" -c "$dir/server.properties"
 }
 
 run() {
