@@ -51,6 +51,7 @@ func run(in, out, warmup string) error {
 	return os.WriteFile(out, []byte(table), 0o644)
 }
 
+// readResults parses the go test -bench output in the file name.
 func readResults(name string) (Results, error) {
 	f, err := os.Open(name)
 	if err != nil {
