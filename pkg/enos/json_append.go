@@ -94,8 +94,11 @@ func appendJSONMapCached(b []byte, m map[string]any, s *sortedKeys) ([]byte, err
 		return appendJSONMap(b, m)
 	}
 	if len(s.keys) == len(m) && len(m) > 0 {
-		// The same number of distinct keys, each in m: the same set.
-		if out, ok, err := appendJSONMapKeys(b, m, s.keys); ok || err != nil {
+		// The same number of distinct keys, each in m: the same set. A
+		// value that fails before every key was found is encoded again in
+		// m's own order below: with another set, encoding/json would fail
+		// on the first such value in that order, not in this one.
+		if out, ok, err := appendJSONMapKeys(b, m, s.keys); ok {
 			return out, err
 		}
 	}

@@ -292,6 +292,19 @@ func checkMarshalAll(t *testing.T, entries []MeasurepointEntry) {
 	}
 }
 
+// TestMarshalAllNonFiniteAfterOtherKeys: an entry with as many point ids
+// as the one before but not the same, and a value JSON cannot carry under
+// an id both share, fails as encoding/json fails on it: on the first such
+// value in its own sorted ids (+Inf under "a"), not in the ids of the
+// entry before (NaN under "b"). TestMarshalAllSharedKeys met it once in
+// its random maps.
+func TestMarshalAllNonFiniteAfterOtherKeys(t *testing.T) {
+	checkMarshalAll(t, []MeasurepointEntry{
+		{Device: Device{AssetID: "a"}, Time: time.UnixMilli(1), Measurepoints: map[string]any{"b": 1.0, "c": 2.0}},
+		{Device: Device{AssetID: "a"}, Time: time.UnixMilli(2), Measurepoints: map[string]any{"a": math.Inf(1), "b": math.NaN()}},
+	})
+}
+
 // TestMarshalAllSharedKeys: entries that share their point ids with the
 // one before, or have as many but others, or more or fewer, each encode
 // as encoding/json encodes them alone.
