@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/snotibridge/snotibridge/pkg/testkit"
 )
 
 // TestKafkaShTakesAClusterIDStartingWithADash formats with a cluster id
@@ -34,14 +32,17 @@ func TestKafkaShTakesAClusterIDStartingWithADash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir := t.TempDir()
-	port, cport := freePort(t), freePort(t)
-	format := exec.Command(script, "format", dir, strconv.Itoa(port), strconv.Itoa(cport))
+	// Formatted only: a broker's directory and ports, never started.
+	f, err := newBroker(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	format := exec.Command(script, "format", f.dir, strconv.Itoa(f.port), strconv.Itoa(f.cport))
 	format.Env = append(os.Environ(), "KAFKA_CLUSTER_ID="+id)
 	if out, err := format.CombinedOutput(); err != nil {
 		t.Fatalf("kafka.sh format with cluster id %s: %v\n%s", id, err, out)
 	}
-	wantClusterID(t, dir, id)
+	wantClusterID(t, f.dir, id)
 
 	b, err := newBroker(t.TempDir())
 	if err != nil {
@@ -65,13 +66,4 @@ func wantClusterID(t *testing.T, dir, id string) {
 	if !strings.Contains(string(meta), "cluster.id="+id+"\n") {
 		t.Errorf("meta.properties of %s has no cluster.id=%s:\n%s", dir, id, meta)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := testkit.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }

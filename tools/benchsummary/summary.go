@@ -31,7 +31,11 @@ type metric struct {
 
 var noopCopy = &metric{name: "no-op copy", pkg: "pkg/consume", bench: "BenchmarkNoopCopy", unit: "records/s"}
 
-const chain5k = "BenchmarkChainLatency/rate=5000/decoder_batch=default"
+// chainPkg and chain5k name the chain benchmark at 5k events/s.
+const (
+	chainPkg = "services/enos-forwarder"
+	chain5k  = "BenchmarkChainLatency/rate=5000/decoder_batch=default"
+)
 
 // figures are the targets of issue 16, in its order.
 var figures = []figure{
@@ -45,13 +49,13 @@ var figures = []figure{
 		ref: noopCopy, atLeastRatio: 0.5},
 	{name: "energisme-forwarder push → emulator (uplinks/s)", pkg: "services/energisme-forwarder", bench: "BenchmarkPushKafkaToEmulator", unit: "uplinks/s",
 		ref: noopCopy, atLeastRatio: 0.5},
-	{name: "push → EnOS emulator at 5k events/s, p50 (ms), median of runs", pkg: "services/enos-forwarder", bench: chain5k, unit: "p50-ms", atMost: 25},
-	{name: "push → EnOS emulator at 5k events/s, p99 (ms), median of runs", pkg: "services/enos-forwarder", bench: chain5k, unit: "p99-ms", atMost: 100},
+	{name: "push → EnOS emulator at 5k events/s, p50 (ms), median of runs", pkg: chainPkg, bench: chain5k, unit: "p50-ms", atMost: 25},
+	{name: "push → EnOS emulator at 5k events/s, p99 (ms), median of runs", pkg: chainPkg, bench: chain5k, unit: "p99-ms", atMost: 100},
 	// The same without the first second, when the backlog SNoti built
 	// while the ingest started drains through every stage at once.
-	{name: "push → EnOS emulator at 5k events/s, p50 after the first second (ms), median of runs", pkg: "services/enos-forwarder", bench: chain5k, unit: "p50-ms-after-1s", atMost: 25},
-	{name: "push → EnOS emulator at 5k events/s, p99 after the first second (ms), median of runs", pkg: "services/enos-forwarder", bench: chain5k, unit: "p99-ms-after-1s", atMost: 100},
-	{name: "CPU per event at 5k events/s (µs), medians of runs", pkg: "services/enos-forwarder", bench: chain5k, sumSuffix: "-cpu-ms/1k-events", atMost: 60},
+	{name: "push → EnOS emulator at 5k events/s, p50 after the first second (ms), median of runs", pkg: chainPkg, bench: chain5k, unit: "p50-ms-after-1s", atMost: 25},
+	{name: "push → EnOS emulator at 5k events/s, p99 after the first second (ms), median of runs", pkg: chainPkg, bench: chain5k, unit: "p99-ms-after-1s", atMost: 100},
+	{name: "CPU per event at 5k events/s (µs), medians of runs", pkg: chainPkg, bench: chain5k, sumSuffix: "-cpu-ms/1k-events", atMost: 60},
 	{name: "ingest (events/s), median of runs", pkg: "services/ingest", bench: "BenchmarkIngest", unit: "ingest-events/s",
 		ref:       &metric{name: "ProducerPerformance", pkg: "services/ingest", bench: "BenchmarkIngest", unit: "kafka-producerperf-rec/s"},
 		ratioUnit: "ratio", atLeastRatio: 1.0},
@@ -96,7 +100,7 @@ func Notes(res, warmup Results) string {
 	if len(wan) > 0 {
 		lines = append(lines, "- the Energisme push to an emulator answering late, as across a WAN (services/energisme-forwarder BenchmarkPushAtRoundTrip): "+strings.Join(wan, "; "))
 	}
-	if busy, ok := res.Median("services/enos-forwarder", chain5k, "machine-busy-%"); ok {
+	if busy, ok := res.Median(chainPkg, chain5k, "machine-busy-%"); ok {
 		line := fmt.Sprintf("- the whole machine (broker, simulator and emulators included) was %s%% busy while the 5k events/s chain pushed", num(busy))
 		line += brokerShare(res)
 		lines = append(lines, line)
@@ -113,14 +117,13 @@ func Notes(res, warmup Results) string {
 // warmupNote is the line of the chain's warm-up run, the first load of a
 // fresh broker, which the medians leave out.
 func warmupNote(w Results) (string, bool) {
-	const pkg = "services/enos-forwarder"
-	p50, ok := w.Median(pkg, chain5k, "p50-ms")
+	p50, ok := w.Median(chainPkg, chain5k, "p50-ms")
 	if !ok {
 		return "", false
 	}
-	p99, _ := w.Median(pkg, chain5k, "p99-ms")
-	cpu, _ := w.SumSuffix(pkg, chain5k, "-cpu-ms/1k-events")
-	busy, _ := w.Median(pkg, chain5k, "machine-busy-%")
+	p99, _ := w.Median(chainPkg, chain5k, "p99-ms")
+	cpu, _ := w.SumSuffix(chainPkg, chain5k, "-cpu-ms/1k-events")
+	busy, _ := w.Median(chainPkg, chain5k, "machine-busy-%")
 	return fmt.Sprintf("- the chain at 5k events/s in its warm-up run, left out of the medians (bench-results/warmup.txt): p50 %s ms, p99 %s ms, CPU per event %s µs over the four stages, machine %s%% busy",
 		num(p50), num(p99), num(cpu), num(busy)) + brokerShare(w), true
 }
@@ -129,12 +132,11 @@ func warmupNote(w Results) (string, bool) {
 // chain at 5k events/s, and its JIT compiler of that, when the benchmark
 // could see the broker's process (KAFKA_BROKER_PID); empty otherwise.
 func brokerShare(res Results) string {
-	const pkg = "services/enos-forwarder"
-	broker, ok := res.Median(pkg, chain5k, "broker-busy-%")
+	broker, ok := res.Median(chainPkg, chain5k, "broker-busy-%")
 	if !ok {
 		return ""
 	}
-	jit, _ := res.Median(pkg, chain5k, "broker-jit-%")
+	jit, _ := res.Median(chainPkg, chain5k, "broker-jit-%")
 	return fmt.Sprintf(", the broker %s%% of the machine (its JIT compiler %s%%)", num(broker), num(jit))
 }
 
