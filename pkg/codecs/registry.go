@@ -94,7 +94,6 @@ func (r *Registry) Rescan() error {
 	if err != nil {
 		r.reloadErrors.Add(1)
 		r.m.Rejected()
-		r.m.SetBad(true)
 		r.log.Error().Err(err).Msg("reading codecs directory; keeping the loaded codecs")
 		return fmt.Errorf("reading codecs directory: %w", err)
 	}

@@ -97,8 +97,11 @@ func (m Metrics) Loaded() {
 	}
 }
 
-// Rejected counts a content (or a read failure) rejected.
+// Rejected counts a content (or a read failure) rejected, and flags the
+// configuration as (in part) rejected first (SetBad(true)): whoever sees
+// the count, waiting for it, sees the flag as well.
 func (m Metrics) Rejected() {
+	m.SetBad(true)
 	if m.rejected != nil {
 		m.rejected.Inc()
 	}
@@ -206,7 +209,6 @@ func (f *File[T]) reject(err error, msg string) error {
 	f.lastErr, f.bad = err.Error(), true
 	f.rejected++
 	f.m.Rejected()
-	f.m.SetBad(true)
 	f.log.Error().Err(err).Uint64("version_in_force", f.version.Load()).Msg(msg + "; keeping the version in force")
 	return err
 }
