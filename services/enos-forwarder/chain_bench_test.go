@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/snotibridge/snotibridge/pkg/consume"
@@ -70,6 +73,7 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	c.logLevel = "error"
 	c.decoderBatch = decoderBatch
 	c.withEnergisme, c.energismeDLQ = true, kafkatest.Topic(b, c.brokers, 1)
+	c.fixedAddrs = true
 	c.start(b)
 	b.ResetTimer()
 	cpu0, machine0 := c.cpuSeconds(), machineCPU(b)
@@ -109,6 +113,7 @@ func benchChain(b *testing.B, rate, decoderBatch int) {
 	for name, mib := range c.peakRSSMiB() {
 		b.ReportMetric(mib, name+"-peak-rss-MiB")
 	}
+	c.reportBatchTimes(b)
 
 	arrived := map[uint64]time.Time{} // seq → first point accepted
 	var warm time.Time                // the first SNoti event's point at EnOS
@@ -420,4 +425,50 @@ func (c *chain) telemetryWritten(b *testing.B, events map[uint64]chainEvent) map
 		}
 	}
 	return out
+}
+
+// reportBatchTimes reports, from the programs' /metrics, how long the
+// decoder's and the enos-forwarder's batches took on average
+// (snotibridge_consumer_batch_seconds: handling, not collecting) and the
+// enos-forwarder's measurement-point posts (enos_forwarder_post_seconds):
+// a stage handles its batches one after another, so a batch that takes
+// longer than its collection is time the next one's events wait.
+func (c *chain) reportBatchTimes(b *testing.B) {
+	c.mu.Lock()
+	addrs := maps.Clone(c.httpAddrs)
+	c.mu.Unlock()
+	for _, m := range []struct{ program, family, label, value, unit string }{
+		{"decoder", "snotibridge_consumer_batch_seconds", "", "", "decoder-batch-mean-ms"},
+		{"enos-forwarder", "snotibridge_consumer_batch_seconds", "", "", "enos-forwarder-batch-mean-ms"},
+		{"enos-forwarder", "enos_forwarder_post_seconds", "kind", "measurepoint", "enos-post-mean-ms"},
+	} {
+		fams := scrape(b, addrs[m.program])
+		sum, count := 0.0, uint64(0)
+		for _, s := range fams[m.family].GetMetric() {
+			if m.label != "" && !slices.ContainsFunc(s.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == m.label && l.GetValue() == m.value }) {
+				continue
+			}
+			sum, count = sum+s.GetHistogram().GetSampleSum(), count+s.GetHistogram().GetSampleCount()
+		}
+		if count == 0 {
+			b.Fatalf("%s: no %s samples in its /metrics", m.program, m.family)
+		}
+		b.ReportMetric(1000*sum/float64(count), m.unit)
+	}
+}
+
+// scrape reads the metric families a program serves at addr/metrics.
+func scrape(b *testing.B, addr string) map[string]*dto.MetricFamily {
+	b.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		b.Fatalf("reading %s/metrics: %v", addr, err)
+	}
+	return fams
 }

@@ -62,8 +62,12 @@ type chain struct {
 	energismeDLQ  string
 	mu            sync.Mutex
 	exits         map[string]int
+	// fixedAddrs gives every program a fixed HTTP address (httpAddrs), so
+	// that the benchmark can read its /metrics; profiling does too.
+	fixedAddrs bool
 	// httpAddrs is each program's HTTP address when it has a fixed one
-	// (profiling, see chain_bench_test.go's CHAIN_CPUPROFILE_DIR).
+	// (fixedAddrs, or profiling: see chain_bench_test.go's
+	// CHAIN_CPUPROFILE_DIR).
 	httpAddrs map[string]string
 }
 
@@ -254,11 +258,14 @@ func program(t testing.TB, name string) string {
 func (c *chain) startProgram(t testing.TB, name string, env []string) {
 	t.Helper()
 	bin := program(t, name)
-	if os.Getenv(chainProfileDir) != "" {
-		// A fixed address with the profiles served (the last of a
-		// variable set twice wins).
+	if profiling := os.Getenv(chainProfileDir) != ""; profiling || c.fixedAddrs {
+		// A fixed address, with the profiles served when profiling (the
+		// last of a variable set twice wins).
 		addr := freeAddr(t)
-		env = append(env[:len(env):len(env)], "HTTP_ADDR="+addr, "HTTP_PPROF=true")
+		env = append(env[:len(env):len(env)], "HTTP_ADDR="+addr)
+		if profiling {
+			env = append(env, "HTTP_PPROF=true")
+		}
 		c.mu.Lock()
 		if c.httpAddrs == nil {
 			c.httpAddrs = map[string]string{}

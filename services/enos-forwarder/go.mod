@@ -3,6 +3,8 @@ module github.com/snotibridge/snotibridge/services/enos-forwarder
 go 1.26.0
 
 require (
+	github.com/prometheus/client_model v0.6.3
+	github.com/prometheus/common v0.72.0
 	github.com/rs/zerolog v1.35.1
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/snotibridge/snotibridge/pkg v0.0.0
@@ -25,8 +27,6 @@ require (
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/pkg/sftp v1.13.12 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
-	github.com/prometheus/client_model v0.6.3 // indirect
-	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/snotibridge/snotibridge/schemas v0.0.0 // indirect
 	github.com/twmb/franz-go/pkg/sr v1.8.0 // indirect

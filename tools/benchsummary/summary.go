@@ -105,6 +105,9 @@ func Notes(res, warmup Results) string {
 		line += brokerShare(res)
 		lines = append(lines, line)
 	}
+	if line, ok := hopNote(res); ok {
+		lines = append(lines, line)
+	}
 	if line, ok := warmupNote(warmup); ok {
 		lines = append(lines, line)
 	}
@@ -126,6 +129,44 @@ func warmupNote(w Results) (string, bool) {
 	busy, _ := w.Median(chainPkg, chain5k, "machine-busy-%")
 	return fmt.Sprintf("- the chain at 5k events/s in its warm-up run, left out of the medians (bench-results/warmup.txt): p50 %s ms, p99 %s ms, CPU per event %s µs over the four stages, machine %s%% busy",
 		num(p50), num(p99), num(cpu), num(busy)) + brokerShare(w), true
+}
+
+// hopNote is the line on where the chain's time at 5k events/s goes, in
+// medians of runs: each stage's share of the latency at p50 and how long
+// the decoder's and the enos-forwarder's batches took to handle, and the
+// enos-forwarder's measurement-point posts (from their /metrics).
+func hopNote(res Results) (string, bool) {
+	var parts []string
+	for _, p := range []struct{ unit, text string }{
+		{"ingest-p50-ms", "ingest %s ms"},
+		{"decoder-p50-ms", "decoder %s ms"},
+		{"forwarder-p50-ms", "enos-forwarder hop %s ms"},
+	} {
+		if v, ok := res.Median(chainPkg, chain5k, p.unit); ok {
+			parts = append(parts, fmt.Sprintf(p.text, num(v)))
+		}
+	}
+	var batches []string
+	for _, p := range []struct{ unit, text string }{
+		{"decoder-batch-mean-ms", "a decoder batch %s ms"},
+		{"enos-forwarder-batch-mean-ms", "an enos-forwarder batch %s ms"},
+		{"enos-post-mean-ms", "its measurement-point post %s ms"},
+	} {
+		if v, ok := res.Median(chainPkg, chain5k, p.unit); ok {
+			batches = append(batches, fmt.Sprintf(p.text, num(v)))
+		}
+	}
+	if len(parts) == 0 && len(batches) == 0 {
+		return "", false
+	}
+	line := "- where the chain's time at 5k events/s goes"
+	if len(parts) > 0 {
+		line += ", at p50: " + strings.Join(parts, ", ")
+	}
+	if len(batches) > 0 {
+		line += "; handled on average in: " + strings.Join(batches, ", ")
+	}
+	return line, true
 }
 
 // brokerShare says how much of the machine the broker took during the

@@ -178,6 +178,24 @@ BenchmarkChainLatency/rate=5000/decoder_batch=default-2 1 9000000000 ns/op 41.5 
 	}
 }
 
+func TestNotesSayWhereTheChainsTimeGoes(t *testing.T) {
+	res, err := Parse(strings.NewReader(`pkg: github.com/snotibridge/snotibridge/services/enos-forwarder
+BenchmarkChainLatency/rate=5000/decoder_batch=default-2 1 9000000000 ns/op 2.9 decoder-batch-mean-ms 6 decoder-p50-ms 5.88 enos-forwarder-batch-mean-ms 4.32 enos-post-mean-ms 13.1 forwarder-p50-ms 2.34 ingest-p50-ms 24 p50-ms
+BenchmarkChainLatency/rate=5000/decoder_batch=default-2 1 9000000000 ns/op 3.1 decoder-batch-mean-ms 8 decoder-p50-ms 7.5 enos-forwarder-batch-mean-ms 6.5 enos-post-mean-ms 18.5 forwarder-p50-ms 4.1 ingest-p50-ms 31 p50-ms
+BenchmarkChainLatency/rate=5000/decoder_batch=default-2 1 9000000000 ns/op 3.3 decoder-batch-mean-ms 7 decoder-p50-ms 9.9 enos-forwarder-batch-mean-ms 8.2 enos-post-mean-ms 20.4 forwarder-p50-ms 3.2 ingest-p50-ms 35 p50-ms
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "- where the chain's time at 5k events/s goes, at p50: ingest 3.2 ms, decoder 7 ms, enos-forwarder hop 18.5 ms; handled on average in: a decoder batch 3.1 ms, an enos-forwarder batch 7.5 ms, its measurement-point post 6.5 ms\n"
+	if got := Notes(res, nil); !strings.HasSuffix(got, want) {
+		t.Errorf("notes %q, want them to end with %q", got, want)
+	}
+	if got := Notes(parseFile(t, "go-bench.txt"), nil); strings.Contains(got, "where the chain's time") {
+		t.Errorf("notes %q from results without the chain", got)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	if _, err := Parse(strings.NewReader("BenchmarkX-2 1 5 ns/op\n")); err == nil {
 		t.Error("a benchmark line before any pkg: line parsed")
